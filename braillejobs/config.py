@@ -1,0 +1,116 @@
+"""Settings as data.
+
+Every setting is declared once below with its name, type, default and help text. The effective
+value of ``name`` comes from the environment variable ``BRAILLEJOBS_<NAME>`` when it is set, and
+from the default otherwise. ``braillejobs config`` prints them all with secrets masked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+ENV_PREFIX = "BRAILLEJOBS_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    type: Callable[[str], Any] = str
+    secret: bool = False
+
+    @property
+    def env_var(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
+def _default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "braillejobs")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", None, "Directory for the embedded SQLite database and stored results "
+            "(default: $XDG_DATA_HOME/braillejobs)."),
+    Setting("database_url", None, "SQLAlchemy database URL. Default: a SQLite file in data_dir. "
+            "Production: postgresql+psycopg2://user:password@host/db.", secret=True),
+    Setting("broker_url", "redis://127.0.0.1:6379/0", "Celery broker URL (redis:// or rediss:// "
+            "for TLS; put the password in the URL: redis://:PASSWORD@host:6379/0).", secret=True),
+    Setting("table", "en-ueb-g2.ctb", "Default liblouis table: en-ueb-g2.ctb (contracted) or "
+            "en-ueb-g1.ctb (uncontracted)."),
+    Setting("engine", "louis", "Default translation engine: louis, cnn, rnn or auto."),
+    Setting("format", "brf", "Default output format: unicode or brf."),
+    Setting("max_document_bytes", 50 * 1024 * 1024, "Largest document accepted, in bytes.", int),
+    Setting("max_documents_per_job", 100_000, "Most documents one job may hold.", int),
+    Setting("documents_per_task", 25, "Documents carried by one Celery task message.", int),
+    Setting("task_time_limit", 600, "Hard time limit of one task, in seconds.", int),
+    Setting("visibility_timeout", 3600, "Seconds before Redis redelivers an unacknowledged task; "
+            "must be longer than task_time_limit.", int),
+    Setting("max_attempts", 3, "Attempts before a document is marked failed.", int),
+    Setting("queue", "translate", "Name of the Celery queue that carries translation tasks."),
+    Setting("batch_chars", 200_000, "Characters translated in one engine batch.", int),
+    Setting("device", "auto", "Torch device for the neural engines: auto, cpu, cuda or cuda:N."),
+    Setting("metrics_port", 0, "Port where a worker serves Prometheus /metrics (0: off).", int),
+    Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def setting(name: str) -> Setting:
+    return _BY_NAME[name]
+
+
+def get(name: str) -> Any:
+    """The effective value of one setting, parsed to its type."""
+    item = _BY_NAME[name]
+    raw = os.environ.get(item.env_var)
+    if raw is None or raw == "":
+        if name == "data_dir":
+            return _default_data_dir()
+        if name == "database_url":
+            return "sqlite:///" + str(Path(get("data_dir")) / "braillejobs.db")
+        return item.default
+    try:
+        return item.type(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{item.env_var}={raw!r} is not valid: {exc}. {item.help}") from None
+
+
+def effective() -> dict[str, Any]:
+    return {s.name: get(s.name) for s in SETTINGS}
+
+
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/]*):(?P<pw>[^@/]*)@",
+                           re.IGNORECASE)
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a URL: ``redis://:secret@h/0`` -> ``redis://:***@h/0``."""
+    return _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
+
+
+def masked() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for s in SETTINGS:
+        value = get(s.name)
+        out[s.name] = mask_url(value) if s.secret and isinstance(value, str) else value
+    return out
