@@ -9,22 +9,35 @@ translated in one engine batch:
 
 ``render`` does both for one document. Problems a user can cause raise :class:`DocumentError`
 with a message that says what is wrong and what to do.
+
+Modules: ``blocks`` (the document model), ``readers`` (one per input format), ``emphasis``
+(emphasis spans → liblouis typeforms), ``flow`` (blocks → lines to translate and a layout plan,
+per BANA Braille Formats 2016), ``layout`` (lines and pages), ``unicode``, ``brf`` and ``pef``
+(writers), ``safety`` (zip-bomb and XML defences).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
 from ..translate.engine import Engine, LineTranslation
+from .brf import to_brf, write_brf
+from .errors import DocumentError
+from .flow import Unit, plan
+from .layout import paginate
+from .readers import read_document
+from .readers.txt import decode_text
 
-FORMATS = ("unicode", "brf")
+FORMATS = ("unicode", "brf", "pef")
 EXTENSIONS = {"unicode": "txt", "brf": "brf", "pef": "pef"}
+MIN_CELLS, MAX_CELLS = 12, 100
+MIN_LINES, MAX_LINES = 3, 100
 
-
-class DocumentError(ValueError):
-    """A document cannot be converted; the message says why and what to do."""
+__all__ = ["FORMATS", "EXTENSIONS", "DocumentError", "RenderOptions", "Prepared", "Rendered",
+           "prepare", "finish", "render", "to_brf", "decode_text", "check_options"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,7 @@ class RenderOptions:
     duplex: bool = False
     volume_sheets: int = 50
     title: str | None = None
+    date: str | None = None  # PEF dc:date (YYYY-MM-DD); today when None
 
 
 @dataclass
@@ -44,6 +58,10 @@ class Prepared:
     lines: list[str]
     typeforms: list[list[int] | None] | None = None
     warnings: list[str] = field(default_factory=list)
+    units: list[Unit] | None = None  # the layout plan; None: one paragraph per line
+    title: str | None = None
+    language: str = "en"
+    identifier: str = ""
 
 
 @dataclass
@@ -56,88 +74,67 @@ class Rendered:
     warnings: list[str] = field(default_factory=list)
 
 
-def decode_text(data: bytes, filename: str) -> tuple[str, list[str]]:
-    """Text of a plain-text document: UTF-8, UTF-16 with a BOM, else cp1252 with a warning."""
-    if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DocumentError(f"{filename}: looks like a binary file (NUL bytes); "
-                            "submit text, Markdown, HTML, DOCX or EPUB documents")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), []
-        except UnicodeDecodeError:
-            raise DocumentError(f"{filename}: broken UTF-16 text; re-save it as UTF-8") from None
-    try:
-        return data.decode("utf-8-sig"), []
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), [f"{filename}: not UTF-8; read as cp1252 (Windows-1252)"]
-    except UnicodeDecodeError:
-        raise DocumentError(f"{filename}: text is neither UTF-8 nor cp1252; "
-                            "re-save it as UTF-8") from None
-
-
-def prepare(data: bytes, filename: str, options: RenderOptions) -> Prepared:
+def check_options(options: RenderOptions) -> None:
+    """Raise DocumentError for options no braille page can be laid out with."""
     if options.format not in FORMATS:
         raise DocumentError(f"unknown output format {options.format!r}: "
                             f"choose one of {', '.join(FORMATS)}")
-    text, warnings = decode_text(data, filename)
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return Prepared(filename, options, lines, None, warnings)
+    if not MIN_CELLS <= options.cells_per_line <= MAX_CELLS:
+        raise DocumentError(f"cells per line must be between {MIN_CELLS} and {MAX_CELLS} "
+                            f"(got {options.cells_per_line}); 40 is the usual embosser width")
+    if not MIN_LINES <= options.lines_per_page <= MAX_LINES:
+        raise DocumentError(f"lines per page must be between {MIN_LINES} and {MAX_LINES} "
+                            f"(got {options.lines_per_page}); 25 is the usual page length")
+    if options.volume_sheets < 1:
+        raise DocumentError(f"sheets per volume must be at least 1 (got {options.volume_sheets})")
 
 
-# North American ASCII braille: the character for each 6-dot pattern 0..63 (bit k = dot k+1).
-_NABCC = " A1B'K2L@CIF/MSP\"E3H9O6R^DJG>NTQ,*5<-U8V.%[$+X!&;:4\\0Z7(_?W]#Y)="
-_TO_BRF = {0x2800 + i: _NABCC[i] for i in range(64)}
-
-
-def to_brf(braille: str) -> str:
-    return braille.translate(_TO_BRF)
-
-
-def _wrap(line: str, width: int) -> list[str]:
-    out: list[str] = []
-    current = ""
-    for word in line.split("\u2800"):
-        while len(word) > width:  # a braille word longer than a line is the only one broken
-            if current:
-                out.append(current)
-                current = ""
-            out.append(word[:width])
-            word = word[width:]
-        if not current:
-            current = word
-        elif len(current) + 1 + len(word) <= width:
-            current += "\u2800" + word
-        else:
-            out.append(current)
-            current = word
-    out.append(current)
-    return out
+def prepare(data: bytes, filename: str, options: RenderOptions) -> Prepared:
+    check_options(options)
+    document = read_document(data, filename)
+    layout = plan(document)
+    stem = filename.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    typeforms = layout.typeforms if any(t is not None for t in layout.typeforms) else None
+    return Prepared(filename, options, layout.lines, typeforms, list(document.warnings),
+                    layout.units, options.title or document.title or stem,
+                    document.language or "en",
+                    "braillejobs:sha256:" + hashlib.sha256(data).hexdigest())
 
 
 def finish(prepared: Prepared, translations: Sequence[LineTranslation]) -> Rendered:
     options = prepared.options
+    if len(translations) != len(prepared.lines):
+        raise ValueError(f"{prepared.filename}: {len(translations)} translations for "
+                         f"{len(prepared.lines)} lines")
     counts: Counter = Counter()
     for t in translations:
         counts.update(t.chars_by_engine)
-    braille_lines = [t.braille for t in translations]
-    cells = sum(len(b) for b in braille_lines)
+    braille = [t.braille for t in translations]
+    cells = sum(len(b) for b in braille)
     chars = sum(len(line) for line in prepared.lines)
+    units = prepared.units
+    if units is None:
+        units = [Unit("paragraph", i, 2, 0) for i in range(len(braille))]
+    warnings = list(prepared.warnings)
+    stray = sum(1 for b in braille for ch in b if not 0x2800 <= ord(ch) <= 0x28FF)
+    if stray:
+        warnings.append(f"{prepared.filename}: {stray} characters of the translation were not "
+                        "braille and were left blank")
     if options.format == "unicode":
-        body = "".join(b + "\n" for b in braille_lines)
-        return Rendered(body.encode("utf-8"), EXTENSIONS["unicode"], chars, cells, counts,
-                        prepared.warnings)
-    rows: list[str] = []
-    for b in braille_lines:
-        rows.extend(_wrap(b, options.cells_per_line))
-    pages = [rows[i:i + options.lines_per_page]
-             for i in range(0, len(rows), options.lines_per_page)] or [[]]
-    text = "\f".join("".join(to_brf(r) + "\r\n" for r in page) for page in pages)
-    return Rendered(text.encode("ascii"), EXTENSIONS["brf"], chars, cells, counts,
-                    prepared.warnings)
+        from .unicode import write_unicode
+        text = write_unicode(units, braille, options.cells_per_line)
+        return Rendered(text.encode("utf-8"), EXTENSIONS["unicode"], chars, cells, counts,
+                        warnings)
+    pages = paginate(units, braille, options.cells_per_line, options.lines_per_page)
+    if options.format == "brf":
+        return Rendered(write_brf(pages), EXTENSIONS["brf"], chars, cells, counts, warnings)
+    from .pef import write_pef
+    content = write_pef(pages, cols=options.cells_per_line, rows=options.lines_per_page,
+                        duplex=options.duplex, volume_sheets=options.volume_sheets,
+                        identifier=prepared.identifier or "braillejobs:unknown",
+                        title=prepared.title or prepared.filename,
+                        language=prepared.language, date=options.date)
+    return Rendered(content, EXTENSIONS["pef"], chars, cells, counts, warnings)
 
 
 def render(data: bytes, filename: str, engine: Engine, options: RenderOptions) -> Rendered:
