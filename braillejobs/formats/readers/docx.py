@@ -44,6 +44,22 @@ def _style_list_level(style) -> int | None:
     return None
 
 
+def _style_numbering(style) -> tuple[str, int | None] | None:
+    """(numId, ilvl) that a paragraph style (or one it is based on) applies, if any."""
+    seen = 0
+    while style is not None and seen < 10:
+        ppr = style.element.pPr
+        num_pr = ppr.numPr if ppr is not None else None
+        if num_pr is not None and num_pr.numId is not None:
+            if num_pr.numId.val == 0:
+                return None
+            ilvl = num_pr.ilvl.val if num_pr.ilvl is not None else None
+            return str(num_pr.numId.val), (int(ilvl) if ilvl is not None else None)
+        style = style.base_style
+        seen += 1
+    return None
+
+
 class _Numbering:
     """Numbering formats from numbering.xml and running counters per list and level."""
 
@@ -219,6 +235,14 @@ def _paragraph(p, doc: Document, numbering: _Numbering) -> None:
         ilvl = num_pr.ilvl.val if num_pr.ilvl is not None else 0
         list_level = min(int(ilvl), 8)
         marker = numbering.marker(str(num_pr.numId.val), list_level)
+    elif num_pr is None:
+        style_num = _style_numbering(style)
+        if style_num is not None:
+            num_id, ilvl = style_num
+            if ilvl is None:
+                ilvl = list_level or 0
+            list_level = min(ilvl, 8)
+            marker = numbering.marker(num_id, list_level)
     if not content:
         return
     if list_level is not None:
