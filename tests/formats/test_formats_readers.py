@@ -1,0 +1,152 @@
+"""Readers: each fixture document gives the expected blocks (golden dumps), plus the details
+each format is responsible for."""
+
+from __future__ import annotations
+
+import pytest
+
+from braillejobs.formats import DocumentError
+from braillejobs.formats.blocks import (BOLD, ITALIC, UNDERLINE, BlockQuote, Heading, LineBreak,
+                                        ListItem, PageBreak, PageMarker, Paragraph, Span, Table,
+                                        dump, plain_text)
+from braillejobs.formats.readers import read_document
+
+from formats_helpers import FIXTURES, GOLDEN
+
+DOCUMENTS = ("seed-library.docx", "lighthouse.epub", "library-hours.html", "composting.md",
+             "cafe-letter-cp1252.txt")
+
+
+def read(name: str):
+    return read_document((FIXTURES / name).read_bytes(), name)
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_blocks_match_golden(name):
+    # regenerate with `python tests/fixtures/make_fixtures.py --golden` and review the diff
+    assert dump(read(name)) == (GOLDEN / f"{name}.blocks.txt").read_text("utf-8")
+
+
+# --- docx ---------------------------------------------------------------------------------------
+
+def test_docx_headings_lists_table_emphasis():
+    doc = read("seed-library.docx")
+    assert doc.title == "Caring for Seed Libraries"
+    levels = [b.level for b in doc.blocks if isinstance(b, Heading)]
+    assert levels == [1, 2, 3, 2]
+    items = [(b.level, b.marker) for b in doc.blocks if isinstance(b, ListItem)]
+    assert items == [(0, ""), (0, ""), (1, ""), (1, ""), (0, ""), (0, "1."), (0, "2."), (0, "3.")]
+    table = next(b for b in doc.blocks if isinstance(b, Table))
+    assert table.header_rows == 1 and len(table.rows) == 4
+    assert [plain_text(c) for c in table.rows[2]] == ["Lettuce", "5", "80%"]
+    # a heading row's bold is styling: the labels carry no emphasis
+    assert all(s.emphasis == 0 for c in table.rows[0] for s in c)
+    spans = [s for b in doc.blocks if isinstance(b, Paragraph) for s in b.content
+             if isinstance(s, Span)]
+    assert Span("some of what they grow", ITALIC) in spans
+    assert Span("renewed", BOLD) in spans
+    last = doc.blocks[-1]
+    assert isinstance(last, Paragraph) and any(isinstance(i, LineBreak) for i in last.content)
+
+
+def test_docx_heading_style_bold_is_not_emphasis():
+    doc = read("seed-library.docx")
+    for b in doc.blocks:
+        if isinstance(b, Heading):
+            assert all(s.emphasis == 0 for s in b.content if isinstance(s, Span))
+
+
+# --- epub ---------------------------------------------------------------------------------------
+
+def test_epub_spine_order_and_print_pages():
+    doc = read("lighthouse.epub")
+    assert doc.title == "The Keeper of the Light" and doc.language == "en"
+    headings = [plain_text(b.content) for b in doc.blocks if isinstance(b, Heading)]
+    assert headings == ["Chapter One: The Lighthouse Keeper", "Chapter Two: The Letter"]
+    text = dump(doc)
+    assert "Contents" not in text  # the navigation document is not content
+    pages = [m.number for b in doc.blocks if isinstance(b, Paragraph)
+             for m in b.content if isinstance(m, PageMarker)]
+    assert pages == ["1", "2", "3", "4"]  # title=, aria-label= and self-closing markers
+
+
+# --- html ---------------------------------------------------------------------------------------
+
+def test_html_drops_script_style_nav_keeps_alt_text_and_table():
+    doc = read("library-hours.html")
+    text = dump(doc)
+    assert "never read this" not in text and "font-family" not in text
+    assert "Events" not in text  # nav
+    assert "The library's front door, painted green" in text
+    table = next(b for b in doc.blocks if isinstance(b, Table))
+    assert table.header_rows == 1 and plain_text(table.caption) == "Weekly hours"
+    assert [plain_text(c) for c in table.rows[0]] == ["Day", "Opens", "Closes"]
+    assert doc.title == "Town Library Opening Hours"
+
+
+def test_html_nested_lists_blockquote_pre():
+    html = (b"<body><ol><li>one<ul><li>inner <i>x</i></li></ul></li><li>two</li></ol>"
+            b"<blockquote><p>q1</p><p>q2</p></blockquote><pre>a\n  b</pre></body>")
+    doc = read_document(html, "n.html")
+    assert doc.blocks[0] == ListItem(0, [Span("one")], "1.")
+    assert doc.blocks[1] == ListItem(1, [Span("inner "), Span("x", ITALIC)], "")
+    assert doc.blocks[2].marker == "2."
+    assert isinstance(doc.blocks[3], BlockQuote) and len(doc.blocks[3].blocks) == 2
+    assert doc.blocks[4] == Paragraph([Span("a"), LineBreak(), Span("b")])
+
+
+def test_xhtml_named_entities_without_dtd():
+    x = (b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body>'
+         b"<p>caf&eacute;&nbsp;bar &amp; co</p></body></html>")
+    assert plain_text(read_document(x, "e.xhtml").blocks[0].content) == "caf\u00e9 bar & co"
+
+
+def test_html_underline_and_page_break_between_blocks():
+    html = b'<p><u>u</u></p><div role="doc-pagebreak" aria-label="Page 7"></div><p>next</p>'
+    doc = read_document(html, "p.html")
+    assert doc.blocks[0] == Paragraph([Span("u", UNDERLINE)])
+    assert doc.blocks[1] == Paragraph([PageMarker("7")])
+
+
+# --- markdown -----------------------------------------------------------------------------------
+
+def test_markdown_structure():
+    doc = read("composting.md")
+    kinds = [type(b).__name__ for b in doc.blocks]
+    assert kinds == ["Heading", "Paragraph", "Heading", "ListItem", "ListItem", "ListItem",
+                     "ListItem", "ListItem", "ListItem", "Heading", "BlockQuote", "Table",
+                     "Paragraph"]
+    items = [(b.level, b.marker) for b in doc.blocks if isinstance(b, ListItem)]
+    assert items == [(0, "1."), (1, ""), (1, ""), (0, "2."), (1, ""), (1, "")]
+    assert Span("two parts brown to one part green", BOLD) in doc.blocks[1].content
+
+
+# --- text ---------------------------------------------------------------------------------------
+
+def test_txt_cp1252_fallback_warns():
+    doc = read("cafe-letter-cp1252.txt")
+    assert doc.warnings and "cp1252" in doc.warnings[0]
+    assert "\u201cpay what you can\u201d" in dump(doc) and "\u20ac5" in dump(doc)
+    assert len(doc.blocks) == 4
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16"])
+def test_txt_unicode_encodings_without_warning(encoding):
+    text = "Caf\u00e9 \u2013 one.\n\nTwo \u201cquoted\u201d.\n"
+    doc = read_document(text.encode(encoding), "u.txt")
+    assert not doc.warnings
+    assert [plain_text(b.content) for b in doc.blocks] == ["Caf\u00e9 \u2013 one.",
+                                                          "Two \u201cquoted\u201d."]
+
+
+def test_txt_lines_joined_within_paragraphs_and_form_feed_page():
+    doc = read_document(b"one\ntwo\n\nthree\fsecond page\n", "f.txt")
+    assert [type(b).__name__ for b in doc.blocks] == ["Paragraph", "Paragraph", "PageBreak",
+                                                     "Paragraph"]
+    assert plain_text(doc.blocks[0].content) == "one two"
+    assert doc.blocks[2] == PageBreak("2")
+
+
+def test_unsupported_extension():
+    with pytest.raises(DocumentError, match=r"x\.pdf: unsupported file type"):
+        read_document(b"%PDF-1.4", "x.pdf")
