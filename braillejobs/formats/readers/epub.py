@@ -56,6 +56,6 @@ def read_epub(data: bytes, filename: str) -> Document:
                             "re-export the book as EPUB")
     for item in linear + later:
         part = f"{filename}!{item.get_name()}"
-        root = parse_xhtml(item.get_content(), part)
+        root = parse_xhtml(item.content, part)  # raw bytes: get_content() re-serialises
         doc.blocks.extend(document_from_tree(root, part).blocks)
     return doc
