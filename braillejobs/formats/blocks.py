@@ -109,15 +109,24 @@ def normalise_inlines(content: list[Inline]) -> list[Inline]:
     Page markers are transparent to spacing: "word<page 12> word" keeps one space.
     """
     merged: list[Inline] = []
+    parts: list[str] = []  # texts of the span being merged (joined once: linear time)
+    flags = -1
     for item in content:
         if isinstance(item, Span):
-            flags = item.emphasis & EMPHASIS_MASK
-            if merged and isinstance(merged[-1], Span) and merged[-1].emphasis == flags:
-                merged[-1] = Span(merged[-1].text + item.text, flags)
-            else:
-                merged.append(Span(item.text, flags))
+            emph = item.emphasis & EMPHASIS_MASK
+            if parts and emph == flags:
+                parts.append(item.text)
+                continue
+            if parts:
+                merged.append(Span("".join(parts), flags))
+            parts, flags = [item.text], emph
         else:
+            if parts:
+                merged.append(Span("".join(parts), flags))
+                parts = []
             merged.append(item)
+    if parts:
+        merged.append(Span("".join(parts), flags))
     result: list[Inline] = []
     at_start = True
     last_space = False

@@ -54,8 +54,8 @@ def segment_text(content: list[Inline]) -> tuple[str, list[int] | None]:
 
 
 def _punctuation_into_words(text: str, flags: list[int]) -> None:
-    start = 0
     n = len(text)
+    start = 0
     while start < n:
         while start < n and text[start] == " ":
             start += 1
@@ -63,10 +63,28 @@ def _punctuation_into_words(text: str, flags: list[int]) -> None:
         while end < n and text[end] != " ":
             end += 1
         word = range(start, end)
-        emphasised = [i for i in word if flags[i]]
-        if emphasised and all(flags[i] or not text[i].isalnum() for i in word):
-            for i in word:
-                if not flags[i]:
-                    nearest = min(emphasised, key=lambda j: abs(j - i))
-                    flags[i] = flags[nearest]
+        if any(flags[i] for i in word) and all(flags[i] or not text[i].isalnum() for i in word):
+            # each unemphasised (punctuation) character takes the flags of the nearest
+            # emphasised character, the one before it when both are as near
+            before = [0] * (end - start)
+            last, dist = 0, None
+            for k, i in enumerate(word):
+                if flags[i]:
+                    last, dist = flags[i], 0
+                elif dist is not None:
+                    dist += 1
+                before[k] = (last, dist)
+            after_flag, after_dist = 0, None
+            for k in range(end - start - 1, -1, -1):
+                i = start + k
+                if flags[i]:
+                    after_flag, after_dist = flags[i], 0
+                    continue
+                if after_dist is not None:
+                    after_dist += 1
+                b_flag, b_dist = before[k]
+                if b_dist is None or (after_dist is not None and after_dist < b_dist):
+                    flags[i] = after_flag
+                else:
+                    flags[i] = b_flag
         start = end

@@ -185,6 +185,7 @@ class Paginator:
         words = [w for w in braille.split(BLANK) if w]
         if not words:
             return
+        words.reverse()  # a stack: the next word is words[-1]
         cap = self.width // 2
         first, runover = min(first, cap), min(runover, cap)
         if keep_lines:
@@ -205,17 +206,17 @@ class Paginator:
             parts: list[str] = []
             used = 0
             while words:
-                w = words[0]
+                w = words[-1]
                 need = len(w) + (1 if parts else 0)
                 if used + need <= limit:
                     parts.append(w)
                     used += need
-                    words.pop(0)
+                    words.pop()
                     continue
                 line_room = (self.width - 6) if centred else self.width - indent
                 if not parts and len(w) > line_room:  # longer than a line: fill and continue
                     parts.append(w[:limit])
-                    words[0] = w[limit:]
+                    words[-1] = w[limit:]
                 break
             text = BLANK.join(parts)
             if centred:

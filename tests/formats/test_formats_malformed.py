@@ -178,3 +178,11 @@ def test_a_bad_document_does_not_stop_the_others(engine):
     assert sorted(errors) == ["b.docx", "d.xhtml"]
     assert sorted(done) == ["a.md", "c.txt", "e.html"]
     assert all(r.content.endswith(b"\r\n") for r in done.values())
+
+
+@pytest.mark.parametrize("name", ["deep.html", "deep.xhtml"])
+def test_markup_nested_beyond_parser_limits_is_refused(name):
+    html = (b'<html xmlns="http://www.w3.org/1999/xhtml"><body>' + b"<div>" * 5000 + b"deep"
+            + b"</div>" * 5000 + b"</body></html>")
+    message = error_for(html, name)
+    assert "depth" in message.lower()

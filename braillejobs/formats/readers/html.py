@@ -336,11 +336,17 @@ def parse_html(data: bytes, filename: str, warnings: list[str]):
         source = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
     parser = lxml.html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True)
     try:
-        return lxml.html.document_fromstring(source, parser=parser)
+        root = lxml.html.document_fromstring(source, parser=parser)
     except (etree.ParserError, ValueError) as exc:
         if "empty" in str(exc).lower():
             return None
         raise DocumentError(f"{filename}: cannot parse the HTML ({exc}); check the file") from None
+    for error in parser.error_log:
+        if error.type_name == "ERR_RESOURCE_LIMIT":  # e.g. elements nested over 256 deep
+            raise DocumentError(f"{filename}: the HTML exceeds the parser's limits "
+                                f"({error.message}); text beyond them would be lost — simplify "
+                                "the markup and submit it again")
+    return root
 
 
 def document_from_tree(root, filename: str) -> Document:
