@@ -188,3 +188,36 @@ def test_unicode_one_block_a_line(engine):
     assert text == "⠠⠓⠂⠙\n\n⠠⠋⠌⠀⠏⠜⠁⠲\n\n⠠⠎⠑⠉⠕⠝⠙\n⠇⠔⠑⠲\n"
     assert out.chars == len("Head") + len("First para.") + len("Second") + len("line.")
     assert out.chars_by_engine["louis"] == out.chars
+
+
+def test_unicode_print_page_change_line(engine):
+    out = render(b"<p>one</p><span role='doc-pagebreak' aria-label='2'></span><p>two</p>",
+                 "p.html", engine, RenderOptions(format="unicode", cells_per_line=12))
+    lines = out.content.decode("utf-8").split("\n")
+    assert "⠤" * 10 + "⠼⠃" in lines
+
+
+def test_finish_accepts_a_prepared_without_plan(engine):
+    # a Prepared built by hand (lines only) is laid out one paragraph per line
+    from braillejobs.formats import Prepared, finish
+
+    prepared = Prepared("hand.txt", RenderOptions(format="brf"), ["first line", "second"])
+    out = finish(prepared, engine.translate_lines(prepared.lines))
+    pages = brf_pages(out.content)
+    assert pages[0][0] == "  F/ L9E" and pages[0][1] == "  SECOND"
+
+
+def test_translation_count_must_match(engine):
+    from braillejobs.formats import Prepared, finish
+
+    prepared = Prepared("hand.txt", RenderOptions(format="brf"), ["a", "b"])
+    with pytest.raises(ValueError):
+        finish(prepared, engine.translate_lines(["a"]))
+
+
+@pytest.mark.parametrize("name", ["UPPER.DOCX", "page.htm", "noext"])
+def test_extensions_case_and_variants(engine, name):
+    data = (FIXTURES / "seed-library.docx").read_bytes() if name.endswith("DOCX") else \
+        b"<p>Hello</p>" if name.endswith("htm") else b"Hello"
+    out = render(data, name, engine, RenderOptions(format="unicode"))
+    assert out.content.strip()
