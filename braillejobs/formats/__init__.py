@@ -33,7 +33,7 @@ from .readers.txt import decode_text
 
 FORMATS = ("unicode", "brf", "pef")
 EXTENSIONS = {"unicode": "txt", "brf": "brf", "pef": "pef"}
-MIN_CELLS, MAX_CELLS = 12, 100
+MIN_CELLS, MAX_CELLS = 10, 100
 MIN_LINES, MAX_LINES = 3, 100
 
 __all__ = ["FORMATS", "EXTENSIONS", "DocumentError", "RenderOptions", "Prepared", "Rendered",

@@ -152,7 +152,7 @@ def test_layout_invariants(engine, document, width, length):
 @given(text=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",),
                                          exclude_characters="\x00"),
                     max_size=300),
-       width=st.integers(12, 50), length=st.integers(3, 12),
+       width=st.integers(10, 50), length=st.integers(3, 12),
        fmt=st.sampled_from(["brf", "unicode", "pef"]))
 def test_any_text_renders_within_the_geometry(engine, text, width, length, fmt):
     options = RenderOptions(format=fmt, cells_per_line=width, lines_per_page=length)
