@@ -1,5 +1,346 @@
-"""Commands for operating the worker fleet (workers, queues, top, exporter); registered by cli.py."""
+"""Commands for operating the worker fleet (workers, queues, top, exporter); registered by cli.py.
+
+They talk to the workers through Celery's remote control on the broker and read Redis and the
+database directly; they never import torch or the worker code.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import time
+from datetime import datetime, timezone
+from typing import Any
 
 import click
 
-COMMANDS: list[click.Command] = []
+from . import config
+
+TIMEOUT_HELP = "Seconds to wait for workers' answers."
+
+
+def _fleet():
+    from . import fleet
+
+    return fleet
+
+
+def _errors(func):
+    """FleetError and the broker's errors become one-line messages (exit status 1)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from .config import ConfigError
+        from .fleet import FleetError
+        from .queue import QueueError
+
+        try:
+            return func(*args, **kwargs)
+        except (FleetError, QueueError, ConfigError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+def _json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _timeout_option(func):
+    return click.option("--timeout", type=click.FloatRange(0.1, 60), default=2.0,
+                        show_default=True, help=TIMEOUT_HELP)(func)
+
+
+def _json_option(func):
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
+
+
+def _human_bytes(n: float | None) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _human_seconds(s: float | None) -> str:
+    if s is None:
+        return "-"
+    s = int(s)
+    d, s = divmod(s, 86400)
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    if d:
+        return f"{d}d{h:02d}h"
+    if h:
+        return f"{h}h{m:02d}m"
+    return f"{m}m{s:02d}s"
+
+
+def _gpu_text(w) -> str:
+    if not w.gpu_memory:
+        return "-"
+    return ", ".join(f"{g['device']} {_human_bytes(g['used_bytes'])}/"
+                     f"{_human_bytes(g['total_bytes'])}" for g in w.gpu_memory)
+
+
+def _models_text(w) -> str:
+    return ", ".join(f"{m['engine']} {m['version']}" for m in w.models) or "-"
+
+
+def _print_table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold", box=None,
+                  pad_edge=False)
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*[str(c) for c in row])
+    width = max(120, shutil.get_terminal_size((160, 24)).columns)
+    Console(width=width, soft_wrap=False).print(table)
+
+
+# ---------------------------------------------------------------------------------- workers
+@click.group()
+def workers():
+    """See and steer the workers (Celery remote control over the broker)."""
+
+
+def _worker_rows(infos) -> list[list[str]]:
+    return [[w.hostname, ",".join(w.queues) or "(none)", f"{w.pool}×{w.concurrency}",
+             str(w.active), str(w.reserved), str(w.processed), w.device or "-", _gpu_text(w),
+             _models_text(w), _human_seconds(w.uptime_s)] for w in infos]
+
+
+WORKER_COLUMNS = ["HOST", "QUEUES", "POOL", "ACTIVE", "RESERVED", "PROCESSED", "DEVICE",
+                  "GPU MEMORY", "MODELS", "UPTIME"]
+
+
+@workers.command("list")
+@click.option("-d", "--destination", multiple=True, help="Only this worker (repeatable).")
+@_timeout_option
+@_json_option
+@_errors
+def list_cmd(destination, timeout, as_json):
+    """Every worker that answers: queues, pool, load, device, GPU memory, models, uptime."""
+    infos = _fleet().list_workers(destination=list(destination) or None, timeout=timeout)
+    if as_json:
+        _json([w.as_dict() for w in infos])
+        return
+    if not infos:
+        click.echo(f"no worker answered within {timeout:g} s", err=True)
+        return
+    _print_table(None, WORKER_COLUMNS, _worker_rows(infos))
+
+
+@workers.command()
+@click.option("-d", "--destination", multiple=True, help="Only this worker (repeatable).")
+@_timeout_option
+@_json_option
+@_errors
+def ping(destination, timeout, as_json):
+    """Ping the workers; exit status 1 when none (or not every named one) answers."""
+    dest = list(destination) or None
+    replies = _fleet().ping(destination=dest, timeout=timeout)
+    if as_json:
+        _json({h: round(s, 4) for h, s in replies.items()})
+    else:
+        for host, seconds in replies.items():
+            click.echo(f"{host}: pong in {seconds * 1000:.0f} ms")
+    missing = [h for h in dest or [] if h not in replies]
+    if not replies or missing:
+        raise click.ClickException(
+            f"no answer from {', '.join(missing)}" if missing else
+            f"no worker answered within {timeout:g} s")
+
+
+@workers.command()
+@click.option("-d", "--destination", multiple=True, help="Only this worker (repeatable).")
+@_timeout_option
+@_json_option
+@_errors
+def active(destination, timeout, as_json):
+    """The tasks each worker is running now."""
+    tasks = _fleet().active_tasks(destination=list(destination) or None, timeout=timeout)
+    if as_json:
+        _json(tasks)
+        return
+    rows = []
+    for host, items in tasks.items():
+        for t in items:
+            started = (datetime.fromtimestamp(t["started"], timezone.utc).strftime("%H:%M:%S")
+                       if t.get("started") else "-")
+            job, ids = (t["args"] + [None, None])[:2] if isinstance(t.get("args"), list) \
+                else (None, None)
+            rows.append([host, t["name"], t["id"], str(job or "-"),
+                         str(len(ids)) if isinstance(ids, list) else "-", started])
+    if not rows:
+        click.echo("no task is running", err=True)
+        return
+    _print_table(None, ["HOST", "TASK", "ID", "JOB", "DOCUMENTS", "STARTED (UTC)"], rows)
+
+
+def _report(result: dict[str, str], as_json: bool) -> None:
+    if as_json:
+        _json(result)
+    else:
+        for host, text in result.items():
+            click.echo(f"{host}: {text}")
+    if any(text.startswith(("error", "no answer")) for text in result.values()):
+        raise click.ClickException("not every worker did it; see above")
+
+
+@workers.command()
+@click.argument("queue")
+@click.option("-d", "--destination", multiple=True,
+              help="Only on this worker (repeatable) [default: every worker consuming QUEUE].")
+@_timeout_option
+@_json_option
+@_errors
+def pause(queue, destination, timeout, as_json):
+    """Stop consuming QUEUE: running tasks finish, messages wait in Redis."""
+    _report(_fleet().pause(queue, destination=list(destination) or None, timeout=timeout),
+            as_json)
+
+
+@workers.command()
+@click.argument("queue")
+@click.option("-d", "--destination", multiple=True,
+              help="Only on this worker (repeatable) [default: the workers it was paused on].")
+@_timeout_option
+@_json_option
+@_errors
+def resume(queue, destination, timeout, as_json):
+    """Start consuming QUEUE again where it was paused."""
+    _report(_fleet().resume(queue, destination=list(destination) or None, timeout=timeout),
+            as_json)
+
+
+@workers.command()
+@click.argument("host")
+@click.option("--wait", type=click.FloatRange(0), default=3600, show_default=True,
+              help="Most seconds to wait for the running tasks.")
+@_timeout_option
+@_json_option
+@_errors
+def drain(host, wait, timeout, as_json):
+    """Let HOST finish its current work, take no more, and exit."""
+    say = (lambda m: None) if as_json else (lambda m: click.echo(m, err=True))
+    result = _fleet().drain(host, timeout=timeout, wait=wait, progress=say)
+    if as_json:
+        _json(result)
+    else:
+        click.echo(f"{host}: drained ({result['tasks_finished']} task(s) finished), "
+                   + ("exited" if result["exited"] else "still answering pings"))
+    if not result["exited"]:
+        raise click.ClickException(f"{host} was asked to shut down but still answers")
+
+
+@workers.command()
+@click.argument("host")
+@click.option("--wait/--no-wait", default=False, help="Wait until HOST stops answering.")
+@_timeout_option
+@_json_option
+@_errors
+def shutdown(host, wait, timeout, as_json):
+    """Shut HOST down now (warm: its running task finishes, reserved ones return to Redis)."""
+    result = _fleet().shutdown(host, timeout=timeout, wait=wait)
+    if as_json:
+        _json(result)
+    else:
+        click.echo(f"{host}: shutdown sent" + (", exited" if result["exited"] else ""))
+
+
+@workers.command()
+@click.argument("host")
+@click.argument("n", type=click.IntRange(1))
+@_timeout_option
+@_json_option
+@_errors
+def scale(host, n, timeout, as_json):
+    """Set HOST's pool to N processes or threads (pools that can change size only)."""
+    result = _fleet().scale(host, n, timeout=timeout)
+    if as_json:
+        _json(result)
+    else:
+        click.echo(f"{host}: pool {result['pool']} {result['from']} -> {result['to']} "
+                   f"({result['result']})")
+
+
+# ----------------------------------------------------------------------------------- queues
+@click.command()
+@click.option("-q", "--queue", "extra", multiple=True, help="Also show this queue.")
+@_timeout_option
+@_json_option
+@_errors
+def queues(extra, timeout, as_json):
+    """Queue lengths in Redis, with the workers consuming each queue."""
+    rows = _fleet().queues_overview(timeout=timeout, extra=extra)
+    if as_json:
+        _json(rows)
+        return
+    _print_table(None, ["QUEUE", "WAITING", "CONSUMERS", "PAUSED ON"],
+                 [[r["queue"], str(r["waiting"]), ", ".join(r["consumers"]) or "-",
+                   ", ".join(r["paused_on"]) or "-"] for r in rows])
+
+
+# -------------------------------------------------------------------------------------- top
+@click.command()
+@click.option("--interval", type=click.FloatRange(0.5), default=2.0, show_default=True,
+              help="Seconds between refreshes.")
+@click.option("--once", is_flag=True, help="Print one snapshot and exit.")
+@_timeout_option
+@_errors
+def top(interval, once, timeout):
+    """A live view of workers, queues, jobs in flight and throughput (Ctrl-C to quit)."""
+    from rich.console import Console
+    from rich.live import Live
+
+    from .fleet_top import Snapshotter
+
+    snap = Snapshotter(timeout=timeout)
+    console = Console()
+    if once:
+        console.print(snap.render())
+        return
+    try:
+        with Live(snap.render(), console=console, refresh_per_second=4, screen=False) as live:
+            while True:
+                time.sleep(interval)
+                live.update(snap.render())
+    except KeyboardInterrupt:
+        pass
+
+
+# --------------------------------------------------------------------------------- exporter
+@click.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=9809, show_default=True)
+@click.option("--addr", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("-q", "--queue", "queue_names", multiple=True,
+              help="Queue to report (repeatable) [default: setting queue].")
+@click.option("--ping-timeout", type=click.FloatRange(0.1, 30), default=1.0, show_default=True,
+              help="Seconds to wait for workers to answer the exporter's ping.")
+@_errors
+def exporter(port, addr, queue_names, ping_timeout):
+    """Serve queue, job and worker gauges for Prometheus on /metrics (and /healthz)."""
+    import logging
+
+    from .exporter import serve
+
+    logging.basicConfig(level=config.get("log_level").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        serve(port, addr, queue_names, ping_timeout=ping_timeout)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {addr}:{port} ({exc}); choose another "
+                                   "--port") from None
+    except KeyboardInterrupt:
+        pass
+
+
+COMMANDS: list[click.Command] = [workers, queues, top, exporter]

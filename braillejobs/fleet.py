@@ -1,0 +1,439 @@
+"""Steering the worker fleet over Celery's remote control, and reading the queues from Redis.
+
+Everything here runs on an admin host: it needs the broker, never torch or the worker code.
+Workers answer remote-control messages from their consumer thread, which stays free while a task
+runs because ``braillejobs worker`` uses the ``threads`` pool (never ``solo``, whose one thread
+runs the task and the consumer both, so a busy solo worker would look dead).
+
+Pausing a queue is recorded in Redis (``braillejobs:paused:<queue>``, the hostnames it was taken
+from): ``resume`` gives the queue back to exactly those workers, and a worker that starts while
+its queue is paused leaves it paused (see :mod:`braillejobs.fleet_worker`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable
+
+from . import config
+from .queue import PRIORITY_STEPS, QueueError, app as celery_app
+
+DEFAULT_TIMEOUT = 2.0
+INFO_COMMAND = "braillejobs_info"
+PAUSED_KEY = "braillejobs:paused:{queue}"
+# kombu's Redis transport keeps one list per priority step; all but step 0 carry a suffix.
+PRIORITY_SEPARATOR = "\x06\x16"
+
+
+class FleetError(RuntimeError):
+    """An operation on the fleet cannot be done; the message says what to do."""
+
+
+@dataclass
+class WorkerInfo:
+    hostname: str
+    queues: list[str] = field(default_factory=list)
+    pool: str = ""
+    concurrency: int | None = None
+    active: int = 0
+    reserved: int = 0
+    processed: int = 0
+    pid: int | None = None
+    uptime_s: float | None = None
+    device: str | None = None
+    gpu_memory: list[dict[str, Any]] = field(default_factory=list)
+    models: list[dict[str, str]] = field(default_factory=list)
+    version: str | None = None
+    metrics_port: int | None = None
+    paused: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ------------------------------------------------------------------------------ broadcasting
+def _app(app=None):
+    return app if app is not None else celery_app()
+
+
+def _merge(replies: Iterable[dict] | None) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for reply in replies or []:
+        merged.update(reply)
+    return merged
+
+
+def _broadcast(command: str, *, app=None, destination: list[str] | None = None,
+               timeout: float = DEFAULT_TIMEOUT, arguments: dict | None = None,
+               limit: int | None = None) -> dict[str, Any]:
+    url = config.mask_url(config.get("broker_url"))
+    try:
+        replies = _app(app).control.broadcast(
+            command, arguments=arguments or {}, destination=destination, reply=True,
+            timeout=timeout, limit=limit)
+    except Exception as exc:  # kombu raises several connection error types
+        raise FleetError(f"cannot reach the broker {url} ({exc.__class__.__name__}: {exc}); "
+                         f"start Redis or set {config.setting('broker_url').env_var}") from None
+    return _merge(replies)
+
+
+def ping(*, app=None, destination: list[str] | None = None,
+         timeout: float = DEFAULT_TIMEOUT) -> dict[str, float]:
+    """Hostname -> round-trip seconds for every worker that answers within ``timeout``."""
+    started = time.perf_counter()
+    seen: dict[str, float] = {}
+
+    def note(reply):
+        for host in reply:
+            seen.setdefault(host, time.perf_counter() - started)
+
+    url = config.mask_url(config.get("broker_url"))
+    try:
+        _app(app).control.broadcast("ping", destination=destination, reply=True,
+                                    timeout=timeout, callback=note,
+                                    limit=len(destination) if destination else None)
+    except Exception as exc:
+        raise FleetError(f"cannot reach the broker {url} ({exc.__class__.__name__}: {exc}); "
+                         f"start Redis or set {config.setting('broker_url').env_var}") from None
+    return dict(sorted(seen.items()))
+
+
+def _hosts(app, destination, timeout) -> list[str]:
+    hosts = list(ping(app=app, destination=destination, timeout=timeout))
+    if destination:
+        missing = [h for h in destination if h not in hosts]
+        if missing:
+            raise FleetError(f"no answer from {', '.join(missing)} within {timeout:g} s; "
+                             "check the name with `braillejobs workers list` or raise --timeout")
+    return hosts
+
+
+def list_workers(*, app=None, destination: list[str] | None = None,
+                 timeout: float = DEFAULT_TIMEOUT) -> list[WorkerInfo]:
+    """Every worker that answers, with its queues, pool, load, device, models and uptime."""
+    app = _app(app)
+    hosts = _hosts(app, destination, timeout)
+    if not hosts:
+        return []
+    ask = dict(app=app, destination=hosts, timeout=timeout, limit=len(hosts))
+    stats = _broadcast("stats", **ask)
+    queues = _broadcast("active_queues", **ask)
+    active = _broadcast("active", **ask)
+    reserved = _broadcast("reserved", **ask)
+    info = _broadcast(INFO_COMMAND, **ask)
+    out = []
+    for host in hosts:
+        s = stats.get(host) or {}
+        pool = s.get("pool") or {}
+        extra = info.get(host) if isinstance(info.get(host), dict) else {}
+        if "error" in extra:
+            extra = {}
+        w = WorkerInfo(
+            hostname=host,
+            queues=sorted(q["name"] for q in queues.get(host) or [] if isinstance(q, dict)),
+            pool=_pool_name(pool.get("implementation", "")),
+            concurrency=pool.get("max-concurrency"),
+            active=len(active.get(host) or []),
+            reserved=len(reserved.get(host) or []),
+            processed=sum((s.get("total") or {}).values()),
+            pid=s.get("pid"),
+            uptime_s=s.get("uptime"),
+            device=extra.get("device"),
+            gpu_memory=extra.get("gpu_memory") or [],
+            models=extra.get("models") or [],
+            version=extra.get("version"),
+            metrics_port=extra.get("metrics_port"),
+            paused=extra.get("paused") or [],
+        )
+        out.append(w)
+    return out
+
+
+def _pool_name(implementation: str) -> str:
+    # "celery.concurrency.thread:TaskPool" -> "threads"
+    module = implementation.split(":")[0].rsplit(".", 1)[-1]
+    return {"thread": "threads", "prefork": "prefork", "solo": "solo", "eventlet": "eventlet",
+            "gevent": "gevent"}.get(module, module or "?")
+
+
+def active_tasks(*, app=None, destination: list[str] | None = None,
+                 timeout: float = DEFAULT_TIMEOUT) -> dict[str, list[dict[str, Any]]]:
+    """Hostname -> the tasks it is running (id, name, arguments, start time)."""
+    app = _app(app)
+    hosts = _hosts(app, destination, timeout)
+    if not hosts:
+        return {}
+    replies = _broadcast("active", app=app, destination=hosts, timeout=timeout,
+                         limit=len(hosts))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for host in hosts:
+        tasks = []
+        for t in replies.get(host) or []:
+            tasks.append({"id": t.get("id"), "name": t.get("name"), "args": t.get("args"),
+                          "started": t.get("time_start"), "worker_pid": t.get("worker_pid")})
+        out[host] = tasks
+    return out
+
+
+# ----------------------------------------------------------------------- pause and resume
+def _redis(app=None):
+    """The Redis client of the broker connection (the broker is Redis by design)."""
+    conn = _app(app).connection_for_write()
+    try:
+        return conn, conn.default_channel.client
+    except Exception as exc:
+        conn.release()
+        url = config.mask_url(config.get("broker_url"))
+        raise FleetError(f"cannot reach the broker {url} ({exc.__class__.__name__}: {exc})"
+                         ) from None
+
+
+def paused_queues(app=None) -> dict[str, list[str]]:
+    """Queue -> the hosts it was paused on, for every queue paused through this module."""
+    conn, client = _redis(app)
+    try:
+        prefix = PAUSED_KEY.format(queue="")
+        out = {}
+        for key in client.scan_iter(match=prefix + "*"):
+            key = key.decode() if isinstance(key, bytes) else key
+            members = client.smembers(key)
+            out[key[len(prefix):]] = sorted(m.decode() if isinstance(m, bytes) else m
+                                            for m in members)
+        return out
+    finally:
+        conn.release()
+
+
+def _check_replies(replies: dict[str, Any], hosts: list[str], what: str) -> dict[str, str]:
+    result = {}
+    for host in hosts:
+        reply = replies.get(host)
+        if reply is None:
+            result[host] = f"no answer to {what}"
+        elif isinstance(reply, dict) and "error" in reply:
+            result[host] = f"error: {reply['error']}"
+        else:
+            result[host] = (reply.get("ok") if isinstance(reply, dict) else str(reply)) or "ok"
+    return result
+
+
+def pause(queue: str, *, app=None, destination: list[str] | None = None,
+          timeout: float = DEFAULT_TIMEOUT) -> dict[str, str]:
+    """Stop consuming ``queue`` on every worker (or those named) that consumes it."""
+    app = _app(app)
+    consumers = queue_consumers(app=app, destination=destination, timeout=timeout)
+    hosts = consumers.get(queue, [])
+    if not hosts:
+        raise FleetError(f"no worker that answers consumes queue {queue!r}; "
+                         "see `braillejobs workers list`")
+    conn, client = _redis(app)
+    try:
+        client.sadd(PAUSED_KEY.format(queue=queue), *hosts)
+    finally:
+        conn.release()
+    replies = _broadcast("cancel_consumer", app=app, destination=hosts, timeout=timeout,
+                         arguments={"queue": queue}, limit=len(hosts))
+    return _check_replies(replies, hosts, "cancel_consumer")
+
+
+def resume(queue: str, *, app=None, destination: list[str] | None = None,
+           timeout: float = DEFAULT_TIMEOUT) -> dict[str, str]:
+    """Start consuming ``queue`` again on the workers it was paused on (or those named)."""
+    app = _app(app)
+    key = PAUSED_KEY.format(queue=queue)
+    conn, client = _redis(app)
+    try:
+        recorded = sorted(m.decode() if isinstance(m, bytes) else m
+                          for m in client.smembers(key))
+    finally:
+        conn.release()
+    hosts = list(destination or recorded)
+    if not hosts:
+        raise FleetError(f"queue {queue!r} is not paused (no record of a pause); name the "
+                         "workers to give it to with --destination")
+    alive = ping(app=app, destination=hosts, timeout=timeout)
+    replies = _broadcast("add_consumer", app=app, destination=list(alive) or hosts,
+                         timeout=timeout, arguments={"queue": queue}, limit=len(alive) or None)
+    result = _check_replies(replies, hosts, "add_consumer")
+    conn, client = _redis(app)
+    try:
+        if destination:
+            client.srem(key, *hosts)
+        else:
+            client.delete(key)
+    finally:
+        conn.release()
+    return result
+
+
+def queue_consumers(*, app=None, destination: list[str] | None = None,
+                    timeout: float = DEFAULT_TIMEOUT) -> dict[str, list[str]]:
+    app = _app(app)
+    hosts = _hosts(app, destination, timeout)
+    if not hosts:
+        return {}
+    replies = _broadcast("active_queues", app=app, destination=hosts, timeout=timeout,
+                         limit=len(hosts))
+    out: dict[str, list[str]] = {}
+    for host in hosts:
+        for q in replies.get(host) or []:
+            out.setdefault(q["name"], []).append(host)
+    return out
+
+
+# ------------------------------------------------------------------ drain, shutdown, scale
+def drain(host: str, *, app=None, timeout: float = DEFAULT_TIMEOUT, wait: float = 3600.0,
+          poll: float = 1.0, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Take no more work on ``host``, let its current tasks finish, then shut it down.
+
+    Returns what happened: the queues it stopped consuming, how many tasks it finished while
+    draining, whether it exited.
+    """
+    app = _app(app)
+    say = progress or (lambda _m: None)
+    _hosts(app, [host], timeout)
+    queues = _broadcast("active_queues", app=app, destination=[host], timeout=timeout,
+                        limit=1).get(host) or []
+    names = [q["name"] for q in queues]
+    for name in names:
+        reply = _broadcast("cancel_consumer", app=app, destination=[host], timeout=timeout,
+                           arguments={"queue": name}, limit=1)
+        if host not in reply:
+            raise FleetError(f"{host} did not confirm that it stopped consuming {name}")
+    say(f"{host}: stopped consuming {', '.join(names) or 'nothing'}")
+    deadline = time.monotonic() + wait
+    first_busy = None
+    while True:
+        active = _broadcast("active", app=app, destination=[host], timeout=timeout, limit=1)
+        reserved = _broadcast("reserved", app=app, destination=[host], timeout=timeout, limit=1)
+        busy = len(active.get(host) or []) + len(reserved.get(host) or [])
+        if first_busy is None:
+            first_busy = busy
+        if busy == 0 and host in active:
+            break
+        if time.monotonic() > deadline:
+            raise FleetError(f"{host} still has {busy} task(s) after {wait:g} s; it consumes "
+                             "nothing new. Run `braillejobs workers drain` again to keep "
+                             "waiting, or `braillejobs workers shutdown` to stop it now")
+        say(f"{host}: waiting for {busy} task(s) to finish")
+        time.sleep(poll)
+    say(f"{host}: idle, shutting down")
+    _broadcast("shutdown", app=app, destination=[host], timeout=timeout, limit=1)
+    exited = _wait_gone(app, host, timeout)
+    return {"hostname": host, "stopped_consuming": names, "tasks_finished": first_busy or 0,
+            "exited": exited}
+
+
+def _wait_gone(app, host: str, timeout: float, within: float = 60.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if host not in ping(app=app, destination=[host], timeout=min(timeout, 1.0)):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def shutdown(host: str, *, app=None, timeout: float = DEFAULT_TIMEOUT,
+             wait: bool = False) -> dict[str, Any]:
+    """Ask ``host`` to shut down now (Celery's warm shutdown: it finishes the running task and
+    gives reserved messages back to the queue)."""
+    app = _app(app)
+    _hosts(app, [host], timeout)
+    _broadcast("shutdown", app=app, destination=[host], timeout=timeout, limit=1)
+    return {"hostname": host, "exited": _wait_gone(app, host, timeout) if wait else None}
+
+
+def scale(host: str, n: int, *, app=None, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+    """Set the pool of ``host`` to ``n`` processes or threads, where its pool can change size."""
+    if n < 1:
+        raise FleetError("a worker needs at least 1 process or thread; use `workers drain` "
+                         "to stop it")
+    app = _app(app)
+    _hosts(app, [host], timeout)
+    stats = _broadcast("stats", app=app, destination=[host], timeout=timeout, limit=1)
+    pool = (stats.get(host) or {}).get("pool") or {}
+    current = pool.get("max-concurrency")
+    name = _pool_name(pool.get("implementation", ""))
+    if current is None:
+        raise FleetError(f"{host} did not report its pool size")
+    if n == current:
+        return {"hostname": host, "pool": name, "from": current, "to": n, "result": "unchanged"}
+    command, delta = ("pool_grow", n - current) if n > current else ("pool_shrink", current - n)
+    reply = _broadcast(command, app=app, destination=[host], timeout=timeout,
+                       arguments={"n": delta}, limit=1).get(host)
+    if not isinstance(reply, dict) or "error" in reply:
+        detail = reply.get("error") if isinstance(reply, dict) else "no answer"
+        raise FleetError(f"{host} cannot change its pool size (pool {name}: {detail}); the "
+                         "threads and solo pools have a fixed size: start more workers instead "
+                         "(one process per GPU)")
+    return {"hostname": host, "pool": name, "from": current, "to": n,
+            "result": reply.get("ok", "ok")}
+
+
+# ---------------------------------------------------------------------------------- queues
+def queue_keys(queue: str) -> list[str]:
+    """The Redis lists kombu keeps for ``queue``: one per priority step."""
+    return [queue + (f"{PRIORITY_SEPARATOR}{step}" if step else "") for step in PRIORITY_STEPS]
+
+
+def queue_lengths(queues: Iterable[str], app=None) -> dict[str, int]:
+    """Queue -> messages waiting in Redis (all priority lists together)."""
+    conn, client = _redis(app)
+    try:
+        pipe = client.pipeline()
+        names = list(dict.fromkeys(queues))
+        for name in names:
+            for key in queue_keys(name):
+                pipe.llen(key)
+        counts = pipe.execute()
+    except FleetError:
+        raise
+    except Exception as exc:
+        url = config.mask_url(config.get("broker_url"))
+        raise FleetError(f"cannot read queue lengths from {url} ({exc.__class__.__name__}: "
+                         f"{exc})") from None
+    finally:
+        conn.release()
+    steps = len(PRIORITY_STEPS)
+    return {name: int(sum(counts[i * steps:(i + 1) * steps])) for i, name in enumerate(names)}
+
+
+def unacked_count(app=None) -> int:
+    """Messages delivered to workers and not yet acknowledged (running or reserved)."""
+    conn, client = _redis(app)
+    try:
+        return int(client.hlen("unacked"))
+    finally:
+        conn.release()
+
+
+def queues_overview(*, app=None, timeout: float = DEFAULT_TIMEOUT,
+                    extra: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """One row per known queue: waiting messages, consuming workers, paused-on workers."""
+    app = _app(app)
+    try:
+        consumers = queue_consumers(app=app, timeout=timeout)
+    except FleetError:
+        raise
+    paused = paused_queues(app)
+    names = sorted({config.get("queue"), *extra, *consumers, *paused})
+    lengths = queue_lengths(names, app)
+    return [{"queue": name, "waiting": lengths[name], "consumers": sorted(consumers.get(name, [])),
+             "paused_on": paused.get(name, [])} for name in names]
+
+
+def check_reachable(app=None) -> None:
+    try:
+        conn = _app(app).connection_for_write()
+        conn.ensure_connection(max_retries=1, interval_start=0.2)
+        conn.release()
+    except Exception as exc:
+        url = config.mask_url(config.get("broker_url"))
+        raise FleetError(f"cannot reach the broker {url} ({exc.__class__.__name__}); start "
+                         f"Redis or set {config.setting('broker_url').env_var}") from None
+
+
+__all__ = ["FleetError", "WorkerInfo", "QueueError", "ping", "list_workers", "active_tasks",
+           "pause", "resume", "drain", "shutdown", "scale", "queue_lengths", "queues_overview",
+           "paused_queues", "queue_keys", "unacked_count", "DEFAULT_TIMEOUT", "INFO_COMMAND"]

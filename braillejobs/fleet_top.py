@@ -1,0 +1,145 @@
+"""What ``braillejobs top`` shows: workers, queues, jobs in flight and throughput.
+
+Each :meth:`Snapshotter.render` reads the fleet once (remote control, Redis, the database) and
+builds a rich renderable. Throughput comes from the database (documents and characters finished
+in the last minute), so it needs no Prometheus; tasks per second come from the difference of the
+workers' processed counts between two refreshes.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from . import config
+from .fleet_cli import WORKER_COLUMNS, _human_seconds, _worker_rows
+
+WINDOW = timedelta(seconds=60)
+
+
+class Snapshotter:
+    def __init__(self, timeout: float = 2.0, jobs_shown: int = 10):
+        self.timeout = timeout
+        self.jobs_shown = jobs_shown
+        self._last_processed: tuple[float, int] | None = None
+
+    # -------------------------------------------------------------------------- reading
+    def read(self) -> dict[str, Any]:
+        from . import fleet
+
+        snap: dict[str, Any] = {"time": datetime.now(timezone.utc), "errors": []}
+        try:
+            snap["workers"] = fleet.list_workers(timeout=self.timeout)
+            snap["queues"] = fleet.queues_overview(timeout=self.timeout)
+            snap["unacked"] = fleet.unacked_count()
+        except fleet.FleetError as exc:
+            snap["workers"], snap["queues"], snap["unacked"] = [], [], None
+            snap["errors"].append(str(exc))
+        processed = sum(w.processed for w in snap["workers"])
+        now = time.monotonic()
+        snap["tasks_per_s"] = None
+        if self._last_processed is not None and now > self._last_processed[0]:
+            snap["tasks_per_s"] = max(0, processed - self._last_processed[1]) / \
+                (now - self._last_processed[0])
+        self._last_processed = (now, processed)
+        try:
+            snap.update(self._read_database(snap["time"]))
+        except Exception as exc:
+            snap["jobs"], snap["docs_per_s"], snap["chars_per_s"] = [], None, None
+            snap["errors"].append(f"database: {str(exc).splitlines()[0]}")
+        return snap
+
+    def _read_database(self, now: datetime) -> dict[str, Any]:
+        from sqlalchemy import case, func, select
+        from sqlalchemy.orm import Session
+
+        from .db.models import DONE, FAILED, QUEUED, RUNNING, Document, Job
+        from .db.session import get_engine
+
+        since = now - WINDOW
+        with Session(get_engine()) as session:
+            jobs = session.execute(
+                select(Job.id, Job.name, Job.status, Job.documents_total, Job.created_at,
+                       Job.options)
+                .where(Job.status.in_([QUEUED, RUNNING]))
+                .order_by(Job.created_at).limit(self.jobs_shown)).all()
+            counts: dict[str, dict[str, int]] = {}
+            if jobs:
+                rows = session.execute(
+                    select(Document.job_id,
+                           func.sum(case((Document.status == DONE, 1), else_=0)),
+                           func.sum(case((Document.status == FAILED, 1), else_=0)),
+                           func.sum(case((Document.status == RUNNING, 1), else_=0)))
+                    .where(Document.job_id.in_([j.id for j in jobs]))
+                    .group_by(Document.job_id))
+                counts = {r[0]: {"done": int(r[1] or 0), "failed": int(r[2] or 0),
+                                 "running": int(r[3] or 0)} for r in rows}
+            recent = session.execute(
+                select(func.count(), func.coalesce(func.sum(Document.chars), 0))
+                .where(Document.status == DONE, Document.finished_at >= since)).one()
+        out_jobs = []
+        for j in jobs:
+            c = counts.get(j.id, {"done": 0, "failed": 0, "running": 0})
+            created = j.created_at if j.created_at.tzinfo else \
+                j.created_at.replace(tzinfo=timezone.utc)
+            out_jobs.append({"id": j.id, "name": j.name or "", "state": j.status,
+                             "total": j.documents_total, **c,
+                             "engine": (j.options or {}).get("engine", ""),
+                             "age_s": (now - created).total_seconds()})
+        seconds = WINDOW.total_seconds()
+        return {"jobs": out_jobs, "docs_per_s": recent[0] / seconds,
+                "chars_per_s": float(recent[1]) / seconds}
+
+    # ------------------------------------------------------------------------ rendering
+    def render(self):
+        return render(self.read())
+
+
+def _table(title: str, columns: list[str]) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold", header_style="bold cyan",
+                  box=None, pad_edge=False, expand=False)
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    return table
+
+
+def render(snap: dict[str, Any]):
+    broker = config.mask_url(config.get("broker_url"))
+    rate = (lambda v, unit: "-" if v is None else f"{v:,.1f} {unit}")
+    head = Text.assemble(
+        ("braillejobs top", "bold"), f"  {snap['time']:%Y-%m-%d %H:%M:%S} UTC  broker {broker}\n",
+        ("throughput (last 60 s): ", "bold"),
+        f"{rate(snap.get('docs_per_s'), 'documents/s')}, "
+        f"{rate(snap.get('chars_per_s'), 'chars/s')}, "
+        f"{rate(snap.get('tasks_per_s'), 'tasks/s')}   "
+        f"workers {len(snap['workers'])}   in flight (unacked) "
+        f"{'-' if snap.get('unacked') is None else snap['unacked']}")
+    workers = _table(f"Workers ({len(snap['workers'])})", WORKER_COLUMNS)
+    for row in _worker_rows(snap["workers"]):
+        workers.add_row(*row)
+    if not snap["workers"]:
+        workers.add_row("(no worker answered)", *[""] * (len(WORKER_COLUMNS) - 1))
+    queues = _table("Queues", ["QUEUE", "WAITING", "CONSUMERS", "PAUSED ON"])
+    for q in snap["queues"]:
+        queues.add_row(q["queue"], str(q["waiting"]), str(len(q["consumers"])),
+                       ", ".join(q["paused_on"]) or "-")
+    jobs = _table("Jobs in flight", ["JOB", "NAME", "STATE", "ENGINE", "DONE", "FAILED",
+                                     "RUNNING", "TOTAL", "PROGRESS", "AGE"])
+    for j in snap.get("jobs", []):
+        finished = j["done"] + j["failed"]
+        pct = 100.0 * finished / j["total"] if j["total"] else 0.0
+        bar = "█" * int(pct // 10) + "░" * (10 - int(pct // 10))
+        jobs.add_row(j["id"], j["name"], j["state"], j["engine"], str(j["done"]),
+                     str(j["failed"]), str(j["running"]), str(j["total"]),
+                     f"{bar} {pct:5.1f}%", _human_seconds(j["age_s"]))
+    if not snap.get("jobs"):
+        jobs.add_row("(none)", *[""] * 9)
+    parts = [head, Text(""), workers, Text(""), queues, Text(""), jobs]
+    for err in snap["errors"]:
+        parts.append(Text(f"! {err}", style="bold red"))
+    return Group(*parts)

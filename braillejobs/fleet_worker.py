@@ -1,0 +1,216 @@
+"""The worker's side of fleet operation: metrics, the info command, paused queues.
+
+``braillejobs worker`` calls :func:`install` once, with the app and the task hooks list, before
+the worker starts. It then:
+
+* serves Prometheus /metrics on the ``metrics_port`` setting (0: off) from a thread;
+* counts documents, characters by engine, fallbacks, cells and durations after every task (from
+  the pipeline's ``Stats``), and times every task by queue and outcome;
+* answers ``braillejobs_info`` (device, GPU memory, loaded models, version) for
+  ``braillejobs workers list``;
+* leaves a queue that ``braillejobs workers pause`` paused still paused when it starts.
+
+A failing metric must never fail a task: every hook here logs and carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+from celery import signals
+from celery.worker.control import inspect_command
+
+from . import __version__, config, metrics
+from .fleet import INFO_COMMAND, PAUSED_KEY
+
+log = logging.getLogger("braillejobs.worker")
+
+_installed = False
+_started: dict[str, float] = {}
+_started_lock = threading.Lock()
+
+
+def install(app, chunk_hooks: list[Callable[[Any], None]] | None = None) -> None:
+    """Hook metrics and fleet control into a worker (idempotent)."""
+    global _installed
+    if chunk_hooks is not None and record_stats not in chunk_hooks:
+        chunk_hooks.append(record_stats)
+    if _installed:
+        return
+    _installed = True
+    signals.task_prerun.connect(_task_prerun, weak=False)
+    signals.task_postrun.connect(_task_postrun, weak=False)
+    signals.worker_ready.connect(_worker_ready, weak=False)
+    signals.worker_process_shutdown.connect(_process_shutdown, weak=False)
+    port = config.get("metrics_port")
+    if port:
+        try:
+            metrics.start_worker_server(port)
+        except OSError as exc:
+            raise RuntimeError(
+                f"cannot serve metrics on port {port} ({exc}); free the port or set "
+                f"{config.setting('metrics_port').env_var} to another one (0 turns it off)"
+            ) from None
+        log.info("serving Prometheus metrics on port %d", port)
+    note_models()
+
+
+# --------------------------------------------------------------------------------- metrics
+def record_stats(stats) -> None:
+    """Count what one task did (a :class:`braillejobs.pipeline.Stats`)."""
+    fmt = stats.format or config.get("format")
+    if stats.done:
+        metrics.DOCUMENTS.labels("done", metrics._bounded(fmt, metrics.FORMATS)).inc(stats.done)
+    if stats.failed:
+        metrics.DOCUMENTS.labels("failed",
+                                 metrics._bounded(fmt, metrics.FORMATS)).inc(stats.failed)
+    metrics.record_characters(stats.engine or config.get("engine"), stats.chars_by_engine)
+    if stats.cells:
+        metrics.CELLS.labels(metrics._bounded(fmt, metrics.FORMATS)).inc(stats.cells)
+    for seconds in stats.document_seconds:
+        metrics.DOCUMENT_DURATION.labels(metrics._bounded(fmt, metrics.FORMATS)).observe(seconds)
+    for chars in getattr(stats, "batch_chars", ()) or ():
+        metrics.record_batch(stats.engine or config.get("engine"), chars)
+    note_models()
+
+
+def _queue_of(task) -> str:
+    info = getattr(task.request, "delivery_info", None) or {}
+    return info.get("routing_key") or info.get("queue") or config.get("queue")
+
+
+def _task_prerun(sender=None, task_id=None, task=None, args=None, **_kw) -> None:
+    with _started_lock:
+        _started[task_id] = time.perf_counter()
+    try:
+        if args and len(args) >= 2 and isinstance(args[1], (list, tuple)):
+            metrics.TASK_DOCUMENTS.labels(_queue_of(task)).observe(len(args[1]))
+    except Exception:
+        log.exception("task metrics failed")
+
+
+def _task_postrun(sender=None, task_id=None, task=None, state=None, **_kw) -> None:
+    with _started_lock:
+        started = _started.pop(task_id, None)
+    if started is None:
+        return
+    try:
+        status = {"SUCCESS": "success", "FAILURE": "failure", "RETRY": "retry"}.get(
+            state or "", "failure")
+        metrics.record_task(_queue_of(task), status, time.perf_counter() - started)
+    except Exception:
+        log.exception("task metrics failed")
+
+
+def _process_shutdown(pid=None, **_kw) -> None:
+    if pid:
+        metrics.child_exited(pid)
+
+
+# ------------------------------------------------------------------------------- models
+def loaded_engines() -> list[Any]:
+    """The engines this process has built (the engine module caches one per name and table)."""
+    from .translate import engine as engine_module
+
+    cache = getattr(engine_module, "_cache", {})
+    return list(cache.values())
+
+
+def models() -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    seen = set()
+    for engine in loaded_engines():
+        taggers = [getattr(engine, "primary", None), getattr(engine, "fallback", None)]
+        for tagger in taggers:
+            if tagger is None:
+                continue
+            row = {"engine": str(getattr(tagger, "arch", engine.name)),
+                   "version": str(getattr(tagger, "version", "?")),
+                   "device": str(getattr(tagger, "device", "cpu"))}
+            if tuple(row.values()) not in seen:
+                seen.add(tuple(row.values()))
+                out.append(row)
+        if getattr(engine, "name", "") == "louis" or hasattr(engine, "louis"):
+            row = {"engine": "louis", "version": _louis_version(), "device": "cpu"}
+            if tuple(row.values()) not in seen:
+                seen.add(tuple(row.values()))
+                out.append(row)
+    return out
+
+
+def _louis_version() -> str:
+    try:
+        from .translate.louis_engine import load_louis
+
+        return "liblouis-" + load_louis().version()
+    except Exception:
+        return "?"
+
+
+def note_models() -> None:
+    try:
+        for row in models():
+            metrics.set_model_info(row["engine"], row["version"], row["device"])
+    except Exception:
+        log.exception("reading the loaded models failed")
+
+
+def device() -> str:
+    devices = {m["device"] for m in models() if m["engine"] != "louis"}
+    if devices:
+        return ",".join(sorted(devices))
+    return "cpu"
+
+
+# --------------------------------------------------------------------- remote control
+@inspect_command(name=INFO_COMMAND)
+def braillejobs_info(state) -> dict[str, Any]:
+    """What ``braillejobs workers list`` shows beyond Celery's own stats."""
+    consumer = state.consumer
+    consuming = {q.name for q in consumer.task_consumer.queues} if consumer.task_consumer \
+        else set()
+    paused = []
+    try:
+        with consumer.app.connection_for_write() as conn:
+            client = conn.default_channel.client
+            for queue in _configured_queues(consumer):
+                if queue not in consuming and client.exists(PAUSED_KEY.format(queue=queue)):
+                    paused.append(queue)
+    except Exception:
+        log.exception("reading paused queues failed")
+    return {
+        "version": __version__,
+        "device": device(),
+        "gpu_memory": [{"device": d, "used_bytes": used, "total_bytes": total}
+                       for d, used, total in metrics.gpu_memory()],
+        "models": models(),
+        "metrics_port": config.get("metrics_port") or None,
+        "paused": paused,
+    }
+
+
+def _configured_queues(consumer) -> list[str]:
+    return sorted(consumer.app.amqp.queues.consume_from or consumer.app.amqp.queues)
+
+
+# ------------------------------------------------------------------------- paused queues
+def _worker_ready(sender=None, **_kw) -> None:
+    """A queue paused fleet-wide stays paused for a worker that starts meanwhile."""
+    consumer = sender
+    if consumer is None or not hasattr(consumer, "cancel_task_queue"):
+        return
+    try:
+        with consumer.app.connection_for_write() as conn:
+            client = conn.default_channel.client
+            for queue in [q.name for q in consumer.task_consumer.queues]:
+                key = PAUSED_KEY.format(queue=queue)
+                if client.exists(key):
+                    consumer.cancel_task_queue(queue)
+                    client.sadd(key, consumer.hostname)
+                    log.warning("queue %s is paused (braillejobs workers resume %s): not "
+                                "consuming it", queue, queue)
+    except Exception:
+        log.exception("checking paused queues failed")
