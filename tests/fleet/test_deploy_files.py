@@ -168,6 +168,19 @@ def test_hadolint_fails_a_bad_dockerfile(tmp_path):
     assert "DL3006" in result.stdout  # untagged base image
 
 
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "Dockerfile.cuda"])
+def test_dockerfile_copies_paths_that_exist(dockerfile):
+    # compose builds with the repository root as context
+    sources = []
+    for line in (DEPLOY / dockerfile).read_text().splitlines():
+        if line.startswith("COPY ") and "--from=" not in line:
+            parts = [p for p in line.split()[1:] if not p.startswith("--")]
+            sources.extend(parts[:-1])
+    assert sources
+    for source in sources:
+        assert (ROOT / source).exists(), f"{dockerfile} copies {source}, which is not in the repo"
+
+
 def _dockerfile_cmd(path: Path) -> list[str]:
     cmds = [line for line in path.read_text().splitlines() if line.startswith("CMD ")]
     return json.loads(cmds[-1][4:])
