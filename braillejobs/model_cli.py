@@ -1,5 +1,170 @@
-"""Commands of the neural translator (corpus, train, evaluate); registered by cli.py."""
+"""Commands of the neural translator: ``corpus build``, ``train`` and ``evaluate``.
+
+Registered by cli.py. Torch and the model modules are imported inside the commands, so the admin
+tool stays light.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
 
 import click
 
-COMMANDS: list[click.Command] = []
+from .translate.engine import ENGINE_NAMES, TABLES
+
+REPO_DATA = Path("../shared/data/ueb-rulebook-specs.jsonl")
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+class _Bar:
+    """A rich progress bar on a terminal; a line every 30 s otherwise (logs of background runs)."""
+
+    def __init__(self, description: str, total: float | None):
+        self.tty = sys.stderr.isatty()
+        self.last = -1e9
+        self.description = description
+        if self.tty:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                     TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
+                                     transient=False)
+            self.progress.start()
+            self.task = self.progress.add_task(description, total=total, info="")
+
+    def update(self, completed: float, info: str, total: float | None = None) -> None:
+        import time
+        if self.tty:
+            self.progress.update(self.task, completed=completed, info=info,
+                                 **({"total": total} if total else {}))
+        elif time.monotonic() - self.last >= 30:
+            self.last = time.monotonic()
+            click.echo(f"{self.description}: {info}", err=True)
+
+    def close(self) -> None:
+        if self.tty:
+            self.progress.stop()
+
+
+@click.group("corpus")
+def corpus_group() -> None:
+    """Build the training corpus for the neural translator."""
+
+
+@corpus_group.command("build")
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default="corpus",
+              show_default=True, help="Directory for train.txt, heldout.txt and manifest.json.")
+@click.option("--seed", default=1, show_default=True, help="Seed of the generators.")
+@click.option("--synthetic-share", default=0.3, show_default=True,
+              help="Share of characters made by the generators (numbers, capitals, ...).")
+@click.option("--from", "user_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Also read your own .txt/.md documents from this directory.")
+@click.option("--max-chars", type=int, help="Stop after about this many characters.")
+def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | None,
+                 max_chars: int | None) -> None:
+    """Assemble a deterministic training corpus from installed English text and generators.
+
+    The sources are Debian packages (see `braillejobs.translate.corpus.SOURCES`); a missing one
+    is reported with the apt-get line that installs it.
+    """
+    from .translate import corpus
+
+    def progress(name: str, total: int) -> None:
+        click.echo(f"  {name:<18} done, corpus now {total:,} characters", err=True)
+
+    try:
+        manifest = corpus.build(out, seed=seed, synthetic_share=synthetic_share,
+                                user_dir=user_dir, progress=progress, max_chars=max_chars)
+    except corpus.CorpusError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"corpus: {manifest['chars']:,} characters in {out} "
+               f"(train sha256 {manifest['sha256']['train'][:16]}…)")
+
+
+@click.command("train")
+@click.option("--arch", type=click.Choice(["cnn", "rnn"]), default="cnn", show_default=True)
+@click.option("--preset", default="cpu", show_default=True,
+              help="Model size: tiny, cpu, base or large.")
+@click.option("--table", type=click.Choice(TABLES), default="en-ueb-g2.ctb", show_default=True)
+@click.option("--corpus", "corpus_dir", type=click.Path(exists=True, file_okay=False,
+              path_type=Path), default="corpus", show_default=True)
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Checkpoint file (default runs/<arch>-<table>.pt).")
+@click.option("--steps", default=100_000, show_default=True, help="Most optimizer steps.")
+@click.option("--max-seconds", type=float, help="Stop after this much training time.")
+@click.option("--batch", default=32, show_default=True, help="Windows per step.")
+@click.option("--length", default=512, show_default=True, help="Characters per window.")
+@click.option("--lr", type=float, help="Peak learning rate (default 2e-3 cnn, 1e-3 rnn).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--no-resume", is_flag=True, help="Start afresh even if a resume file exists.")
+@click.option("--eval-lines", default=2000, show_default=True,
+              help="Held-out lines evaluated at the end (0: none).")
+def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, length, lr,
+              device, no_resume, eval_lines) -> None:
+    """Train a tagger on the labelled corpus (resumable; CUDA when present)."""
+    from .translate import train as trainer
+
+    out = out or Path("runs") / f"{arch}-{table.removesuffix('.ctb')}.pt"
+    opts = trainer.TrainOptions(arch=arch, preset=preset, table=table, steps=steps,
+                                max_seconds=max_seconds, batch=batch, length=length, lr=lr,
+                                device=device, resume=not no_resume, eval_lines=eval_lines)
+    bar = _Bar(f"train {arch}/{preset}", max_seconds or steps)
+
+    def progress(event: dict) -> None:
+        if event["phase"] == "label":
+            bar.update(0, f"labelling {event['chars']:,} chars")
+        else:
+            done = event["seconds"] if max_seconds else event["step"]
+            bar.update(done, f"step {event['step']:,} loss {event['loss']:.4f} "
+                             f"{event['chars_seen'] / max(event['seconds'], 1e-9):,.0f} chars/s")
+
+    try:
+        ckpt = trainer.train(corpus_dir, out, opts, progress)
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        bar.close()
+    click.echo(f"saved {out} ({ckpt.version}); held-out: "
+               f"{json.dumps(ckpt.meta.get('heldout', {}))}")
+
+
+@click.command("evaluate")
+@click.option("--engine", "engine_name", type=click.Choice(ENGINE_NAMES), default="auto",
+              show_default=True)
+@click.option("--table", type=click.Choice(TABLES), default="en-ueb-g2.ctb", show_default=True)
+@click.option("--data", "data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A text file (one line per case; reference: liblouis) or a rulebook .jsonl.")
+@click.option("--limit", type=int, default=5000, show_default=True, help="Most lines read.")
+@click.option("--calibrate", "calibrate_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Sweep the auto thresholds on --data and write the curve and choice here.")
+def evaluate_cmd(engine_name, table, data, limit, calibrate_out) -> None:
+    """Exact-line rate, cell error rate, share per engine and chars/s of an engine."""
+    from .translate import evaluate as ev
+    from .translate.engine import EngineError, get_engine
+
+    if data is None:
+        data = REPO_DATA if REPO_DATA.exists() else None
+        if data is None:
+            raise click.UsageError("give --data FILE (held-out text or a rulebook .jsonl)")
+    try:
+        if calibrate_out:
+            from .translate.neural import load_tagger
+            result = ev.calibrate(load_tagger("cnn", table), load_tagger("rnn", table),
+                                  ev.load_lines(data, limit))
+            calibrate_out.write_text(json.dumps(result, indent=2) + "\n")
+            _echo_json(result)
+            return
+        engine = get_engine(engine_name, table)
+        if data.suffix == ".jsonl":
+            _echo_json(ev.evaluate_rulebook(engine, data))
+        else:
+            _echo_json(ev.evaluate(engine, ev.load_lines(data, limit)))
+    except EngineError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+COMMANDS: list[click.Command] = [corpus_group, train_cmd, evaluate_cmd]

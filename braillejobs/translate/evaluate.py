@@ -1,0 +1,138 @@
+"""Measuring the engines against liblouis and against the UEB rulebook.
+
+Figures: exact-line rate, cell error rate (edit distance over reference cells), share of input
+characters produced by each engine, and characters per second. ``calibrate`` sweeps the auto
+chain's thresholds and reports the curve of accuracy against the share sent to each fallback.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from rapidfuzz.distance import Levenshtein
+
+from .corpus import read_lines
+from .engine import Engine, LineTranslation
+from .louis_engine import LouisEngine
+
+
+def score(hyps: Sequence[str], refs: Sequence[str]) -> dict:
+    exact = sum(h == r for h, r in zip(hyps, refs))
+    edits = sum(Levenshtein.distance(h, r) for h, r in zip(hyps, refs))
+    cells = sum(len(r) for r in refs)
+    return {
+        "lines": len(refs),
+        "exact_lines": exact / len(refs) if refs else 0.0,
+        "cell_error_rate": edits / cells if cells else 0.0,
+        "reference_cells": cells,
+    }
+
+
+def shares(results: Iterable[LineTranslation]) -> dict:
+    total: Counter = Counter()
+    for r in results:
+        total.update(r.chars_by_engine)
+    n = sum(total.values())
+    return {k: v / n for k, v in sorted(total.items())} if n else {}
+
+
+def run_engine(engine: Engine, lines: Sequence[str], batch: int = 4096
+               ) -> tuple[list[LineTranslation], float]:
+    """Translate in batches; return the results and the wall-clock seconds."""
+    started = time.perf_counter()
+    out: list[LineTranslation] = []
+    for i in range(0, len(lines), batch):
+        out.extend(engine.translate_lines(lines[i:i + batch]))
+    return out, time.perf_counter() - started
+
+
+def evaluate(engine: Engine, lines: Sequence[str], refs: Sequence[str] | None = None) -> dict:
+    """Figures of ``engine`` on ``lines``; references default to liblouis's output."""
+    if refs is None:
+        louis = LouisEngine(engine.table)
+        refs = [louis.translate_text(line) for line in lines]
+    results, seconds = run_engine(engine, lines)
+    chars = sum(len(line) for line in lines)
+    figures = score([r.braille for r in results], refs)
+    figures.update({"engine": engine.name, "table": engine.table, "chars": chars,
+                    "seconds": round(seconds, 3), "chars_per_second": chars / seconds if seconds else 0.0,
+                    "share": shares(results)})
+    return figures
+
+
+def load_lines(path: Path, limit: int | None = None) -> list[str]:
+    lines = []
+    for line in read_lines(path):
+        lines.append(line)
+        if limit and len(lines) >= limit:
+            break
+    return lines
+
+
+def load_rulebook(path: Path, table: str) -> list[dict]:
+    cases = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    return [c for c in cases if c["table"] == table and "\n" not in c["input"]]
+
+
+def evaluate_rulebook(engine: Engine, path: Path) -> dict:
+    """Agreement with liblouis's output and with the rulebook's expected braille."""
+    cases = load_rulebook(path, engine.table)
+    lines = [c["input"] for c in cases]
+    louis = LouisEngine(engine.table)
+    louis_out = [louis.translate_text(line) for line in lines]
+    results, seconds = run_engine(engine, lines)
+    hyps = [r.braille for r in results]
+    vs_louis = score(hyps, louis_out)
+    vs_rules = score(hyps, [c["expected"] for c in cases])
+    return {"engine": engine.name, "table": engine.table, "cases": len(cases),
+            "agrees_with_liblouis": vs_louis["exact_lines"],
+            "matches_rulebook": vs_rules["exact_lines"],
+            "liblouis_matches_rulebook": score(louis_out, [c["expected"] for c in cases])["exact_lines"],
+            "share": shares(results), "seconds": round(seconds, 3)}
+
+
+def evaluate_checkpoint_file(path: Path, heldout: Path, limit: int, device: str = "cpu") -> dict:
+    """Figures of one checkpoint alone on the first ``limit`` held-out lines."""
+    import torch
+
+    from . import checkpoint as ckpt_mod
+    from .neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger
+
+    ckpt = ckpt_mod.load(path)
+    tagger = Tagger(ckpt, torch.device(device))
+    engine = NeuralEngine(ckpt.arch, ckpt.table, tagger, None, DEFAULT_THRESHOLDS)
+    figures = evaluate(engine, load_lines(heldout, limit))
+    figures.pop("share", None)
+    return figures
+
+
+DEFAULT_GRID = (0.0, 0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999)
+
+
+def calibrate(cnn, rnn, lines: Sequence[str], *, grid: Sequence[float] = DEFAULT_GRID,
+              min_neural_share: float = 0.97) -> dict:
+    """Sweep one threshold for both stages; choose the most accurate point that keeps
+    ``min_neural_share`` of characters on the neural engines."""
+    from .neural import NeuralEngine
+
+    louis = LouisEngine(cnn.checkpoint.table)
+    refs = [louis.translate_text(line) for line in lines]
+    curve = []
+    for t in grid:
+        engine = NeuralEngine("auto", cnn.checkpoint.table, cnn, rnn, {"cnn": t, "rnn": t})
+        results, _seconds = run_engine(engine, lines)
+        s = score([r.braille for r in results], refs)
+        share = shares(results)
+        curve.append({"threshold": t, "exact_lines": s["exact_lines"],
+                      "cell_error_rate": s["cell_error_rate"],
+                      "cnn": share.get("cnn", 0.0), "rnn": share.get("rnn", 0.0),
+                      "louis": share.get("louis", 0.0)})
+    eligible = [p for p in curve if p["cnn"] + p["rnn"] >= min_neural_share] or curve[:1]
+    best = max(eligible, key=lambda p: (p["exact_lines"], p["cnn"] + p["rnn"]))
+    return {"curve": curve, "chosen": {"cnn": best["threshold"], "rnn": best["threshold"]},
+            "min_neural_share": min_neural_share, "lines": len(lines)}

@@ -1,0 +1,288 @@
+"""The neural engines: ``cnn``, ``rnn`` and the ``auto`` chain CNN → BiLSTM → liblouis.
+
+All lines of a batch are packed into one stream of character ids, separated by the separator id
+the models were trained with, and cut into overlapping windows: every window carries a margin of
+at least the model's receptive field on each side, and only its core is kept, so no character
+loses context and no compute is spent on padding between lines. One forward pass tags the batch.
+
+``auto``: a word (a run of non-space characters) is as sure as its least sure character. Words
+under the CNN threshold, or holding a character or chunk outside the vocabularies, are re-tagged
+by the BiLSTM over their whole line; words still unsure go to liblouis, which translates the whole
+line (so its context rules hold) and whose per-character chunks replace those of the unsure words.
+Lines with emphasis (typeforms) go to liblouis whole: UEB emphasis indicators depend on spans the
+taggers do not see. The thresholds are measured (``braillejobs evaluate --calibrate``) and stored
+in the CNN checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from . import checkpoint as ckpt_mod
+from .engine import EngineError, LineTranslation, check_table
+from .labels import AlignmentError, align
+from .louis_engine import LouisEngine
+from .vocab import SEP_ID, SEPARATOR, UNK_CHUNK, UNK_ID, Vocab
+
+log = logging.getLogger("braillejobs.neural")
+
+DEFAULT_THRESHOLDS = {"cnn": 0.97, "rnn": 0.97}
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        log.info("no CUDA device found: the neural engines run on the CPU")
+        return torch.device("cpu")
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise EngineError(f"unknown device {requested!r}: use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise EngineError(f"device {requested!r} asked for, but no CUDA device is available; "
+                          "set BRAILLEJOBS_DEVICE=cpu or auto")
+    return device
+
+
+@dataclass
+class Tagged:
+    pred: np.ndarray   # chunk id per character of the concatenated lines
+    conf: np.ndarray   # probability of that chunk
+    ids: np.ndarray    # input character ids of the concatenated lines
+
+
+class Tagger:
+    """A loaded model that tags streams of lines; one per process and model file."""
+
+    def __init__(self, checkpoint: ckpt_mod.Checkpoint, device: torch.device,
+                 batch_chars: int = 262_144):
+        self.checkpoint = checkpoint
+        self.vocab: Vocab = checkpoint.vocab
+        self.device = device
+        self.model = checkpoint.build_model(device)
+        self.arch = checkpoint.arch
+        self.version = checkpoint.version
+        context = self.model.context
+        self.margin = int(np.ceil(context / 16) * 16)
+        self.core = 2048 if self.arch == "cnn" else 256
+        self.window = self.core + 2 * self.margin
+        self.windows_per_batch = max(1, batch_chars // self.window)
+        self._lock = threading.Lock()
+
+    def encode_lines(self, lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Stream ids (separator, line, separator, line, ..., separator) and the line mask."""
+        stream = self.vocab.encode(SEPARATOR + SEPARATOR.join(lines) + SEPARATOR)
+        is_line = np.ones(len(stream), dtype=bool)
+        seps = np.cumsum([0] + [len(line) + 1 for line in lines])
+        is_line[seps] = False
+        return stream, is_line
+
+    @torch.inference_mode()
+    def tag_stream(self, stream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = len(stream)
+        n_windows = max(1, -(-n // self.core))
+        padded = np.zeros(n_windows * self.core + 2 * self.margin, dtype=np.int64)
+        padded[self.margin:self.margin + n] = stream
+        ids = torch.from_numpy(padded).to(self.device)
+        windows = ids.unfold(0, self.window, self.core)            # [n_windows, window]
+        preds, confs = [], []
+        i = 0
+        per_batch = self.windows_per_batch
+        with self._lock:
+            while i < n_windows:
+                batch = windows[i:i + per_batch]
+                try:
+                    with torch.autocast(self.device.type, dtype=torch.bfloat16,
+                                        enabled=self.device.type == "cuda"):
+                        logits = self.model(batch)[:, self.margin:self.margin + self.core]
+                    prob = torch.softmax(logits.float(), dim=-1)
+                    conf, pred = prob.max(dim=-1)
+                except torch.cuda.OutOfMemoryError:
+                    if per_batch == 1:
+                        raise
+                    per_batch = max(1, per_batch // 2)
+                    torch.cuda.empty_cache()
+                    log.warning("CUDA out of memory: batch halved to %d windows", per_batch)
+                    continue
+                preds.append(pred.reshape(-1))
+                confs.append(conf.reshape(-1))
+                i += len(batch)
+            self.windows_per_batch = per_batch
+        pred = torch.cat(preds)[:n].cpu().numpy()
+        conf = torch.cat(confs)[:n].cpu().numpy()
+        return pred, conf
+
+    def tag_lines(self, lines: Sequence[str]) -> Tagged:
+        stream, is_line = self.encode_lines(lines)
+        pred, conf = self.tag_stream(stream)
+        return Tagged(pred[is_line], conf[is_line], stream[is_line])
+
+
+def _segments(ids: np.ndarray, lengths: np.ndarray, space_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start index and length of every word and every run of spaces, never across lines."""
+    n = len(ids)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    is_space = ids == space_id
+    boundary = np.zeros(n, dtype=bool)
+    boundary[0] = True
+    boundary[1:] = is_space[1:] != is_space[:-1]
+    line_starts = np.cumsum(np.r_[0, lengths[:-1]])
+    boundary[line_starts[lengths > 0]] = True
+    starts = np.flatnonzero(boundary)
+    seg_len = np.diff(np.r_[starts, n])
+    return starts, seg_len
+
+
+def unsure_chars(tagged: Tagged, lengths: np.ndarray, threshold: float, space_id: int) -> np.ndarray:
+    """Mask of characters in words that are unsure or unrepresentable."""
+    if len(tagged.ids) == 0:
+        return np.zeros(0, dtype=bool)
+    starts, seg_len = _segments(tagged.ids, lengths, space_id)
+    bad_char = (tagged.ids == UNK_ID) | (tagged.pred == UNK_CHUNK)
+    score = np.where(bad_char, -1.0, tagged.conf)
+    seg_min = np.minimum.reduceat(score, starts)
+    return np.repeat(seg_min < threshold, seg_len)
+
+
+ENGINE_CODES = ("cnn", "rnn", "louis")
+
+
+class NeuralEngine:
+    """``cnn`` or ``rnn`` alone, or the ``auto`` chain."""
+
+    def __init__(self, name: str, table: str, primary: Tagger, fallback: Tagger | None,
+                 thresholds: dict[str, float]):
+        self.name = name
+        self.table = check_table(table)
+        self.primary = primary
+        self.fallback = fallback
+        self.thresholds = thresholds
+        self.louis = LouisEngine(table)
+        space = primary.vocab.encode(" ")
+        self.space_id = int(space[0]) if len(space) else -1
+        self.device = primary.device
+        self.model_version = primary.version + (f"+{fallback.version}" if fallback else "")
+
+    def translate_lines(self, lines: Sequence[str],
+                        typeforms: Sequence[Sequence[int] | None] | None = None
+                        ) -> list[LineTranslation]:
+        lines = list(lines)
+        for line in lines:
+            if SEPARATOR in line or "\r" in line:
+                raise ValueError("lines passed to an engine must not contain line breaks")
+        emphasised = [i for i, tf in enumerate(typeforms or []) if tf is not None and any(tf)]
+        results: list[LineTranslation | None] = [None] * len(lines)
+        for i in emphasised:
+            results[i] = self.louis.translate_lines([lines[i]], [typeforms[i]])[0]
+        todo = [i for i in range(len(lines)) if results[i] is None]
+        plain = [lines[i] for i in todo]
+        for i, r in zip(todo, self._translate_plain(plain)):
+            results[i] = r
+        return results  # type: ignore[return-value]
+
+    def _translate_plain(self, lines: list[str]) -> list[LineTranslation]:
+        if not lines:
+            return []
+        vocab = self.primary.vocab
+        lengths = np.array([len(line) for line in lines], dtype=np.int64)
+        tagged = self.primary.tag_lines(lines)
+        own = self.primary.arch
+        if self.name != "auto":
+            texts = vocab.decode_many(tagged.pred, lengths)
+            return [LineTranslation(t, {own: int(n)} if n else {}) for t, n in zip(texts, lengths)]
+
+        engine = np.zeros(len(tagged.pred), dtype=np.int8)          # 0 cnn, 1 rnn, 2 louis
+        unsure = unsure_chars(tagged, lengths, self.thresholds["cnn"], self.space_id)
+        pred = tagged.pred.copy()
+        offsets = np.r_[0, np.cumsum(lengths)]
+        line_of = np.repeat(np.arange(len(lines)), lengths)
+        if unsure.any() and self.fallback is not None:
+            redo = np.unique(line_of[unsure])
+            sub = self.fallback.tag_lines([lines[i] for i in redo])
+            sub_idx = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in redo])
+            sub_unsure = unsure_chars(sub, lengths[redo], self.thresholds["rnn"], self.space_id)
+            take = unsure[sub_idx] & ~sub_unsure
+            pred[sub_idx[take]] = sub.pred[take]
+            engine[sub_idx[take]] = 1
+            unsure[sub_idx[take]] = False
+        texts = vocab.decode_many(pred, lengths)
+        louis_lines = set(np.unique(line_of[unsure]).tolist()) if unsure.any() else set()
+        out = []
+        for i, line in enumerate(lines):
+            a, b = offsets[i], offsets[i + 1]
+            if i in louis_lines:
+                engine[a:b][unsure[a:b]] = 2
+                texts[i] = self._splice(line, pred[a:b], unsure[a:b], engine[a:b])
+            counts = np.bincount(engine[a:b], minlength=3)
+            out.append(LineTranslation(texts[i], {ENGINE_CODES[k]: int(c)
+                                                  for k, c in enumerate(counts) if c}))
+        return out
+
+    def _splice(self, line: str, pred: np.ndarray, unsure: np.ndarray,
+                engine: np.ndarray) -> str:
+        """liblouis translates the whole line; its chunks replace those of the unsure words."""
+        try:
+            _braille, chunks = align(line, self.table)
+        except AlignmentError:
+            engine[:] = 2
+            return self.louis.translate_text(line)
+        vocab = self.primary.vocab
+        parts = [chunks[j] if unsure[j] else vocab.decode(pred[j:j + 1]) for j in range(len(line))]
+        return "".join(parts)
+
+
+_taggers: dict[tuple[str, str], Tagger] = {}
+_tag_lock = threading.Lock()
+
+
+def model_dir() -> Path:
+    """Where the engines look for checkpoints: BRAILLEJOBS_MODEL_DIR, else the shipped models."""
+    override = os.environ.get("BRAILLEJOBS_MODEL_DIR")
+    return Path(override) if override else ckpt_mod.MODEL_DIR
+
+
+def load_tagger(arch: str, table: str) -> Tagger:
+    path = model_dir() / ckpt_mod.shipped_path(arch, table).name
+    key = (str(path), arch)
+    with _tag_lock:
+        tagger = _taggers.get(key)
+        if tagger is None:
+            if not path.exists():
+                raise EngineError(f"no {arch} model for {table} ({path.name} not found in "
+                                  f"{path.parent}); use --engine louis, or train one with "
+                                  f"`braillejobs train --arch {arch} --table {table}`")
+            try:
+                checkpoint = ckpt_mod.load(path)
+            except ckpt_mod.CheckpointError as exc:
+                raise EngineError(str(exc)) from None
+            from .. import config
+            device = pick_device(os.environ.get("BRAILLEJOBS_DEVICE") or config.get("device"))
+            tagger = Tagger(checkpoint, device)
+            log.info("loaded %s on %s", tagger.version, device)
+            _taggers[key] = tagger
+        return tagger
+
+
+def build_engine(name: str, table: str) -> NeuralEngine:
+    if name == "cnn":
+        return NeuralEngine("cnn", table, load_tagger("cnn", table), None, DEFAULT_THRESHOLDS)
+    if name == "rnn":
+        return NeuralEngine("rnn", table, load_tagger("rnn", table), None, DEFAULT_THRESHOLDS)
+    cnn = load_tagger("cnn", table)
+    rnn = load_tagger("rnn", table)
+    if cnn.vocab.to_dict() != rnn.vocab.to_dict():
+        raise EngineError(f"the cnn and rnn models for {table} were trained on different "
+                          "vocabularies; train both from the same labelled corpus")
+    thresholds = dict(DEFAULT_THRESHOLDS)
+    thresholds.update(cnn.checkpoint.meta.get("thresholds", {}))
+    return NeuralEngine("auto", table, cnn, rnn, thresholds)

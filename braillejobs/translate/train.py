@@ -1,0 +1,254 @@
+"""One trainer for both taggers: label the corpus with liblouis, then fit on random windows.
+
+Labelling runs once per corpus and table and is cached next to the corpus
+(``labels-<table>.npz``). Training samples windows from the labelled stream (lines joined by the
+separator, exactly as the engines feed them at inference), runs on CUDA when present with bf16
+autocast, saves a resume file every minute and at the end, and writes a checkpoint that carries
+its config, vocabularies, table, corpus digest and evaluation figures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing as mp
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from . import checkpoint as ckpt_mod
+from .corpus import read_lines
+from .labels import label_lines
+from .vocab import SEPARATOR, Vocab
+
+Progress = Callable[[dict], None]
+
+
+# ---------------------------------------------------------------------------------------------
+# labelling
+
+def _label_shard(args: tuple[list[str], str]) -> tuple[str, np.ndarray, int]:
+    lines, table = args
+    kept, keys, dropped = label_lines(lines, table)
+    if not kept:
+        return "", np.zeros(0, dtype=np.int64), dropped
+    text = SEPARATOR.join(kept) + SEPARATOR
+    parts = []
+    for k in keys:
+        parts.append(k)
+        parts.append(np.zeros(1, dtype=np.int64))   # the separator emits nothing
+    return text, np.concatenate(parts), dropped
+
+
+def _shards(lines: Iterator[str], size: int, table: str) -> Iterator[tuple[list[str], str]]:
+    shard: list[str] = []
+    for line in lines:
+        shard.append(line)
+        if len(shard) >= size:
+            yield shard, table
+            shard = []
+    if shard:
+        yield shard, table
+
+
+def labels_path(corpus_dir: Path, table: str) -> Path:
+    return Path(corpus_dir) / f"labels-{table.removesuffix('.ctb')}.npz"
+
+
+@dataclass
+class Labelled:
+    vocab: Vocab
+    x: np.ndarray        # int16 character ids of the train stream
+    y: np.ndarray        # int16 chunk ids
+    stats: dict
+
+
+def label_corpus(corpus_dir: Path, table: str, *, workers: int | None = None,
+                 max_chunks: int = 1024, progress: Progress | None = None,
+                 force: bool = False) -> Labelled:
+    """Label ``train.txt`` with liblouis (cached); build the vocabularies from it."""
+    corpus_dir = Path(corpus_dir)
+    cache = labels_path(corpus_dir, table)
+    manifest = json.loads((corpus_dir / "manifest.json").read_text())
+    if cache.exists() and not force:
+        data = np.load(cache, allow_pickle=False)
+        stats = json.loads(str(data["stats"]))
+        if stats.get("corpus_sha256") == manifest["sha256"]["train"]:
+            return Labelled(Vocab.from_dict(json.loads(str(data["vocab"]))), data["x"], data["y"],
+                            stats)
+    workers = workers or max(1, mp.cpu_count())
+    texts: list[str] = []
+    keys: list[np.ndarray] = []
+    dropped = 0
+    done = 0
+    started = time.monotonic()
+    lines = read_lines(corpus_dir / "train.txt")
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(workers) as pool:
+        for text, k, d in pool.imap(_label_shard, _shards(lines, 2000, table), chunksize=1):
+            texts.append(text)
+            keys.append(k)
+            dropped += d
+            done += len(text)
+            if progress:
+                progress({"phase": "label", "chars": done, "seconds": time.monotonic() - started})
+    text = SEPARATOR + "".join(texts)
+    all_keys = np.concatenate([np.zeros(1, dtype=np.int64)] + keys)
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    uniq, counts = np.unique(points, return_counts=True)
+    char_counts = {chr(int(u)): int(c) for u, c in zip(uniq, counts)}
+    kuniq, kcounts = np.unique(all_keys, return_counts=True)
+    key_counts = {int(u): int(c) for u, c in zip(kuniq, kcounts)}
+    vocab = Vocab.build(char_counts, key_counts, max_chunks=max_chunks)
+    x = vocab.encode(text).astype(np.int16)
+    y = vocab.chunk_ids(all_keys).astype(np.int16)
+    covered = float(np.mean(y != 1)) if len(y) else 0.0
+    stats = {
+        "table": table,
+        "corpus_sha256": manifest["sha256"]["train"],
+        "chars": int(len(x)),
+        "lines_dropped": dropped,
+        "distinct_chunks": int(len(kuniq)),
+        "chunk_vocab": vocab.n_chunks,
+        "char_vocab": vocab.n_chars,
+        "chunk_coverage": covered,
+        "label_seconds": round(time.monotonic() - started, 1),
+    }
+    np.savez(cache, x=x, y=y, vocab=json.dumps(vocab.to_dict()), stats=json.dumps(stats))
+    return Labelled(vocab, x, y, stats)
+
+
+# ---------------------------------------------------------------------------------------------
+# training
+
+@dataclass
+class TrainOptions:
+    arch: str = "cnn"
+    preset: str = "cpu"
+    table: str = "en-ueb-g2.ctb"
+    steps: int = 100_000
+    max_seconds: float | None = None
+    batch: int = 32
+    length: int = 512
+    lr: float | None = None
+    warmup: int = 200
+    seed: int = 1
+    device: str = "auto"
+    resume: bool = True
+    save_every: float = 60.0
+    eval_lines: int = 2000
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def resume_path(out: Path) -> Path:
+    return out.with_name(out.stem + ".resume.pt")
+
+
+def train(corpus_dir: Path, out: Path, opts: TrainOptions,
+          progress: Progress | None = None) -> ckpt_mod.Checkpoint:
+    corpus_dir, out = Path(corpus_dir), Path(out)
+    labelled = label_corpus(corpus_dir, opts.table, progress=progress)
+    vocab = labelled.vocab
+    device = _device(opts.device)
+    torch.manual_seed(opts.seed)
+    config = ckpt_mod.make_config(opts.arch, opts.preset, vocab)
+    model = ckpt_mod.ARCHS[opts.arch][1](config).to(device)
+    lr = opts.lr or (2e-3 if opts.arch == "cnn" else 1e-3)
+    optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    step, elapsed, chars_seen = 0, 0.0, 0
+    rng = np.random.default_rng(opts.seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rpath = resume_path(out)
+    if opts.resume and rpath.exists():
+        state = torch.load(rpath, map_location=device, weights_only=False)
+        if state["arch"] == opts.arch and state["preset"] == opts.preset and \
+                state["corpus_sha256"] == labelled.stats["corpus_sha256"]:
+            model.load_state_dict(state["model"])
+            optim.load_state_dict(state["optim"])
+            step, elapsed, chars_seen = state["step"], state["elapsed"], state["chars_seen"]
+            rng.bit_generator.state = state["rng"]
+    x = torch.from_numpy(labelled.x.astype(np.int64)).to(device)
+    y = torch.from_numpy(labelled.y.astype(np.int64)).to(device)
+    n = len(x) - opts.length - 1
+    if n <= 0:
+        raise ValueError(f"corpus of {len(x)} characters is shorter than one window "
+                         f"({opts.length}); build a larger corpus")
+    offsets = torch.arange(opts.length, device=device)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    use_amp = device.type == "cuda"
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    model.train()
+
+    def save_resume() -> None:
+        torch.save({"arch": opts.arch, "preset": opts.preset, "model": model.state_dict(),
+                    "optim": optim.state_dict(), "step": step, "elapsed": elapsed,
+                    "chars_seen": chars_seen, "rng": rng.bit_generator.state,
+                    "corpus_sha256": labelled.stats["corpus_sha256"]}, rpath)
+
+    started = time.monotonic() - elapsed
+    last_save = time.monotonic()
+    loss_ema = None
+    while step < opts.steps:
+        elapsed = time.monotonic() - started
+        if opts.max_seconds is not None and elapsed >= opts.max_seconds:
+            break
+        frac = max(step / opts.steps, elapsed / opts.max_seconds if opts.max_seconds else 0.0)
+        warm = min(1.0, (step + 1) / opts.warmup)
+        for group in optim.param_groups:
+            group["lr"] = lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+        starts = torch.from_numpy(rng.integers(0, n, opts.batch)).to(device)
+        idx = starts[:, None] + offsets
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            logits = model(x[idx])
+            loss = loss_fn(logits.float().reshape(-1, vocab.n_chunks), y[idx].reshape(-1))
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optim.step()
+        step += 1
+        chars_seen += opts.batch * opts.length
+        if step % 25 == 0 or step == 1:
+            value = float(loss.detach())
+            loss_ema = value if loss_ema is None else 0.9 * loss_ema + 0.1 * value
+            if progress:
+                progress({"phase": "train", "step": step, "steps": opts.steps, "loss": loss_ema,
+                          "seconds": time.monotonic() - started, "max_seconds": opts.max_seconds,
+                          "chars_seen": chars_seen})
+        if time.monotonic() - last_save >= opts.save_every:
+            save_resume()
+            last_save = time.monotonic()
+    elapsed = time.monotonic() - started
+    save_resume()
+    model.eval()
+    meta = {
+        "preset": opts.preset,
+        "steps": step,
+        "chars_seen": chars_seen,
+        "train_seconds": round(elapsed, 1),
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "batch": opts.batch,
+        "length": opts.length,
+        "lr": lr,
+        "corpus_sha256": labelled.stats["corpus_sha256"],
+        "labels": labelled.stats,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "torch": str(torch.__version__),
+    }
+    ckpt = ckpt_mod.save(out, model, vocab, opts.table, meta)
+    if opts.eval_lines:
+        from .evaluate import evaluate_checkpoint_file
+        figures = evaluate_checkpoint_file(out, corpus_dir / "heldout.txt", opts.eval_lines,
+                                           device=str(device))
+        meta["heldout"] = figures
+        ckpt = ckpt_mod.save(out, model, vocab, opts.table, meta)
+    return ckpt

@@ -1,0 +1,110 @@
+"""Input and output vocabularies of the taggers, with vectorised encoding and decoding.
+
+Characters map to ids through a dense table over all code points (no per-character Python loop);
+chunk ids map back to braille through a table of up to eight code points per chunk, gathered and
+flattened with numpy. Both vocabularies travel inside every checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from .labels import MAX_CELLS, key_to_chunk
+
+PAD_ID, UNK_ID, SEP_ID = 0, 1, 2          # input ids
+EMPTY_CHUNK, UNK_CHUNK = 0, 1             # output ids
+SEPARATOR = "\n"                          # joins lines in a stream; never inside a line
+_N_CODEPOINTS = 0x110000
+
+
+@dataclass
+class Vocab:
+    chars: list[str]          # id -> character; ids 0..2 are pad, unknown, separator
+    chunk_keys: list[int]     # id -> packed chunk key; ids 0..1 are empty and unknown
+
+    def __post_init__(self) -> None:
+        self._char_table = np.full(_N_CODEPOINTS, UNK_ID, dtype=np.int64)
+        for i, ch in enumerate(self.chars):
+            if i >= SEP_ID and ch:
+                self._char_table[ord(ch)] = i
+        cells = np.zeros((len(self.chunk_keys), MAX_CELLS), dtype=np.uint32)
+        for i, key in enumerate(self.chunk_keys):
+            if i == UNK_CHUNK:
+                continue
+            chunk = key_to_chunk(key)
+            cells[i, :len(chunk)] = [ord(c) for c in chunk]
+        self._cells = cells
+        known = [(k, i) for i, k in enumerate(self.chunk_keys) if i != UNK_CHUNK]
+        known.sort()
+        self._sorted_keys = np.array([k for k, _ in known], dtype=np.int64)
+        self._sorted_ids = np.array([i for _, i in known], dtype=np.int64)
+
+    @property
+    def n_chars(self) -> int:
+        return len(self.chars)
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.chunk_keys)
+
+    # -- input ----------------------------------------------------------------------------------
+    def encode(self, text: str) -> np.ndarray:
+        """Character ids of ``text`` (int64), unknown characters as UNK_ID."""
+        if not text:
+            return np.zeros(0, dtype=np.int64)
+        points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        return self._char_table[points]
+
+    # -- output ---------------------------------------------------------------------------------
+    def chunk_ids(self, keys: np.ndarray) -> np.ndarray:
+        """Chunk ids for packed keys; keys outside the vocabulary become UNK_CHUNK."""
+        keys = np.asarray(keys, dtype=np.int64)
+        pos = np.clip(np.searchsorted(self._sorted_keys, keys), 0, len(self._sorted_keys) - 1)
+        found = self._sorted_keys[pos] == keys
+        return np.where(found, self._sorted_ids[pos], UNK_CHUNK)
+
+    def decode(self, ids: np.ndarray) -> str:
+        """Braille for a sequence of chunk ids: the chunks joined, in one vectorised step."""
+        if len(ids) == 0:
+            return ""
+        cells = self._cells[np.asarray(ids, dtype=np.int64)].reshape(-1)
+        cells = cells[cells != 0]
+        return cells.tobytes().decode("utf-32-le")
+
+    def decode_many(self, ids: np.ndarray, lengths: Iterable[int]) -> list[str]:
+        """Decode several lines at once: ``ids`` is their concatenation, ``lengths`` their sizes."""
+        lengths = list(lengths)
+        if not lengths:
+            return []
+        cells = self._cells[np.asarray(ids, dtype=np.int64)]          # [n, 8]
+        per_char = (cells != 0).sum(axis=1)
+        flat = cells[cells != 0].tobytes().decode("utf-32-le")
+        bounds = np.concatenate([[0], np.cumsum(lengths)])
+        cell_bounds = np.concatenate([[0], np.cumsum(per_char)])[bounds]
+        return [flat[cell_bounds[i]:cell_bounds[i + 1]] for i in range(len(lengths))]
+
+    # -- persistence ----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"chars": self.chars, "chunk_keys": self.chunk_keys}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Vocab":
+        return cls(list(data["chars"]), [int(k) for k in data["chunk_keys"]])
+
+    @classmethod
+    def build(cls, char_counts: Counter, key_counts: Counter, *, max_chunks: int = 1024,
+              min_char_count: int = 3) -> "Vocab":
+        """Most frequent characters and chunks first; ties broken by value, so it is deterministic."""
+        chars = ["", "", SEPARATOR]
+        for ch, n in sorted(char_counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            if n >= min_char_count and ch != SEPARATOR:
+                chars.append(ch)
+        keys = [0, -1]
+        for key, _n in sorted(key_counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            if key > 0 and len(keys) < max_chunks:
+                keys.append(int(key))
+        return cls(chars, keys)
