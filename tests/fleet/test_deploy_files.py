@@ -260,12 +260,17 @@ def test_keda_scaled_object_targets_the_worker_and_queue():
     auth = next(d for d in keda if d["kind"] == "TriggerAuthentication")
     deployments = {d["metadata"]["name"] for _n, d in docs if d["kind"] == "Deployment"}
     assert scaled["spec"]["scaleTargetRef"]["name"] in deployments
-    trigger = scaled["spec"]["triggers"][0]
-    assert trigger["type"] == "redis"
     config = next(d for _n, d in docs if d["kind"] == "ConfigMap")["data"]
-    assert trigger["metadata"]["listName"] == config["BRAILLEJOBS_QUEUE"]
-    assert int(trigger["metadata"]["listLength"]) > 0
-    assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
+    triggers = scaled["spec"]["triggers"]
+    # One trigger per Redis list that kombu keeps for the queue (one per priority step).
+    from braillejobs.fleet import queue_keys
+
+    assert [t["metadata"]["listName"] for t in triggers] == \
+        queue_keys(config["BRAILLEJOBS_QUEUE"])
+    for trigger in triggers:
+        assert trigger["type"] == "redis"
+        assert int(trigger["metadata"]["listLength"]) > 0
+        assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
     secret = next(d for _n, d in docs if d["kind"] == "Secret")
     for ref in auth["spec"]["secretTargetRef"]:
         assert ref["name"] == secret["metadata"]["name"]
