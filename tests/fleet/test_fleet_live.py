@@ -1,0 +1,227 @@
+"""The fleet commands against real `braillejobs worker` processes on a real Redis.
+
+One worker serves the module (listing, metrics, pause/resume, exporter); the drain test starts
+its own, on its own queue, because it ends it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import time
+import urllib.request
+import uuid
+
+import pytest
+
+from fleet_support import cli, free_port, sample, scrape
+
+pytestmark = pytest.mark.redis
+
+WORDS = ("the lighthouse keeper climbed stairs every evening to light lamp which guided ships "
+         "past rocks of northern coast during storms and fog while gulls cried above waves "
+         "knowledge children library braille reading because through would should").split()
+
+
+def prose(seed: int, words: int) -> str:
+    rng = random.Random(seed)
+    paragraphs = []
+    while words > 0:
+        n = min(words, rng.randint(40, 120))
+        words -= n
+        sentence = " ".join(rng.choice(WORDS) for _ in range(n))
+        paragraphs.append(sentence[0].upper() + sentence[1:] + f". Item {rng.randint(1, 999)}.")
+    return "\n\n".join(paragraphs) + "\n"
+
+
+@pytest.fixture(scope="module")
+def worker(fleet):
+    return fleet.start_worker()
+
+
+def test_workers_list_json_shows_the_live_worker(fleet, worker):
+    listed = fleet.json("workers", "list", "-d", worker.name)
+    assert [w["hostname"] for w in listed] == [worker.name]
+    w = listed[0]
+    assert w["queues"] == [fleet.queue]
+    assert w["pool"] == "threads" and w["concurrency"] == 1
+    assert w["pid"] == worker.proc.pid
+    assert w["metrics_port"] == worker.port
+    assert w["active"] == 0 and w["reserved"] == 0
+    assert w["uptime_s"] >= 0
+    assert any(m["engine"] == "louis" for m in w["models"])
+    assert w["device"] == "cpu" and w["gpu_memory"] == []
+    # The table for people shows the same worker.
+    table = fleet.run("workers", "list", "-d", worker.name).stdout
+    assert worker.name in table and "threads" in table and fleet.queue in table
+
+
+def test_metrics_move_by_exactly_the_documents_and_characters_processed(fleet, worker):
+    before = worker.metrics()
+    texts = [prose(seed, words) for seed, words in ((1, 300), (2, 50), (3, 800))]
+    folder = fleet.write_documents("metrics-job", texts)
+    # A .docx that is not a zip file: accepted at submit, fails in the worker.
+    (folder / "broken.docx").write_bytes(b"this is not a docx file at all")
+    job = fleet.submit(folder)
+    counts = fleet.wait_job(job)
+    assert counts == {"done": 3, "failed": 1}
+    after = worker.metrics()
+
+    rows = fleet.db("SELECT chars, cells, chars_by_engine FROM documents "
+                    "WHERE job_id = ? AND status = 'done'", (job,))
+    chars = sum(r[0] for r in rows)
+    cells = sum(r[1] for r in rows)
+    by_engine: dict[str, int] = {}
+    for r in rows:
+        for engine, n in json.loads(r[2]).items():
+            by_engine[engine] = by_engine.get(engine, 0) + n
+    assert chars > 1000 and sum(by_engine.values()) == chars and set(by_engine) == {"louis"}
+    # Every character of the documents passes through the engine: at least the non-space ones.
+    assert chars >= sum(len("".join(t.split())) for t in texts)
+
+    def delta(name, **labels):
+        return sample(after, name, **labels) - sample(before, name, **labels)
+
+    assert delta("braillejobs_documents_total", status="done", format="brf") == 3
+    assert delta("braillejobs_documents_total", status="failed", format="brf") == 1
+    assert delta("braillejobs_characters_total", engine="louis") == chars
+    assert delta("braillejobs_characters_total", engine="cnn") == 0
+    assert delta("braillejobs_fallback_characters_total", from_engine="louis",
+                 to_engine="louis") == 0
+    assert delta("braillejobs_braille_cells_total", format="brf") == cells
+    assert delta("braillejobs_document_duration_seconds_count", format="brf") == 4
+    assert delta("braillejobs_task_duration_seconds_count", queue=fleet.queue,
+                 status="success") == 1
+    assert delta("braillejobs_task_documents_sum", queue=fleet.queue) == 4
+    assert sample(after, "braillejobs_model_info", engine="louis",
+                  version=next(m["version"] for m in
+                               fleet.json("workers", "list", "-d", worker.name)[0]["models"]),
+                  device="cpu") == 1
+    build = [k for k in after if k[0] == "braillejobs_build_info"]
+    assert len(build) == 1 and after[build[0]] == 1
+    # Never a job or document id in a label.
+    for name, labels in after:
+        for _label, value in labels:
+            assert job not in value
+
+
+def test_pause_stops_consumption_and_resume_restarts_it(fleet, worker):
+    out = fleet.run("workers", "pause", fleet.queue).stdout
+    assert worker.name in out
+    listed = fleet.json("workers", "list", "-d", worker.name)[0]
+    assert listed["queues"] == [] and listed["paused"] == [fleet.queue]
+    overview = {q["queue"]: q for q in fleet.json("queues")}
+    assert overview[fleet.queue]["paused_on"] == [worker.name]
+    assert overview[fleet.queue]["consumers"] == []
+
+    folder = fleet.write_documents("paused-job", [prose(10, 100), prose(11, 120)])
+    job = fleet.submit(folder)
+    time.sleep(3)  # a consuming worker takes a message within a fraction of a second
+    statuses = dict(fleet.db("SELECT status, COUNT(*) FROM documents WHERE job_id = ? "
+                             "GROUP BY status", (job,)))
+    assert statuses == {"queued": 2}
+    waiting = {q["queue"]: q["waiting"] for q in fleet.json("queues")}
+    assert waiting[fleet.queue] == 1  # one task message carries both documents
+
+    # The exporter sees the waiting message and the paused record.
+    port = free_port()
+    exporter = subprocess.Popen(
+        fleet_cli_args(fleet, "exporter", "--port", str(port), "--addr", "127.0.0.1"),
+        env=fleet.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    fleet.procs.append(exporter)
+    try:
+        samples = _scrape_when_up(port)
+        assert sample(samples, "braillejobs_queue_length", queue=fleet.queue) == 1
+        assert sample(samples, "braillejobs_stored_documents", status="queued") == 2
+        assert sample(samples, "braillejobs_jobs", state="queued") == 1
+        assert sample(samples, "braillejobs_exporter_source_up", source="broker") == 1
+        assert sample(samples, "braillejobs_exporter_source_up", source="database") == 1
+        assert sample(samples, "braillejobs_workers_online") >= 1
+        assert sample(samples, "braillejobs_unfinished_job_max_idle_seconds") >= 3
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+            assert r.read() == b"ok\n"
+    finally:
+        exporter.terminate()
+        exporter.wait(timeout=10)
+
+    out = fleet.run("workers", "resume", fleet.queue).stdout
+    assert worker.name in out
+    assert fleet.wait_job(job, timeout=60) == {"done": 2}
+    listed = fleet.json("workers", "list", "-d", worker.name)[0]
+    assert listed["queues"] == [fleet.queue] and listed["paused"] == []
+    assert {q["queue"]: q for q in fleet.json("queues")}[fleet.queue]["paused_on"] == []
+
+
+def test_resume_without_a_pause_says_what_to_do(fleet, worker):
+    result = fleet.run("workers", "resume", f"never-paused-{uuid.uuid4().hex[:6]}",
+                       check=False)
+    assert result.returncode == 1
+    assert "not paused" in result.stderr and "--destination" in result.stderr
+
+
+def test_ping_of_an_unknown_worker_fails(fleet, worker):
+    result = fleet.run("workers", "ping", "-d", "nobody@nowhere", "--timeout", "0.5",
+                       check=False)
+    assert result.returncode == 1 and "nobody@nowhere" in result.stderr
+    ok = fleet.json("workers", "ping", "-d", worker.name)
+    assert list(ok) == [worker.name]
+
+
+def test_scale_on_a_threads_pool_explains_itself(fleet, worker):
+    result = fleet.run("workers", "scale", worker.name, "2", check=False)
+    assert result.returncode == 1
+    assert "cannot change its pool size" in result.stderr
+
+
+def test_busy_worker_answers_and_drain_lets_the_task_finish(fleet):
+    queue = f"{fleet.queue}-drain"
+    busy = fleet.start_worker(queue=queue)
+    # One document large enough to keep the worker busy for several seconds.
+    folder = fleet.write_documents("long-job", [prose(99, 450_000)])
+    env_queue = fleet.env["BRAILLEJOBS_QUEUE"]
+    fleet.env["BRAILLEJOBS_QUEUE"] = queue
+    try:
+        job = fleet.submit(folder)
+    finally:
+        fleet.env["BRAILLEJOBS_QUEUE"] = env_queue
+    deadline = time.monotonic() + 30
+    while not fleet.db("SELECT 1 FROM documents WHERE job_id = ? AND status = 'running'",
+                       (job,)):
+        assert time.monotonic() < deadline, "the worker never started the task"
+        time.sleep(0.1)
+
+    # While the task runs, the worker answers remote control within the default timeout.
+    started = time.monotonic()
+    listed = fleet.json("workers", "list", "-d", busy.name)
+    answered_in = time.monotonic() - started
+    assert listed[0]["active"] == 1
+    active = fleet.json("workers", "active", "-d", busy.name)
+    assert len(active[busy.name]) == 1 and active[busy.name][0]["args"][0] == job
+    assert fleet.db("SELECT status FROM documents WHERE job_id = ?", (job,)) == [("running",)], \
+        "the task finished too early to show that a busy worker answers"
+    assert answered_in < 10
+
+    result = fleet.json("workers", "drain", busy.name, timeout=180)
+    assert result["exited"] is True and result["tasks_finished"] == 1
+    assert result["stopped_consuming"] == [queue]
+    assert fleet.db("SELECT status FROM documents WHERE job_id = ?", (job,)) == [("done",)]
+    assert busy.proc.wait(timeout=30) == 0
+    # Nothing was left behind for another worker: the message was acknowledged.
+    waiting = {q["queue"]: q["waiting"] for q in fleet.json("queues", "-q", queue)}
+    assert waiting[queue] == 0
+
+
+def fleet_cli_args(fleet, *args: str) -> list[str]:
+    return cli() + list(args)
+
+
+def _scrape_when_up(port: int, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return scrape(port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
