@@ -52,6 +52,7 @@ class FleetReader:
         from . import fleet
 
         try:
+            fleet.check_reachable()
             paused = fleet.paused_queues()
             names = list(dict.fromkeys([*(self.queues or [config.get("queue")]), *paused]))
             lengths = fleet.queue_lengths(names)

@@ -81,6 +81,7 @@ def _broadcast(command: str, *, app=None, destination: list[str] | None = None,
 def ping(*, app=None, destination: list[str] | None = None,
          timeout: float = DEFAULT_TIMEOUT) -> dict[str, float]:
     """Hostname -> round-trip seconds for every worker that answers within ``timeout``."""
+    check_reachable(app)  # fail in a fraction of a second, not after Celery's retries
     started = time.perf_counter()
     seen: dict[str, float] = {}
 
@@ -424,10 +425,10 @@ def queues_overview(*, app=None, timeout: float = DEFAULT_TIMEOUT,
 
 
 def check_reachable(app=None) -> None:
+    """Raise FleetError at once when the broker does not accept a connection."""
     try:
-        conn = _app(app).connection_for_write()
-        conn.ensure_connection(max_retries=1, interval_start=0.2)
-        conn.release()
+        with _app(app).connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0.1, timeout=3)
     except Exception as exc:
         url = config.mask_url(config.get("broker_url"))
         raise FleetError(f"cannot reach the broker {url} ({exc.__class__.__name__}); start "

@@ -1,0 +1,115 @@
+"""Serving worker metrics: single process, and multiprocess mode for a pool that forks; the
+exporter's behaviour when a source is down; `top --once` without a fleet."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from fleet_support import cli, free_port, sample, scrape
+
+ROOT = Path(__file__).resolve().parents[2]
+
+MULTIPROCESS = textwrap.dedent("""
+    import multiprocessing, os, sys, urllib.request
+    from braillejobs import metrics
+
+    def child(n):
+        metrics.record_characters("auto", {"cnn": 10 * n, "louis": n})
+        metrics.DOCUMENTS.labels("done", "brf").inc()
+        metrics.record_task("q", "success", 0.5, documents=n)
+
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=child, args=(n,)) for n in (1, 2, 3)]
+    for p in procs: p.start()
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0
+        metrics.child_exited(p.pid)
+    metrics.start_worker_server(int(sys.argv[1]), addr="127.0.0.1")
+    print(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics").read().decode())
+""")
+
+
+def test_multiprocess_mode_adds_up_the_forked_processes(tmp_path):
+    port = free_port()
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", MULTIPROCESS, str(port)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    from prometheus_client.parser import text_string_to_metric_families
+
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for fam in text_string_to_metric_families(result.stdout) for s in fam.samples}
+    assert sample(samples, "braillejobs_characters_total", engine="cnn") == 60
+    assert sample(samples, "braillejobs_characters_total", engine="louis") == 6
+    assert sample(samples, "braillejobs_fallback_characters_total", from_engine="cnn",
+                  to_engine="louis") == 6
+    assert sample(samples, "braillejobs_documents_total", status="done", format="brf") == 3
+    assert sample(samples, "braillejobs_task_duration_seconds_count", queue="q",
+                  status="success") == 3
+    assert sample(samples, "braillejobs_task_documents_sum", queue="q") == 6
+    assert any(name == "braillejobs_build_info" for name, _l in samples)
+
+
+def _env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRAILLEJOBS_")}
+    env.update(extra)
+    return env
+
+
+def test_exporter_reports_a_source_it_cannot_read(tmp_path):
+    dead = free_port()  # nothing listens there
+    port = free_port()
+    env = _env(BRAILLEJOBS_BROKER_URL=f"redis://127.0.0.1:{dead}/0",
+               BRAILLEJOBS_DATABASE_URL=f"sqlite:///{tmp_path / 'missing' / 'no.db'}",
+               BRAILLEJOBS_DATA_DIR=str(tmp_path))
+    proc = subprocess.Popen(cli() + ["exporter", "--port", str(port), "--addr", "127.0.0.1",
+                                     "--ping-timeout", "0.5"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                samples = scrape(port)
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
+        assert sample(samples, "braillejobs_exporter_source_up", source="broker") == 0
+        assert sample(samples, "braillejobs_exporter_source_up", source="database") == 0
+        assert not any(name == "braillejobs_queue_length" for name, _l in samples)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_exporter_port_in_use_is_a_clear_error(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(cli() + ["exporter", "--port", str(port), "--addr",
+                                         "127.0.0.1"],
+                                env=_env(BRAILLEJOBS_DATA_DIR=str(tmp_path)),
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_workers_list_with_no_broker_says_what_to_do(tmp_path):
+    dead = free_port()
+    result = subprocess.run(cli() + ["workers", "list", "--timeout", "0.5"],
+                            env=_env(BRAILLEJOBS_BROKER_URL=f"redis://127.0.0.1:{dead}/0",
+                                     BRAILLEJOBS_DATA_DIR=str(tmp_path)),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "cannot reach the broker" in result.stderr
+    assert "Traceback" not in result.stderr
