@@ -57,7 +57,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("table", "en-ueb-g2.ctb", "Default liblouis table: en-ueb-g2.ctb (contracted) or "
             "en-ueb-g1.ctb (uncontracted)."),
     Setting("engine", "louis", "Default translation engine: louis, cnn, rnn or auto."),
-    Setting("format", "brf", "Default output format: unicode or brf."),
+    Setting("format", "brf", "Default output format (one of the formats the formats module "
+            "offers: unicode, brf, ...)."),
+    Setting("cells_per_line", 40, "Default braille cells per line for page layouts (BRF, PEF).",
+            int),
+    Setting("lines_per_page", 25, "Default braille lines per page for page layouts.", int),
+    Setting("volume_sheets", 50, "Default most sheets per volume for volume layouts (PEF).", int),
+    Setting("priority", "normal", "Default job priority: low, normal or high."),
+    Setting("dedup", True, "Reuse the stored result of an earlier document with the same "
+            "sha256 and options instead of translating it again.", _bool),
     Setting("max_document_bytes", 50 * 1024 * 1024, "Largest document accepted, in bytes.", int),
     Setting("max_documents_per_job", 100_000, "Most documents one job may hold.", int),
     Setting("documents_per_task", 25, "Documents carried by one Celery task message.", int),
@@ -66,6 +74,10 @@ SETTINGS: tuple[Setting, ...] = (
             "must be longer than task_time_limit.", int),
     Setting("max_attempts", 3, "Attempts before a document is marked failed.", int),
     Setting("queue", "translate", "Name of the Celery queue that carries translation tasks."),
+    Setting("worker_concurrency", 1, "Tasks one worker process runs at once: 1 uses the solo "
+            "pool, more uses the threads pool (never a forking pool).", int),
+    Setting("wait_poll_seconds", 0.5, "How often `submit --wait` and the benchmark poll the "
+            "database for progress, in seconds.", float),
     Setting("batch_chars", 200_000, "Characters translated in one engine batch.", int),
     Setting("device", "auto", "Torch device for the neural engines: auto, cpu, cuda or cuda:N."),
     Setting("metrics_port", 0, "Port where a worker serves Prometheus /metrics (0: off).", int),

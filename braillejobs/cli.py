@@ -1,0 +1,398 @@
+"""The ``braillejobs`` command: a thin Click group over jobs, pipeline, queue and workers.
+
+Command names, options and behaviours here are a contract that outside scripts use.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import __version__, config, fleet_cli, formats, model_cli
+from .config import ConfigError
+from .db.models import JOB_STATES, PRIORITIES
+from .translate.engine import ENGINE_NAMES, TABLES, EngineError
+
+# Errors a user can cause: shown as one line, exit status 1.
+from .db.session import DatabaseError  # noqa: E402
+from .jobs import JobError  # noqa: E402
+from .queue import QueueError  # noqa: E402
+
+USER_ERRORS = (ConfigError, DatabaseError, EngineError, JobError, QueueError,
+               formats.DocumentError)
+
+
+class Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="braillejobs")
+def main() -> None:
+    """Batch conversion of English documents to Unified English Braille.
+
+    Settings come from BRAILLEJOBS_* environment variables (see `braillejobs config`).
+    """
+
+
+def _job_options(func):
+    """The options of a conversion job, shared by convert and submit."""
+    opts = [
+        click.option("--format", "format_", type=click.Choice(formats.FORMATS), default=None,
+                     help="Output format [default: setting format]."),
+        click.option("--engine", type=click.Choice(ENGINE_NAMES), default=None,
+                     help="Translation engine [default: setting engine]."),
+        click.option("--table", type=click.Choice(TABLES), default=None,
+                     help="liblouis table: en-ueb-g2.ctb (grade 2) or en-ueb-g1.ctb (grade 1) "
+                     "[default: setting table]."),
+        click.option("--cells-per-line", type=click.IntRange(10, 100), default=None,
+                     help="Cells per braille line for page layouts [default: 40]."),
+        click.option("--lines-per-page", type=click.IntRange(4, 100), default=None,
+                     help="Lines per braille page [default: 25]."),
+        click.option("--duplex/--no-duplex", default=False,
+                     help="Lay out for double-sided embossing."),
+        click.option("--volume-sheets", type=click.IntRange(1, 1000), default=None,
+                     help="Most sheets per volume (PEF) [default: 50]."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+def _build_options(format_, engine, table, cells_per_line, lines_per_page, duplex,
+                   volume_sheets):
+    from .jobs import JobOptions
+
+    return JobOptions.build(format=format_, engine=engine, table=table,
+                            cells_per_line=cells_per_line, lines_per_page=lines_per_page,
+                            duplex=duplex, volume_sheets=volume_sheets)
+
+
+def _interactive() -> bool:
+    return sys.stderr.isatty()
+
+
+class _Bar:
+    """A rich progress bar on a terminal, nothing otherwise."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.progress = None
+        self.task = None
+
+    def __enter__(self):
+        if _interactive():
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                     MofNCompleteColumn(), TimeElapsedColumn(),
+                                     TimeRemainingColumn(), console=Console(stderr=True),
+                                     transient=False)
+            self.progress.__enter__()
+            self.task = self.progress.add_task(self.label, total=None)
+        return self
+
+    def update(self, finished: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, completed=finished, total=total)
+
+    def __exit__(self, *exc):
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+
+def _print_errors(errors: list[str], limit: int = 50) -> None:
+    for line in errors[:limit]:
+        click.echo(f"error: {line}", err=True)
+    if len(errors) > limit:
+        click.echo(f"error: ... and {len(errors) - limit} more; "
+                   "`braillejobs status JOB --json` lists them all", err=True)
+
+
+# --- translate ----------------------------------------------------------------------------
+
+@main.command()
+@click.option("--engine", type=click.Choice(ENGINE_NAMES), default=None,
+              help="Translation engine [default: setting engine].")
+@click.option("--table", type=click.Choice(TABLES), default=None,
+              help="liblouis table [default: setting table].")
+@click.option("--output-format", type=click.Choice(["unicode", "brf"]), default="unicode",
+              show_default=True, help="Unicode braille cells or North American ASCII braille.")
+def translate(engine, table, output_format):
+    """Translate stdin to braille on stdout, one output line per input line."""
+    from .translate.engine import get_engine
+
+    eng = get_engine(engine or config.get("engine"), table or config.get("table"))
+    out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
+    batch_size = 1 if sys.stdin.isatty() else 1000
+
+    def emit(lines: list[str]) -> None:
+        results = eng.translate_lines(lines)
+        text = "".join((formats.to_brf(r.braille) if output_format == "brf" else r.braille)
+                       + "\n" for r in results)
+        if out is not None:
+            out.write(text.encode("utf-8"))
+            out.flush()
+        else:
+            sys.stdout.write(text)
+
+    batch: list[str] = []
+    source = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None
+    for number, raw in enumerate(source if source is not None else sys.stdin, 1):
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise click.ClickException(f"stdin line {number} is not UTF-8 text; "
+                                           "convert the input to UTF-8") from None
+        batch.append(raw.rstrip("\n").rstrip("\r"))
+        if len(batch) >= batch_size:
+            emit(batch)
+            batch = []
+    if batch:
+        emit(batch)
+
+
+# --- convert (embedded) ---------------------------------------------------------------------
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
+              help="Output directory; each document goes to OUTDIR/<path relative to its "
+              "input root>.<ext>.")
+@click.option("--name", default=None, help="A name for the job.")
+@_job_options
+def convert(paths, outdir, name, **opts):
+    """Convert documents here, in this process (no Redis; the job is recorded in the DB).
+
+    PATH is a file, a directory (searched recursively), a glob or @manifest.txt.
+    """
+    from .jobs import convert as run_convert
+
+    options = _build_options(**opts)
+    started = time.perf_counter()
+    with _Bar("converting") as bar:
+        result = run_convert(paths, outdir, options, name=name, progress=bar.update)
+    elapsed = time.perf_counter() - started
+    _print_errors(result.errors)
+    counts = result.counts
+    total = sum(counts.values())
+    stats = result.stats
+    click.echo(f"job {result.job_id}: {counts['done']} of {total} documents converted "
+               f"({stats.deduplicated} reused), {counts['failed']} failed, "
+               f"{stats.chars:,} characters in {elapsed:.1f} s; "
+               f"{len(result.written)} files in {outdir}", err=True)
+    if counts["failed"] or counts["done"] != total:
+        sys.exit(1)
+
+
+# --- the queued path ------------------------------------------------------------------------
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--name", default=None, help="A name for the job.")
+@click.option("--priority", type=click.Choice(PRIORITIES), default=None,
+              help="Queue priority [default: setting priority].")
+@click.option("--wait", is_flag=True, help="Wait until the job has finished, with progress.")
+@click.option("--timeout", type=float, default=None, help="With --wait: give up after SECONDS.")
+@_job_options
+def submit(paths, name, priority, wait, timeout, **opts):
+    """Record a job and queue it for the workers; prints the job id.
+
+    PATH is a file, a directory (searched recursively), a glob or @manifest.txt.
+    """
+    from . import jobs
+
+    options = _build_options(**opts)
+    priority = priority or config.get("priority")
+    if priority not in PRIORITIES:
+        raise JobError(f"{config.setting('priority').env_var}={priority!r}: choose one of "
+                       f"{', '.join(PRIORITIES)}")
+    created = jobs.submit(paths, options, name=name, priority=priority)
+    _print_errors(created.errors)
+    click.echo(created.job_id)
+    click.echo(f"queued {len(created.queued_ids)} of {created.total} documents "
+               f"({len(created.errors)} rejected)", err=True)
+    if not wait:
+        if created.errors:
+            sys.exit(1)
+        return
+    with _Bar("translating") as bar:
+        info = jobs.wait(created.job_id, timeout=timeout,
+                         on_progress=lambda i: bar.update(i["done"] + i["failed"] +
+                                                          i["cancelled"], i["total"]))
+    _print_errors([e for e in jobs.errors(created.job_id) if e not in created.errors])
+    click.echo(f"job {info['id']}: {info['state']}: {info['done']} done "
+               f"({info['deduplicated']} reused), {info['failed']} failed, "
+               f"{info['cancelled']} cancelled of {info['total']}", err=True)
+    if info["state"] != "done":
+        sys.exit(1)
+
+
+def _progress_line(info: dict) -> str:
+    name = f" {info['name']}" if info["name"] else ""
+    return (f"{info['id']}{name}  {info['state']:<9} {info['done'] + info['failed']}/"
+            f"{info['total']}  queued {info['queued']}  running {info['running']}  "
+            f"done {info['done']}  failed {info['failed']}  cancelled {info['cancelled']}  "
+            f"{info['options']['format']}/{info['options']['engine']}  {info['created_at']}")
+
+
+@main.command()
+@click.argument("job", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status(job, as_json):
+    """Progress of one job, or of the unfinished jobs (queued/running/done/failed counts)."""
+    from . import jobs
+
+    if job:
+        info = jobs.progress(job)
+        if as_json:
+            info["errors"] = jobs.errors(job)
+            click.echo(json.dumps(info, indent=2))
+        else:
+            click.echo(_progress_line(info))
+            _print_errors(jobs.errors(job), limit=10)
+        return
+    infos = jobs.list_jobs("running", limit=100) + jobs.list_jobs("queued", limit=100)
+    if as_json:
+        click.echo(json.dumps(infos, indent=2))
+        return
+    if not infos:
+        click.echo("no unfinished jobs; `braillejobs jobs` lists recent ones", err=True)
+    for info in infos:
+        click.echo(_progress_line(info))
+
+
+@main.command(name="jobs")
+@click.option("--state", type=click.Choice(JOB_STATES), default=None, help="Only this state.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def jobs_cmd(state, limit, as_json):
+    """List recent jobs, newest first."""
+    from . import jobs
+
+    infos = jobs.list_jobs(state, limit)
+    if as_json:
+        click.echo(json.dumps(infos, indent=2))
+        return
+    for info in infos:
+        click.echo(_progress_line(info))
+
+
+@main.command()
+@click.argument("job")
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
+              help="Output directory.")
+def fetch(job, outdir):
+    """Write the braille of a job's finished documents under OUTDIR."""
+    from . import jobs
+
+    fetched = jobs.fetch(job, outdir)
+    counts = fetched.counts
+    total = sum(counts.values())
+    click.echo(f"wrote {len(fetched.written)} files to {outdir}; {counts['done']} of {total} "
+               f"done, {counts['failed']} failed, {counts['queued'] + counts['running']} not "
+               f"finished, {counts['cancelled']} cancelled", err=True)
+    if counts["done"] != total:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("job")
+def cancel(job):
+    """Cancel a job's queued documents (running ones finish)."""
+    from . import jobs
+
+    n = jobs.cancel(job)
+    click.echo(f"cancelled {n} queued documents", err=True)
+
+
+@main.command()
+@click.argument("job")
+@click.option("--failed-only", is_flag=True,
+              help="Only failed documents (by default cancelled ones too).")
+def retry(job, failed_only):
+    """Queue a job's failed (and cancelled) documents again."""
+    from . import jobs
+
+    job_id, n = jobs.retry(job, failed_only=failed_only)
+    click.echo(f"job {job_id}: requeued {n} documents", err=True)
+
+
+# --- worker, config, db -------------------------------------------------------------------
+
+@main.command()
+@click.option("--queues", "-Q", default=None,
+              help="Comma-separated queues to consume [default: setting queue].")
+@click.option("--concurrency", "-c", type=click.IntRange(1, 256), default=None,
+              help="Tasks at once: 1 = solo pool, more = threads pool "
+              "[default: setting worker_concurrency].")
+@click.option("--loglevel", "-l", default=None, help="Log level [default: setting log_level].")
+@click.option("--hostname", "-n", default=None, help="Worker node name.")
+def worker(queues, concurrency, loglevel, hostname):
+    """Start a Celery worker that translates queued documents (pool solo or threads)."""
+    from workers.main import start
+
+    start([q.strip() for q in queues.split(",") if q.strip()] if queues else None,
+          concurrency, loglevel, hostname)
+
+
+@main.command(name="config")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def config_cmd(as_json):
+    """Print the effective settings (secrets masked)."""
+    values = config.masked()
+    if as_json:
+        click.echo(json.dumps(values, indent=2, default=str))
+        return
+    for item in config.SETTINGS:
+        click.echo(f"{item.name} = {values[item.name]}    [{item.env_var}]")
+
+
+@main.group()
+def db():
+    """Database schema (Alembic migrations)."""
+
+
+@db.command()
+@click.option("--revision", default="head", show_default=True)
+def upgrade(revision):
+    """Bring the database schema to the latest (or given) revision."""
+    from .db import session
+
+    try:
+        rev = session.upgrade(revision=revision)
+    except Exception as exc:
+        if isinstance(exc, USER_ERRORS):
+            raise
+        raise click.ClickException(
+            f"cannot upgrade {config.mask_url(config.get('database_url'))}: "
+            f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}; check "
+            f"{config.setting('database_url').env_var}") from None
+    click.echo(f"database at revision {rev}", err=True)
+
+
+@db.command()
+def current():
+    """Print the database's schema revision."""
+    from .db import session
+
+    rev = session.current_revision(session.get_engine())
+    click.echo(rev or "none (empty database: `braillejobs db upgrade` creates the schema)")
+
+
+for _cmd in model_cli.COMMANDS + fleet_cli.COMMANDS:
+    main.add_command(_cmd)
+
+
+if __name__ == "__main__":
+    main()

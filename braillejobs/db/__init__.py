@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy models (models.py) and engines/sessions (session.py)."""

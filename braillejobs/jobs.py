@@ -1,0 +1,419 @@
+"""The job lifecycle on the database: create, submit, convert, status, cancel, retry, fetch.
+
+``submit`` records a job and its documents and queues one task per chunk of documents for the
+worker fleet; ``convert`` records the same job and runs the same pipeline in this process. Both
+read the input files here, once: the documents' bytes travel in the database, so a worker on
+another host needs no shared disk, and so do the results that ``fetch`` writes out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from . import config, formats, inputs
+from .db.models import (CANCELLED, DONE, FAILED, JOB_STATES, PRIORITIES, QUEUED, RUNNING,
+                        Document, Job, Result, utcnow)
+from .db.session import session_factory
+from .translate.engine import ENGINE_NAMES, TABLES
+
+
+class JobError(RuntimeError):
+    """Something the user asked for cannot be done; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    format: str
+    engine: str
+    table: str
+    cells_per_line: int
+    lines_per_page: int
+    duplex: bool
+    volume_sheets: int
+
+    @classmethod
+    def build(cls, format: str | None = None, engine: str | None = None,
+              table: str | None = None, cells_per_line: int | None = None,
+              lines_per_page: int | None = None, duplex: bool | None = None,
+              volume_sheets: int | None = None) -> "JobOptions":
+        """Options from the arguments, the settings filling what is not given; validated."""
+        opts = cls(format=format or config.get("format"),
+                   engine=engine or config.get("engine"),
+                   table=table or config.get("table"),
+                   cells_per_line=cells_per_line or config.get("cells_per_line"),
+                   lines_per_page=lines_per_page or config.get("lines_per_page"),
+                   duplex=bool(duplex) if duplex is not None else False,
+                   volume_sheets=volume_sheets or config.get("volume_sheets"))
+        opts.validate()
+        return opts
+
+    def validate(self) -> None:
+        if self.format not in formats.FORMATS:
+            raise JobError(f"unknown format {self.format!r}: choose one of "
+                           f"{', '.join(formats.FORMATS)}")
+        if self.engine not in ENGINE_NAMES:
+            raise JobError(f"unknown engine {self.engine!r}: choose one of "
+                           f"{', '.join(ENGINE_NAMES)}")
+        if self.table not in TABLES:
+            raise JobError(f"unknown table {self.table!r}: choose one of {', '.join(TABLES)}")
+        for name, low in (("cells_per_line", 10), ("lines_per_page", 4), ("volume_sheets", 1)):
+            if getattr(self, name) < low:
+                raise JobError(f"--{name.replace('_', '-')} must be at least {low}")
+
+    def key(self) -> str:
+        """What makes two results of the same source interchangeable (dedup key)."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class Created:
+    job_id: str
+    queued_ids: list[int]
+    errors: list[str] = field(default_factory=list)
+    total: int = 0
+
+
+def _new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+def create_job(paths: Sequence[str], options: JobOptions, *, name: str | None = None,
+               priority: str = "normal", mode: str = "queued", url: str | None = None
+               ) -> Created:
+    """Record a job with one document per input file; bad inputs are recorded as failed."""
+    if priority not in PRIORITIES:
+        raise JobError(f"unknown priority {priority!r}: choose one of {', '.join(PRIORITIES)}")
+    found = inputs.expand(paths)
+    limit = config.get("max_documents_per_job")
+    if len(found) > limit:
+        raise JobError(f"{len(found)} documents is more than one job may hold ({limit}, "
+                       f"{config.setting('max_documents_per_job').env_var}); split the input")
+    max_bytes = config.get("max_document_bytes")
+    bases = inputs.output_bases([f.rel for f in found])
+    factory = session_factory(url)
+    now = utcnow()
+    job_id = _new_job_id()
+    created = Created(job_id, [], total=len(found))
+    with factory() as session:
+        session.add(Job(id=job_id, name=name, mode=mode, status=QUEUED, priority=priority,
+                        options=asdict(options), options_key=options.key(),
+                        documents_total=len(found), created_at=now, updated_at=now))
+        session.flush()
+        pending: list[Document] = []
+        pending_bytes = 0
+        for seq, (item, base) in enumerate(zip(found, bases)):
+            doc = Document(job_id=job_id, seq=seq, path=item.rel, source_path=item.source,
+                           output_path=base, status=QUEUED, size=0, attempts=0,
+                           deduplicated=False, created_at=now)
+            error = item.error
+            data = None
+            if error is None:
+                data, error = _read_input(item, max_bytes)
+            if error is not None:
+                doc.status, doc.error, doc.finished_at = FAILED, error, now
+                created.errors.append(error)
+            else:
+                doc.size = len(data)
+                doc.sha256 = hashlib.sha256(data).hexdigest()
+                doc.source = data
+                pending_bytes += len(data)
+            pending.append(doc)
+            if len(pending) >= 500 or pending_bytes > 32 * 1024 * 1024:
+                session.add_all(pending)
+                session.flush()
+                created.queued_ids.extend(d.id for d in pending if d.status == QUEUED)
+                session.expunge_all()
+                pending, pending_bytes = [], 0
+        if pending:
+            session.add_all(pending)
+            session.flush()
+            created.queued_ids.extend(d.id for d in pending if d.status == QUEUED)
+        from .pipeline import refresh_job
+        refresh_job(session, job_id)
+        session.commit()
+    return created
+
+
+def _read_input(item: inputs.InputFile, max_bytes: int) -> tuple[bytes | None, str | None]:
+    path = Path(item.source)
+    try:
+        st = path.stat()
+        if not path.is_file():
+            return None, f"{item.source}: not a regular file; pass documents only"
+        if st.st_size > max_bytes:
+            return None, (f"{item.source}: {st.st_size:,} bytes is over the limit of "
+                          f"{max_bytes:,} per document "
+                          f"({config.setting('max_document_bytes').env_var}); split the document "
+                          "or raise the limit")
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except PermissionError:
+        return None, f"{item.source}: cannot read the file (permission denied); check its " \
+                     "permissions"
+    except FileNotFoundError:
+        return None, f"{item.source}: the file disappeared while reading; check the path"
+    except OSError as exc:
+        return None, f"{item.source}: cannot read the file ({exc.strerror or exc}); check it"
+    if len(data) > max_bytes:
+        return None, (f"{item.source}: over the limit of {max_bytes:,} bytes per document "
+                      f"({config.setting('max_document_bytes').env_var}); split it")
+    return data, None
+
+
+def chunks(ids: Sequence[int], size: int | None = None) -> list[list[int]]:
+    size = max(1, size or config.get("documents_per_task"))
+    return [list(ids[i:i + size]) for i in range(0, len(ids), size)]
+
+
+def submit(paths: Sequence[str], options: JobOptions, *, name: str | None = None,
+           priority: str = "normal", url: str | None = None) -> Created:
+    """Record a job and queue it for the workers; returns the job id and input errors."""
+    from . import queue
+
+    queue.check_broker()
+    created = create_job(paths, options, name=name, priority=priority, mode="queued", url=url)
+    queue.send_chunks(created.job_id, chunks(created.queued_ids), priority)
+    return created
+
+
+@dataclass
+class ConvertResult:
+    job_id: str
+    written: list[Path]
+    counts: Counter
+    errors: list[str]
+    stats: object
+
+
+def convert(paths: Sequence[str], outdir: str | Path, options: JobOptions, *,
+            name: str | None = None, url: str | None = None,
+            progress: Callable[[int, int], None] | None = None) -> ConvertResult:
+    """Embedded mode: record the job and run the pipeline here, then write the results."""
+    from .pipeline import Stats, process_documents
+    from .translate.engine import get_engine
+
+    get_engine(options.engine, options.table)  # an unusable engine fails before any work
+    created = create_job(paths, options, name=name, mode="embedded", url=url)
+    stats = Stats()
+    total = created.total
+    finished = total - len(created.queued_ids)
+    if progress:
+        progress(finished, total)
+    for ids in chunks(created.queued_ids):
+        stats.add(process_documents(created.job_id, ids, url=url))
+        finished += len(ids)
+        if progress:
+            progress(finished, total)
+    fetched = fetch(created.job_id, outdir, url=url)
+    return ConvertResult(created.job_id, fetched.written, fetched.counts, fetched.errors, stats)
+
+
+def find_job(session: Session, ref: str) -> Job:
+    """A job by id or unique id prefix (at least 4 characters)."""
+    ref = ref.strip().lower()
+    job = session.get(Job, ref)
+    if job is not None:
+        return job
+    if len(ref) >= 4:
+        rows = session.scalars(select(Job).where(Job.id.startswith(ref, autoescape=True))
+                               .limit(2)).all()
+        if len(rows) == 1:
+            return rows[0]
+        if len(rows) > 1:
+            raise JobError(f"job id {ref!r} is ambiguous; give more characters")
+    raise JobError(f"no job {ref!r}; `braillejobs jobs` lists the jobs")
+
+
+def _iso(dt) -> str | None:
+    return dt.isoformat(timespec="seconds") if dt is not None else None
+
+
+def progress(job_ref: str, url: str | None = None) -> dict:
+    """The progress of one job: state, counts per status, chars and cells so far."""
+    from .pipeline import document_counts
+
+    with session_factory(url)() as session:
+        job = find_job(session, job_ref)
+        return _progress(session, job, document_counts(session, job.id))
+
+
+def _progress(session: Session, job: Job, counts: Counter) -> dict:
+    from sqlalchemy import func
+
+    chars, cells, dedup = session.execute(
+        select(func.coalesce(func.sum(Document.chars), 0),
+               func.coalesce(func.sum(Document.cells), 0),
+               func.count().filter(Document.deduplicated.is_(True)))
+        .where(Document.job_id == job.id, Document.status == DONE)).one()
+    return {"id": job.id, "name": job.name, "state": job.status, "mode": job.mode,
+            "priority": job.priority, "options": job.options, "total": job.documents_total,
+            "queued": counts[QUEUED], "running": counts[RUNNING], "done": counts[DONE],
+            "failed": counts[FAILED], "cancelled": counts[CANCELLED],
+            "deduplicated": int(dedup), "chars": int(chars), "cells": int(cells),
+            "created_at": _iso(job.created_at), "finished_at": _iso(job.finished_at)}
+
+
+def errors(job_ref: str, url: str | None = None, limit: int = 1000) -> list[str]:
+    with session_factory(url)() as session:
+        job = find_job(session, job_ref)
+        return list(session.scalars(
+            select(Document.error).where(Document.job_id == job.id, Document.status == FAILED)
+            .order_by(Document.seq).limit(limit)))
+
+
+def list_jobs(state: str | None = None, limit: int = 20, url: str | None = None) -> list[dict]:
+    from .pipeline import document_counts
+
+    if state is not None and state not in JOB_STATES:
+        raise JobError(f"unknown state {state!r}: choose one of {', '.join(JOB_STATES)}")
+    with session_factory(url)() as session:
+        query = select(Job).order_by(Job.created_at.desc(), Job.id).limit(limit)
+        if state is not None:
+            query = query.where(Job.status == state)
+        return [_progress(session, job, document_counts(session, job.id))
+                for job in session.scalars(query).all()]
+
+
+def cancel(job_ref: str, url: str | None = None) -> int:
+    """Cancel the queued documents of a job (running ones finish); returns how many."""
+    from .pipeline import refresh_job
+
+    with session_factory(url)() as session:
+        job = find_job(session, job_ref)
+        if job.status in (DONE, FAILED):
+            raise JobError(f"job {job.id} has already finished ({job.status}); nothing to cancel")
+        now = utcnow()
+        n = session.execute(update(Document)
+                            .where(Document.job_id == job.id, Document.status == QUEUED)
+                            .values(status=CANCELLED, finished_at=now, error="cancelled")
+                            .execution_options(synchronize_session=False)).rowcount
+        job.status = CANCELLED
+        job.updated_at = now
+        refresh_job(session, job.id)
+        session.commit()
+        return int(n or 0)
+
+
+def retry(job_ref: str, failed_only: bool = False, url: str | None = None) -> tuple[str, int]:
+    """Put the failed (and, unless ``failed_only``, cancelled and never-sent queued) documents
+    of a job back in the queue. Returns the job id and how many documents were requeued."""
+    from .pipeline import process_documents, refresh_job
+
+    with session_factory(url)() as session:
+        job = find_job(session, job_ref)
+        statuses = [FAILED] if failed_only else [FAILED, CANCELLED, QUEUED]
+        # Documents that failed at submit (missing, unreadable) have no source: not retried.
+        ids = list(session.scalars(
+            select(Document.id).where(Document.job_id == job.id, Document.status.in_(statuses),
+                                      Document.sha256.is_not(None)).order_by(Document.id)))
+        if ids:
+            session.execute(update(Document).where(Document.id.in_(ids))
+                            .values(status=QUEUED, attempts=0, error=None, finished_at=None,
+                                    claim_token=None, claimed_at=None)
+                            .execution_options(synchronize_session=False))
+            job.status = QUEUED
+            job.finished_at = None
+            refresh_job(session, job.id)
+        session.commit()
+        job_id, mode, priority = job.id, job.mode, job.priority
+    if not ids:
+        return job_id, 0
+    if mode == "embedded":
+        for chunk in chunks(ids):
+            process_documents(job_id, chunk, url=url)
+    else:
+        from . import queue
+        queue.send_chunks(job_id, chunks(ids), priority)
+    return job_id, len(ids)
+
+
+@dataclass
+class Fetched:
+    written: list[Path]
+    counts: Counter
+    errors: list[str]
+
+
+def _safe_target(outdir: Path, base: str, extension: str) -> Path:
+    rel = inputs.safe_relpath(base) + "." + extension
+    target = (outdir / rel).resolve()
+    root = outdir.resolve()
+    if root != target and root not in target.parents:
+        raise JobError(f"{rel}: refusing to write outside {outdir}")
+    return target
+
+
+def fetch(job_ref: str, outdir: str | Path, url: str | None = None) -> Fetched:
+    """Write the braille of every done document of a job under ``outdir``."""
+    from .pipeline import document_counts
+
+    out = Path(outdir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise JobError(f"{out}: cannot create the output directory ({exc.strerror}); "
+                       "choose another -o") from None
+    written: list[Path] = []
+    with session_factory(url)() as session:
+        job = find_job(session, job_ref)
+        counts = document_counts(session, job.id)
+        rows = session.execute(
+            select(Document.output_path, Document.path, Result.extension, Result.content)
+            .join(Result, Result.document_id == Document.id)
+            .where(Document.job_id == job.id, Document.status == DONE)
+            .order_by(Document.seq)
+            .execution_options(yield_per=200))
+        made: set[Path] = set()
+        for base, path, extension, content in rows:
+            target = _safe_target(out, base or path, extension)
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            tmp = target.with_name(target.name + ".part")
+            tmp.write_bytes(content)
+            os.replace(tmp, target)
+            written.append(target)
+        errs = list(session.scalars(
+            select(Document.error).where(Document.job_id == job.id, Document.status == FAILED)
+            .order_by(Document.seq)))
+    return Fetched(written, counts, [e for e in errs if e])
+
+
+def wait(job_ref: str, url: str | None = None, timeout: float | None = None,
+         on_progress: Callable[[dict], None] | None = None) -> dict:
+    """Poll until no document of the job is queued or running; returns the last progress."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    interval = config.get("wait_poll_seconds")
+    while True:
+        info = progress(job_ref, url)
+        if on_progress:
+            on_progress(info)
+        if info["queued"] + info["running"] == 0:
+            return info
+        if deadline is not None and time.monotonic() > deadline:
+            raise JobError(f"job {info['id']} is still running after {timeout:.0f} s; "
+                           "`braillejobs status` follows it")
+        time.sleep(interval)
+
+
+def iter_results(job_ref: str, url: str | None = None) -> Iterator[tuple[str, bytes]]:
+    """(relative path, braille bytes) of each done document, in input order."""
+    with session_factory(url)() as session:
+        job = find_job(session, job_ref)
+        rows = session.execute(
+            select(Document.path, Result.content).join(Result, Result.document_id == Document.id)
+            .where(Document.job_id == job.id, Document.status == DONE).order_by(Document.seq)
+            .execution_options(yield_per=200))
+        for path, content in rows:
+            yield path, content

@@ -1,0 +1,425 @@
+"""The one path a document takes from queued to done: claim, translate, store.
+
+Both transports use it: ``braillejobs convert`` calls :func:`process_documents` in-process for
+each chunk of a job, and a Celery worker calls it from its task with the ids the message carried.
+
+1. **Claim** the documents with a compare-and-set on their status: an UPDATE that moves only
+   ``queued`` rows (or ``running`` rows whose claim is older than the task time limit, i.e. whose
+   worker died) to ``running`` under a fresh claim token. A redelivered message finds its documents
+   already claimed or done and does nothing.
+2. **Dedup**: a document whose sha256 and options match a stored result reuses that result.
+3. **Translate**: every other document is read and parsed (``formats.prepare``); the lines of all
+   documents of the chunk go to the engine in one ``translate_lines`` call (split only when they
+   pass the ``batch_chars`` setting), then each document is laid out (``formats.finish``).
+4. **Store**: documents still held under our claim token are marked done or failed, and their
+   results upserted on ``document_id`` in one transaction, so storing twice never duplicates.
+
+A document that fails (bad input, an engine error) is recorded with its message; it never stops
+the others. :func:`process_documents` returns :class:`Stats` for logs and metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Sequence
+
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from . import config, formats
+from .db.models import (CANCELLED, DONE, FAILED, QUEUED, RUNNING, Document, Job, Result,
+                        utcnow)
+from .db.session import session_factory
+from .translate.engine import EngineError, LineTranslation, get_engine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stats:
+    """What one call of :func:`process_documents` did."""
+    claimed: int = 0
+    done: int = 0
+    failed: int = 0
+    deduplicated: int = 0
+    skipped: int = 0            # not claimed: already claimed, done, cancelled or unknown
+    chars: int = 0              # characters translated (deduplicated documents not counted)
+    cells: int = 0
+    chars_by_engine: Counter = field(default_factory=Counter)
+    translate_seconds: float = 0.0
+    seconds: float = 0.0
+    document_seconds: list[float] = field(default_factory=list)
+    format: str = ""
+    engine: str = ""
+
+    def add(self, other: "Stats") -> None:
+        for name in ("claimed", "done", "failed", "deduplicated", "skipped", "chars", "cells",
+                     "translate_seconds", "seconds"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.chars_by_engine.update(other.chars_by_engine)
+        self.document_seconds.extend(other.document_seconds)
+        self.format = self.format or other.format
+        self.engine = self.engine or other.engine
+
+
+@dataclass
+class _Outcome:
+    id: int
+    path: str
+    sha256: str | None
+    source: bytes | None
+    prepared: formats.Prepared | None = None
+    rendered: formats.Rendered | None = None
+    error: str | None = None
+    reused_from: int | None = None
+    seconds: float = 0.0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def process_documents(job_id: str, document_ids: Sequence[int], *, url: str | None = None,
+                      worker: str | None = None) -> Stats:
+    """Claim, translate and store the given documents of one job."""
+    started = time.perf_counter()
+    stats = Stats()
+    factory = session_factory(url)
+    token = uuid.uuid4().hex
+    ids = sorted(set(int(i) for i in document_ids))
+    with factory() as session:
+        job = session.get(Job, job_id)
+        if job is None or not ids:
+            stats.skipped = len(ids)
+            return stats
+        options = job.options
+        stats.format, stats.engine = options["format"], options["engine"]
+        claimed = _claim(session, job_id, ids, token, worker or worker_name())
+        stats.claimed = len(claimed)
+        stats.skipped = len(ids) - len(claimed)
+        if not claimed:
+            return stats
+
+        max_attempts = config.get("max_attempts")
+        outcomes: list[_Outcome] = []
+        for row in claimed:
+            o = _Outcome(row.id, row.path, row.sha256, row.source)
+            if row.attempts > max_attempts:
+                o.error = (f"{row.path}: gave up after {max_attempts} attempts (the worker "
+                           "stopped or ran out of time each time); check the worker logs, "
+                           "then `braillejobs retry JOB`")
+            outcomes.append(o)
+
+        reused = _find_reusable(session, job.options_key,
+                                [o for o in outcomes if o.error is None])
+        _translate(outcomes, options, stats)
+        _store(session, job, outcomes, reused, token, stats)
+        refresh_job(session, job_id)
+        session.commit()
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def _claim(session: Session, job_id: str, ids: list[int], token: str, worker: str):
+    now = utcnow()
+    stale_before = now - timedelta(seconds=config.get("task_time_limit") + 60)
+    claimable = or_(Document.status == QUEUED,
+                    and_(Document.status == RUNNING, Document.claimed_at < stale_before))
+    session.execute(
+        update(Document)
+        .where(Document.id.in_(ids), Document.job_id == job_id, claimable)
+        .values(status=RUNNING, claim_token=token, claimed_by=worker[:200], claimed_at=now,
+                attempts=Document.attempts + 1)
+        .execution_options(synchronize_session=False))
+    job_update = update(Job).where(Job.id == job_id, Job.status == QUEUED) \
+        .values(status=RUNNING, updated_at=now)
+    session.execute(job_update)
+    session.commit()
+    return session.execute(
+        select(Document.id, Document.path, Document.sha256, Document.attempts, Document.source)
+        .where(Document.id.in_(ids), Document.claim_token == token)
+        .order_by(Document.id)).all()
+
+
+def _find_reusable(session: Session, options_key: str, outcomes: list[_Outcome]
+                   ) -> dict[str, int]:
+    """sha256 -> id of a stored result with the same source and options (dedup)."""
+    if not config.get("dedup"):
+        return {}
+    shas = sorted({o.sha256 for o in outcomes if o.sha256})
+    found: dict[str, int] = {}
+    for i in range(0, len(shas), 500):
+        rows = session.execute(
+            select(Result.source_sha256, func.min(Result.id))
+            .where(Result.options_key == options_key, Result.source_sha256.in_(shas[i:i + 500]))
+            .group_by(Result.source_sha256)).all()
+        found.update({sha: rid for sha, rid in rows})
+    for o in outcomes:
+        if o.sha256 in found:
+            o.reused_from = found[o.sha256]
+    return found
+
+
+def _render_options(options: dict) -> formats.RenderOptions:
+    return formats.RenderOptions(
+        format=options["format"], cells_per_line=options["cells_per_line"],
+        lines_per_page=options["lines_per_page"], duplex=options["duplex"],
+        volume_sheets=options["volume_sheets"])
+
+
+def _translate(outcomes: list[_Outcome], options: dict, stats: Stats) -> None:
+    render_options = _render_options(options)
+    todo: list[_Outcome] = []
+    first_by_sha: dict[str, _Outcome] = {}
+    for o in outcomes:
+        if o.error is not None or o.reused_from is not None:
+            continue
+        if config.get("dedup") and o.sha256 in first_by_sha:
+            continue  # same source as an earlier document of this chunk: copied in _store
+        t0 = time.perf_counter()
+        try:
+            o.prepared = formats.prepare(o.source or b"", o.path, render_options)
+        except formats.DocumentError as exc:
+            o.error = str(exc)
+        except Exception as exc:  # a reader bug must not stop the other documents
+            log.exception("reading %s failed", o.path)
+            o.error = (f"{o.path}: cannot read this document ({exc.__class__.__name__}: {exc}); "
+                       "check that it is a valid file of its type")
+        o.seconds += time.perf_counter() - t0
+        if o.prepared is not None:
+            todo.append(o)
+            if o.sha256:
+                first_by_sha[o.sha256] = o
+    if not todo:
+        return
+    try:
+        engine = get_engine(options["engine"], options["table"])
+    except EngineError as exc:
+        for o in todo:
+            o.error = f"{o.path}: {exc}"
+        return
+    limit = max(1, config.get("batch_chars"))
+    batch: list[_Outcome] = []
+    size = 0
+    for o in todo:
+        chars = sum(len(line) for line in o.prepared.lines)
+        if batch and size + chars > limit:
+            _translate_batch(engine, batch, stats)
+            batch, size = [], 0
+        batch.append(o)
+        size += chars
+    if batch:
+        _translate_batch(engine, batch, stats)
+
+
+def _translate_batch(engine, batch: list[_Outcome], stats: Stats) -> None:
+    lines: list[str] = []
+    typeforms: list[list[int] | None] = []
+    any_typeforms = False
+    for o in batch:
+        lines.extend(o.prepared.lines)
+        if o.prepared.typeforms is not None:
+            any_typeforms = True
+            typeforms.extend(o.prepared.typeforms)
+        else:
+            typeforms.extend([None] * len(o.prepared.lines))
+    t0 = time.perf_counter()
+    try:
+        results = engine.translate_lines(lines, typeforms if any_typeforms else None)
+        if len(results) != len(lines):
+            raise EngineError(f"engine {engine.name} returned {len(results)} lines for "
+                              f"{len(lines)}")
+    except Exception as exc:
+        if len(batch) > 1:  # find the document that breaks the engine; the others go on
+            for o in batch:
+                _translate_batch(engine, [o], stats)
+            return
+        o = batch[0]
+        if not isinstance(exc, EngineError):
+            log.exception("engine %s failed on %s", engine.name, o.path)
+        o.error = f"{o.path}: translation failed ({exc}); report this document to the operators"
+        return
+    elapsed = time.perf_counter() - t0
+    stats.translate_seconds += elapsed
+    total_chars = max(1, len(lines) and sum(len(line) for line in lines))
+    start = 0
+    for o in batch:
+        n = len(o.prepared.lines)
+        mine: list[LineTranslation] = results[start:start + n]
+        start += n
+        o.seconds += elapsed * sum(len(line) for line in o.prepared.lines) / total_chars
+        t1 = time.perf_counter()
+        try:
+            o.rendered = formats.finish(o.prepared, mine)
+        except formats.DocumentError as exc:
+            o.error = str(exc)
+        except Exception as exc:
+            log.exception("laying out %s failed", o.path)
+            o.error = (f"{o.path}: cannot lay out this document ({exc.__class__.__name__}: "
+                       f"{exc}); report it to the operators")
+        o.seconds += time.perf_counter() - t1
+
+
+_DOC = Document.__table__
+
+
+def _store(session: Session, job: Job, outcomes: list[_Outcome], reused: dict[str, int],
+           token: str, stats: Stats) -> None:
+    now = utcnow()
+    engine_name = job.options["engine"]
+    by_sha = {o.sha256: o for o in outcomes if o.rendered is not None and o.sha256}
+    earlier_ids = sorted({o.reused_from for o in outcomes if o.reused_from is not None})
+    earlier: dict[int, dict] = {}
+    if earlier_ids:
+        rows = session.execute(
+            select(Result.id, Result.content, Result.extension, Result.engine, Result.chars,
+                   Result.cells, Result.chars_by_engine).where(Result.id.in_(earlier_ids)))
+        earlier = {r.id: r._asdict() for r in rows}
+
+    done_rows: list[dict] = []
+    result_rows: list[dict] = []
+    failed_rows: list[dict] = []
+    for o in outcomes:
+        rendered = o.rendered
+        copy_of: dict | None = None
+        if o.error is None and rendered is None:
+            if o.reused_from is not None and o.reused_from in earlier:
+                copy_of = dict(earlier[o.reused_from])
+            elif o.sha256 in by_sha and by_sha[o.sha256].rendered is not None:
+                first = by_sha[o.sha256]
+                r = first.rendered
+                copy_of = {"id": None, "content": r.content, "extension": r.extension,
+                           "engine": engine_name, "chars": r.chars, "cells": r.cells,
+                           "chars_by_engine": dict(r.chars_by_engine)}
+            elif o.sha256 in by_sha or o.reused_from is not None:
+                o.error = f"{o.path}: the stored result to reuse has gone; retry the job"
+            else:
+                first = next((x for x in outcomes if x.sha256 == o.sha256 and x.error), None)
+                o.error = first.error.replace(first.path, o.path, 1) if first else \
+                    f"{o.path}: not translated; retry the job"
+        if o.error is not None:
+            failed_rows.append({"b_id": o.id, "b_token": token, "b_status": FAILED,
+                                "b_error": o.error, "b_finished": now, "b_seconds": o.seconds})
+            continue
+        if copy_of is not None:
+            content, extension = copy_of["content"], copy_of["extension"]
+            chars, cells = copy_of["chars"], copy_of["cells"]
+            by_engine = dict(copy_of["chars_by_engine"] or {})
+            warnings = None
+            engine_used = copy_of["engine"]
+        else:
+            content, extension = rendered.content, rendered.extension
+            chars, cells = rendered.chars, rendered.cells
+            by_engine = {k: int(v) for k, v in rendered.chars_by_engine.items()}
+            warnings = list(rendered.warnings) or None
+            engine_used = engine_name
+        done_rows.append({"b_id": o.id, "b_token": token, "b_status": DONE, "b_engine":
+                          engine_used, "b_chars": chars, "b_cells": cells, "b_by_engine":
+                          by_engine, "b_seconds": o.seconds, "b_dedup": copy_of is not None,
+                          "b_warnings": warnings, "b_finished": now})
+        result_rows.append({"document_id": o.id, "job_id": job.id, "source_sha256":
+                            o.sha256 or "", "options_key": job.options_key, "content": content,
+                            "extension": extension, "engine": engine_used, "chars": chars,
+                            "cells": cells, "chars_by_engine": by_engine,
+                            "duration_s": o.seconds, "reused_from_id":
+                            copy_of["id"] if copy_of is not None else None,
+                            "created_at": now})
+
+    if done_rows:
+        session.execute(
+            _DOC.update()
+            .where(_DOC.c.id == bindparam("b_id"), _DOC.c.claim_token == bindparam("b_token"))
+            .values(status=bindparam("b_status"), engine=bindparam("b_engine"),
+                    chars=bindparam("b_chars"), cells=bindparam("b_cells"),
+                    chars_by_engine=bindparam("b_by_engine"), duration_s=bindparam("b_seconds"),
+                    deduplicated=bindparam("b_dedup"), warnings=bindparam("b_warnings"),
+                    error=None, finished_at=bindparam("b_finished")),
+            done_rows)
+    if failed_rows:
+        session.execute(
+            _DOC.update()
+            .where(_DOC.c.id == bindparam("b_id"), _DOC.c.claim_token == bindparam("b_token"))
+            .values(status=bindparam("b_status"), error=bindparam("b_error"),
+                    finished_at=bindparam("b_finished"), duration_s=bindparam("b_seconds")),
+            failed_rows)
+    # Only documents still under our claim are ours to store (a worker presumed dead may have
+    # lost them to another); their rows are locked by the UPDATE above until we commit.
+    ids = [o.id for o in outcomes]
+    owned = set(session.scalars(select(Document.id).where(Document.id.in_(ids),
+                                                          Document.claim_token == token)))
+    result_rows = [r for r in result_rows if r["document_id"] in owned]
+    if result_rows:
+        _upsert_results(session, result_rows)
+    for o in outcomes:
+        if o.id not in owned:
+            continue
+        if o.error is not None:
+            stats.failed += 1
+            log.info("document %s failed: %s", o.id, o.error)
+        else:
+            stats.done += 1
+            if o.rendered is not None:
+                stats.chars += o.rendered.chars
+                stats.cells += o.rendered.cells
+                stats.chars_by_engine.update(o.rendered.chars_by_engine)
+            else:
+                stats.deduplicated += 1
+        stats.document_seconds.append(o.seconds)
+
+
+def _upsert_results(session: Session, rows: list[dict]) -> None:
+    dialect = session.get_bind().dialect.name
+    table = Result.__table__
+    if dialect == "postgresql":
+        ins = postgresql.insert(table)
+    elif dialect == "sqlite":
+        ins = sqlite.insert(table)
+    else:  # other databases: delete then insert, in the same transaction
+        session.execute(table.delete().where(table.c.document_id.in_(
+            [r["document_id"] for r in rows])))
+        session.execute(table.insert(), rows)
+        return
+    keep = [c.name for c in table.columns if c.name not in ("id", "document_id")]
+    stmt = ins.on_conflict_do_update(index_elements=["document_id"],
+                                     set_={name: ins.excluded[name] for name in keep})
+    session.execute(stmt, rows)
+
+
+def refresh_job(session: Session, job_id: str) -> str:
+    """Recompute a job's state from its documents' statuses; returns it."""
+    counts = document_counts(session, job_id)
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is None:
+        return ""
+    now = utcnow()
+    state = job.status
+    if job.status != CANCELLED:
+        if counts[QUEUED] + counts[RUNNING] == 0:
+            state = FAILED if counts[FAILED] or counts[CANCELLED] else DONE
+        elif counts[RUNNING] or counts[DONE] or counts[FAILED]:
+            state = RUNNING
+        else:
+            state = QUEUED
+    elif counts[RUNNING] == 0 and job.finished_at is None:
+        job.finished_at = now
+    if state != job.status:
+        job.status = state
+        job.finished_at = now if state in (DONE, FAILED) else None
+    job.updated_at = now
+    return state
+
+
+def document_counts(session: Session, job_id: str) -> Counter:
+    rows = session.execute(select(Document.status, func.count())
+                           .where(Document.job_id == job_id).group_by(Document.status))
+    counts: Counter = Counter({s: 0 for s in (QUEUED, RUNNING, DONE, FAILED, CANCELLED)})
+    counts.update({status: n for status, n in rows})
+    return counts

@@ -1,0 +1,114 @@
+"""The Celery application: broker, queue, JSON-only messages, reliability settings.
+
+Tasks carry ids only (a job id and document ids); the documents live in the database. Sending a
+task needs only this module (no torch, no worker code): the admin host submits, workers started
+by ``braillejobs worker`` (code in ``workers/``) run the tasks.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from celery import Celery
+
+from . import config
+
+# Task names are part of the wire format between admin hosts and workers: never rename lightly.
+TRANSLATE_DOCUMENTS = "braillejobs.translate_documents"
+
+# Job priorities -> Redis priorities. kombu's Redis transport keeps one list per step of
+# priority_steps and pops the lowest number first, so 0 is the most urgent.
+PRIORITY_STEPS = [0, 3, 6, 9]
+PRIORITIES = {"high": 0, "normal": 3, "low": 6}
+
+
+class QueueError(RuntimeError):
+    """The broker cannot be used; the message says what to do."""
+
+
+def check_limits(time_limit: int, visibility_timeout: int) -> None:
+    """Refuse a visibility timeout that would redeliver a task still running."""
+    if visibility_timeout <= time_limit:
+        raise QueueError(
+            f"{config.setting('visibility_timeout').env_var}={visibility_timeout} must be longer "
+            f"than {config.setting('task_time_limit').env_var}={time_limit}, or Redis would "
+            "hand a running task to a second worker; raise the visibility timeout or lower the "
+            "time limit")
+
+
+def make_app(broker_url: str | None = None, queue: str | None = None) -> Celery:
+    """A Celery app configured from the settings (arguments override them)."""
+    broker_url = broker_url or config.get("broker_url")
+    queue = queue or config.get("queue")
+    time_limit = config.get("task_time_limit")
+    visibility = config.get("visibility_timeout")
+    app = Celery("braillejobs", broker=broker_url, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        result_backend=None,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=time_limit,
+        task_soft_time_limit=max(1, int(time_limit * 0.9)),
+        task_default_queue=queue,
+        task_routes={TRANSLATE_DOCUMENTS: {"queue": queue}},
+        task_queue_max_priority=max(PRIORITY_STEPS),
+        task_default_priority=PRIORITIES["normal"],
+        broker_transport_options={
+            "visibility_timeout": visibility,
+            "priority_steps": PRIORITY_STEPS,
+            "queue_order_strategy": "priority",
+        },
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        enable_utc=True,
+    )
+    return app
+
+
+@lru_cache(maxsize=8)
+def _cached_app(broker_url: str, queue: str) -> Celery:
+    return make_app(broker_url, queue)
+
+
+def app() -> Celery:
+    return _cached_app(config.get("broker_url"), config.get("queue"))
+
+
+def send_chunks(job_id: str, chunks: list[list[int]], priority: str) -> int:
+    """Queue one translate task per chunk of document ids; returns how many were sent."""
+    if not chunks:
+        return 0
+    celery = app()
+    url = config.mask_url(config.get("broker_url"))
+    try:
+        with celery.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=2, interval_start=0.2, interval_step=0.5)
+            with celery.producer_or_acquire() as producer:
+                for ids in chunks:
+                    celery.send_task(TRANSLATE_DOCUMENTS, args=[job_id, ids],
+                                     queue=config.get("queue"), priority=PRIORITIES[priority],
+                                     producer=producer)
+    except Exception as exc:  # kombu raises several connection error types
+        if isinstance(exc, QueueError):
+            raise
+        raise QueueError(f"cannot queue tasks on the broker {url} ({exc.__class__.__name__}: "
+                         f"{exc}); start Redis or set {config.setting('broker_url').env_var}, "
+                         "then run `braillejobs retry JOB`") from None
+    return len(chunks)
+
+
+def check_broker() -> None:
+    """Fail early, with a message, when the broker cannot be reached."""
+    url = config.mask_url(config.get("broker_url"))
+    try:
+        with app().connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0.2)
+    except Exception as exc:
+        raise QueueError(f"cannot reach the broker {url} ({exc.__class__.__name__}); start "
+                         f"Redis or set {config.setting('broker_url').env_var}") from None

@@ -1,0 +1,1 @@
+"""The worker side: the Celery tasks (tasks.py) and worker start-up (main.py)."""

@@ -1,0 +1,51 @@
+"""Starting a worker: one process, solo pool (or threads), the engine loaded once.
+
+Never a forking pool: a neural engine initialises CUDA, and a child forked after that cannot use
+it. For more throughput run one worker process per GPU (or per core for liblouis).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from braillejobs import config
+from braillejobs.db.session import ensure_schema
+from braillejobs.queue import check_limits, make_app
+from braillejobs.translate.engine import get_engine
+
+from . import tasks
+
+log = logging.getLogger("braillejobs.worker")
+
+
+def build_app(queues: list[str] | None = None):
+    app = make_app(queue=(queues or [None])[0])
+    tasks.register(app)
+    return app
+
+
+def preflight() -> None:
+    """Check what a worker needs before it takes any message; raise with a message otherwise."""
+    check_limits(config.get("task_time_limit"), config.get("visibility_timeout"))
+    ensure_schema()
+    # Build the default engine now: a neural model loads once here, not in the first task, and
+    # an engine that cannot work shows its message at start-up.
+    get_engine(config.get("engine"), config.get("table"))
+
+
+def start(queues: list[str] | None = None, concurrency: int | None = None,
+          loglevel: str | None = None, hostname: str | None = None) -> None:
+    concurrency = concurrency or config.get("worker_concurrency")
+    queues = queues or [config.get("queue")]
+    preflight()
+    app = build_app(queues)
+    pool = "solo" if concurrency <= 1 else "threads"
+    level = (loglevel or config.get("log_level")).upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    argv = ["worker", f"--pool={pool}", f"--concurrency={max(1, concurrency)}",
+            f"--queues={','.join(queues)}", f"--loglevel={level}",
+            f"--hostname={hostname or f'braillejobs-{os.getpid()}@{socket.gethostname()}'}",
+            "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    app.worker_main(argv)
