@@ -92,7 +92,6 @@ def _models_text(w) -> str:
 
 
 def _print_table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", header_style="bold", box=None,
@@ -101,8 +100,18 @@ def _print_table(title: str | None, columns: list[str], rows: list[list[str]]) -
         table.add_column(col, overflow="fold")
     for row in rows:
         table.add_row(*[str(c) for c in row])
-    width = max(120, shutil.get_terminal_size((160, 24)).columns)
-    Console(width=width, soft_wrap=False).print(table)
+    _console().print(table)
+
+
+def _console():
+    """A terminal's own width; a pipe or file gets a wide page rather than rich's 80 columns."""
+    import sys
+
+    from rich.console import Console
+
+    if sys.stdout.isatty():
+        return Console(soft_wrap=False)
+    return Console(width=max(120, shutil.get_terminal_size((160, 24)).columns), soft_wrap=False)
 
 
 # ---------------------------------------------------------------------------------- workers
@@ -298,13 +307,12 @@ def queues(extra, timeout, as_json):
 @_errors
 def top(interval, once, timeout):
     """A live view of workers, queues, jobs in flight and throughput (Ctrl-C to quit)."""
-    from rich.console import Console
     from rich.live import Live
 
     from .fleet_top import Snapshotter
 
     snap = Snapshotter(timeout=timeout)
-    console = Console()
+    console = _console()
     if once:
         console.print(snap.render())
         return

@@ -124,6 +124,14 @@ def test_pause_stops_consumption_and_resume_restarts_it(fleet, worker):
     waiting = {q["queue"]: q["waiting"] for q in fleet.json("queues")}
     assert waiting[fleet.queue] == 1  # one task message carries both documents
 
+    # `top` shows the paused queue with its waiting message and the job in flight.
+    screen = fleet.run("top", "--once").stdout
+    assert worker.name in screen and job in screen
+    queue_line = next(line for line in screen.splitlines() if line.startswith(fleet.queue))
+    assert queue_line.split()[:3] == [fleet.queue, "1", "0"] and worker.name in queue_line
+    job_line = next(line for line in screen.splitlines() if line.startswith(job))
+    assert "queued" in job_line and " 0.0%" in job_line
+
     # The exporter sees the waiting message and the paused record.
     port = free_port()
     exporter = subprocess.Popen(
@@ -210,6 +218,14 @@ def test_busy_worker_answers_and_drain_lets_the_task_finish(fleet):
     # Nothing was left behind for another worker: the message was acknowledged.
     waiting = {q["queue"]: q["waiting"] for q in fleet.json("queues", "-q", queue)}
     assert waiting[queue] == 0
+
+
+def test_shutdown_stops_the_worker(fleet, worker):
+    result = fleet.json("workers", "shutdown", worker.name, "--wait")
+    assert result == {"hostname": worker.name, "exited": True}
+    assert worker.proc.wait(timeout=30) == 0
+    gone = fleet.run("workers", "ping", "-d", worker.name, "--timeout", "0.5", check=False)
+    assert gone.returncode == 1
 
 
 def fleet_cli_args(fleet, *args: str) -> list[str]:
