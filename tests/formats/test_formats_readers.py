@@ -150,3 +150,31 @@ def test_txt_lines_joined_within_paragraphs_and_form_feed_page():
 def test_unsupported_extension():
     with pytest.raises(DocumentError, match=r"x\.pdf: unsupported file type"):
         read_document(b"%PDF-1.4", "x.pdf")
+
+
+def test_docx_runs_in_revisions_links_and_smart_tags():
+    import io
+
+    import docx
+    from docx.oxml import parse_xml
+
+    d = docx.Document()
+    p = d.add_paragraph("kept ")
+    ns = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    p._p.append(parse_xml(f'<w:ins {ns} w:id="1" w:author="a"><w:r><w:t xml:space="preserve">'
+                          f'inserted </w:t></w:r></w:ins>'))
+    p._p.append(parse_xml(f'<w:del {ns} w:id="2" w:author="a"><w:r><w:delText>deleted'
+                          f'</w:delText></w:r></w:del>'))
+    p._p.append(parse_xml(f'<w:smartTag {ns} w:uri="u" w:element="e"><w:r><w:rPr><w:i/>'
+                          f'</w:rPr><w:t>tagged</w:t></w:r></w:smartTag>'))
+    out = io.BytesIO()
+    d.save(out)
+    doc = read_document(out.getvalue(), "rev.docx")
+    assert doc.blocks == [Paragraph([Span("kept inserted "), Span("tagged", ITALIC)])]
+
+
+def test_xhtml_11_doctype_with_html_entities():
+    x = (b'<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.1//EN"'
+         b' "http://www.w3.org/TR/xhtml11/DTD/xhtml11.dtd">\n'
+         b'<html xmlns="http://www.w3.org/1999/xhtml"><body><p>a&mdash;b&nbsp;c</p></body></html>')
+    assert plain_text(read_document(x, "old.xhtml").blocks[0].content) == "a\u2014b c"

@@ -5,7 +5,9 @@ Body order is kept (paragraphs and tables interleaved, content controls opened).
 numbering reference, or the List Bullet/Number/Paragraph styles) are list items at their
 numbering level, numbered from the numbering definitions. Direct run formatting and character
 styles give bold, italic and underline; formatting that a heading style applies to the whole
-paragraph is styling, not emphasis, and is not carried.
+paragraph is styling, not emphasis, and is not carried. Runs inside hyperlinks, tracked
+insertions, smart tags and content controls are read; deleted revisions are not. Text boxes,
+footnotes, headers and footers are not read.
 """
 
 from __future__ import annotations
@@ -135,31 +137,47 @@ def _run_emphasis(run) -> int:
     return flags
 
 
-def _runs_inline(paragraph, heading: bool) -> list[Inline]:
-    from docx.text.hyperlink import Hyperlink
+# runs under these elements are not part of the paragraph's text: deleted revisions, the old
+# place of moved text, text boxes (their own paragraphs) and the fallback copy of drawings
+_SKIP_RUNS_UNDER = {f"{W}del", f"{W}moveFrom", f"{W}txbxContent",
+                    "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"}
+
+
+def _runs(paragraph):
+    """The paragraph's runs in order, including those inside hyperlinks, tracked insertions,
+    smart tags, fields and inline content controls."""
     from docx.text.run import Run
 
+    p = paragraph._p
+    for r in p.iter(f"{W}r"):
+        parent = r.getparent()
+        skip = False
+        while parent is not None and parent is not p:
+            if parent.tag in _SKIP_RUNS_UNDER:
+                skip = True
+                break
+            parent = parent.getparent()
+        if not skip:
+            yield Run(r, paragraph)
+
+
+def _runs_inline(paragraph, heading: bool) -> list[Inline]:
     out: list[Inline] = []
-    items = paragraph.iter_inner_content()
-    for item in items:
-        runs = item.runs if isinstance(item, Hyperlink) else [item]
-        for run in runs:
-            if not isinstance(run, Run):
-                continue
-            flags = 0 if heading else _run_emphasis(run)
-            for child in run._r:
-                tag = child.tag
-                if tag == f"{W}t":
-                    out.append(Span(child.text or "", flags))
-                elif tag in (f"{W}tab", f"{W}ptab"):
-                    out.append(Span(" ", flags))
-                elif tag == f"{W}br":
-                    if child.get(f"{W}type") in (None, "textWrapping"):
-                        out.append(LineBreak())
-                elif tag == f"{W}cr":
+    for run in _runs(paragraph):
+        flags = 0 if heading else _run_emphasis(run)
+        for child in run._r:
+            tag = child.tag
+            if tag == f"{W}t":
+                out.append(Span(child.text or "", flags))
+            elif tag in (f"{W}tab", f"{W}ptab"):
+                out.append(Span(" ", flags))
+            elif tag == f"{W}br":
+                if child.get(f"{W}type") in (None, "textWrapping"):
                     out.append(LineBreak())
-                elif tag == f"{W}noBreakHyphen":
-                    out.append(Span("-", flags))
+            elif tag == f"{W}cr":
+                out.append(LineBreak())
+            elif tag == f"{W}noBreakHyphen":
+                out.append(Span("-", flags))
     return normalise_inlines(out)
 
 
