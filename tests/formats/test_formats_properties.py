@@ -14,7 +14,7 @@ import louis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from braillejobs.formats import RenderOptions, finish, prepare
+from braillejobs.formats import DocumentError, RenderOptions, finish, prepare
 from braillejobs.formats.blocks import (BOLD, ITALIC, BlockQuote, Document, Heading, ListItem,
                                         PageBreak, Paragraph, Span)
 from braillejobs.formats.brf import to_brf, write_brf
@@ -162,3 +162,29 @@ def test_any_text_renders_within_the_geometry(engine, text, width, length, fmt):
     if fmt == "brf":
         pages = brf_pages(out.content)
         assert all(len(p) == length and all(len(line) <= width for line in p) for p in pages)
+
+
+MARKUP = st.lists(st.sampled_from(list("ab cd\n\n#*_->|`[]()!1.<>/=\"'&;") + [
+    "<p>", "</p>", "<em>", "</em>", "<b>", "<br>", "<ul>", "<li>", "</li>", "</ul>", "<table>",
+    "<tr>", "<td>", "<th>", "</table>", "<h2>", "</h2>", "<blockquote>", "<img alt='x'>",
+    "<span epub:type='pagebreak' title='3'/>", "&nbsp;", "&amp;", "<pre>", "</pre>",
+    "\u00e9", "\u201c", "\t"]), max_size=200).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=MARKUP, name=st.sampled_from(["f.md", "f.html", "f.txt", "f.xhtml"]))
+def test_readers_take_any_markup(engine, text, name):
+    # anything a user can type is read without a crash (XHTML may be refused as malformed), and
+    # laid out within the geometry
+    try:
+        prepared = prepare(text.encode("utf-8"), name, RenderOptions(format="brf"))
+    except DocumentError as exc:
+        assert name == "f.xhtml" and str(exc).startswith("f.xhtml: ")
+        return
+    assert all("\n" not in line for line in prepared.lines)
+    if prepared.typeforms is not None:
+        assert all(tf is None or len(tf) == len(line)
+                   for tf, line in zip(prepared.typeforms, prepared.lines))
+    out = finish(prepared, engine.translate_lines(prepared.lines, prepared.typeforms))
+    assert all(len(p) == 25 and all(len(line) <= 40 for line in p)
+               for p in brf_pages(out.content))
