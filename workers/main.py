@@ -1,4 +1,4 @@
-"""Starting a worker: one process, solo pool (or threads), the engine loaded once.
+"""Starting a worker: one process, threads pool, the engine loaded once.
 
 Never a forking pool: a neural engine initialises CUDA, and a child forked after that cannot use
 it. For more throughput run one worker process per GPU (or per core for liblouis).
@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 
-from braillejobs import config
+from braillejobs import config, fleet_worker
 from braillejobs.db.session import ensure_schema
 from braillejobs.queue import check_limits, make_app
 from braillejobs.translate.engine import get_engine
@@ -41,7 +41,10 @@ def start(queues: list[str] | None = None, concurrency: int | None = None,
     queues = queues or [config.get("queue")]
     preflight()
     app = build_app(queues)
-    pool = "solo" if concurrency <= 1 else "threads"
+    fleet_worker.install(app, tasks.on_chunk_done)  # /metrics, task metrics, info command
+    # threads, even for 1: the task runs in a pool thread, so the consumer thread still answers
+    # remote control (workers list/pause/drain) while a long task runs; solo would not.
+    pool = "threads"
     level = (loglevel or config.get("log_level")).upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     argv = ["worker", f"--pool={pool}", f"--concurrency={max(1, concurrency)}",
