@@ -334,12 +334,12 @@ def retry(job, failed_only):
 @click.option("--queues", "-Q", default=None,
               help="Comma-separated queues to consume [default: setting queue].")
 @click.option("--concurrency", "-c", type=click.IntRange(1, 256), default=None,
-              help="Tasks at once: 1 = solo pool, more = threads pool "
+              help="Tasks at once, in the threads pool "
               "[default: setting worker_concurrency].")
 @click.option("--loglevel", "-l", default=None, help="Log level [default: setting log_level].")
 @click.option("--hostname", "-n", default=None, help="Worker node name.")
 def worker(queues, concurrency, loglevel, hostname):
-    """Start a Celery worker that translates queued documents (pool solo or threads)."""
+    """Start a Celery worker that translates queued documents (threads pool)."""
     from workers.main import start
 
     start([q.strip() for q in queues.split(",") if q.strip()] if queues else None,

@@ -74,8 +74,8 @@ SETTINGS: tuple[Setting, ...] = (
             "must be longer than task_time_limit.", int),
     Setting("max_attempts", 3, "Attempts before a document is marked failed.", int),
     Setting("queue", "translate", "Name of the Celery queue that carries translation tasks."),
-    Setting("worker_concurrency", 1, "Tasks one worker process runs at once: 1 uses the solo "
-            "pool, more uses the threads pool (never a forking pool).", int),
+    Setting("worker_concurrency", 1, "Tasks one worker process runs at once, in its threads "
+            "pool (never a forking pool).", int),
     Setting("wait_poll_seconds", 0.5, "How often `submit --wait` and the benchmark poll the "
             "database for progress, in seconds.", float),
     Setting("batch_chars", 200_000, "Characters translated in one engine batch.", int),
