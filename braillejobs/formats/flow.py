@@ -99,12 +99,14 @@ class _Builder:
             if isinstance(seg, str):
                 self.page(seg)
                 continue
-            text, typeform = segment_text(seg)
-            text = text.strip(" ")
+            raw, typeform = segment_text(seg)
+            text = raw.strip(" ")
             if not text:
                 continue
             if typeform is not None:
-                typeform, text = _strip_typeform(seg, text)
+                lead = len(raw) - len(raw.lstrip(" "))
+                typeform = typeform[lead:lead + len(text)]
+                typeform = typeform if any(typeform) else None
             unit = Unit(role, len(self.lines), first if not placed else runover, runover,
                         centred=centred, keep_with_next=keep, continues=bool(placed), tier=tier)
             if not placed:
@@ -193,13 +195,6 @@ class _Builder:
                 content.extend(cell)
             self.block(content, "row", 0, 2)
         self._frame(start)
-
-
-def _strip_typeform(seg: list[Inline], stripped: str) -> tuple[list[int] | None, str]:
-    text, typeform = segment_text(seg)
-    lead = len(text) - len(text.lstrip(" "))
-    typeform = typeform[lead:lead + len(stripped)] if typeform else None
-    return (typeform if typeform and any(typeform) else None), stripped
 
 
 def plan(document: Document) -> Plan:
