@@ -24,6 +24,11 @@ RATIO_FLOOR_BYTES = 1024 * 1024  # members expanding to less than this are not r
 
 def open_zip(data: bytes, filename: str, kind: str) -> zipfile.ZipFile:
     """A checked ZipFile over ``data``; raises DocumentError for broken or suspicious archives."""
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # OLE compound file
+        raise DocumentError(
+            f"{filename}: this is an OLE compound file, not a {kind} zip container: an old "
+            f"binary format or a password-protected document; open it and save it as {kind} "
+            "without a password, then submit it again")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:

@@ -186,3 +186,9 @@ def test_markup_nested_beyond_parser_limits_is_refused(name):
             + b"</div>" * 5000 + b"</body></html>")
     message = error_for(html, name)
     assert "depth" in message.lower()
+
+
+def test_password_protected_or_old_binary_office_file():
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504
+    message = error_for(ole, "locked.docx")
+    assert "password" in message and "save it as DOCX" in message
