@@ -57,6 +57,7 @@ class Stats:
     translate_seconds: float = 0.0
     seconds: float = 0.0
     document_seconds: list[float] = field(default_factory=list)
+    batch_chars: list[int] = field(default_factory=list)  # characters per engine call
     format: str = ""
     engine: str = ""
 
@@ -66,6 +67,7 @@ class Stats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.chars_by_engine.update(other.chars_by_engine)
         self.document_seconds.extend(other.document_seconds)
+        self.batch_chars.extend(other.batch_chars)
         self.format = self.format or other.format
         self.engine = self.engine or other.engine
 
@@ -249,6 +251,7 @@ def _translate_batch(engine, batch: list[_Outcome], stats: Stats) -> None:
         return
     elapsed = time.perf_counter() - t0
     stats.translate_seconds += elapsed
+    stats.batch_chars.append(sum(len(line) for line in lines))
     total_chars = max(1, len(lines) and sum(len(line) for line in lines))
     start = 0
     for o in batch:
