@@ -72,7 +72,7 @@ def record_stats(stats) -> None:
         metrics.CELLS.labels(metrics._bounded(fmt, metrics.FORMATS)).inc(stats.cells)
     for seconds in stats.document_seconds:
         metrics.DOCUMENT_DURATION.labels(metrics._bounded(fmt, metrics.FORMATS)).observe(seconds)
-    for chars in getattr(stats, "batch_chars", ()) or ():
+    for chars in stats.batch_chars:
         metrics.record_batch(stats.engine or config.get("engine"), chars)
     note_models()
 

@@ -94,6 +94,9 @@ def test_metrics_move_by_exactly_the_documents_and_characters_processed(fleet, w
     assert delta("braillejobs_task_duration_seconds_count", queue=fleet.queue,
                  status="success") == 1
     assert delta("braillejobs_task_documents_sum", queue=fleet.queue) == 4
+    # The three readable documents went to the engine in one batch of all their characters.
+    assert delta("braillejobs_batch_characters_count", engine="louis") == 1
+    assert delta("braillejobs_batch_characters_sum", engine="louis") == chars
     assert sample(after, "braillejobs_model_info", engine="louis",
                   version=next(m["version"] for m in
                                fleet.json("workers", "list", "-d", worker.name)[0]["models"]),
