@@ -10,7 +10,7 @@ from braillejobs.formats.flow import plan
 from braillejobs.formats.layout import paginate
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-GOLDEN = FIXTURES / "golden"
+GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
 def translate(engine, lines, typeforms=None) -> list[str]:
