@@ -10,7 +10,8 @@ The format rules (BANA *Braille Formats: Principles of Print-to-Braille Transcri
 - headings §4.2–4.6: the document's heading levels in use are mapped, most important first, to
   centred headings (blank line before and after), cell-5 headings (blank line before; runovers in
   cell 5) and cell-7 headings (no blank lines; runovers in cell 7); a heading is kept with the
-  first line of what follows it (§4.3);
+  first line of what follows it (§4.3); print emphasis of a whole heading is typography that the
+  braille heading format already conveys, so it is not shown; emphasis of part of a heading is;
 - paragraphs §1.9: indented, first line in cell 3, runovers in cell 1 (3-1);
 - lists §8: items in cell 1 with runovers in cell 3 (1-3); nested lists start each level two cells
   further right, and every runover is two cells right of the deepest level used by that list
@@ -106,7 +107,9 @@ class _Builder:
             if typeform is not None:
                 lead = len(raw) - len(raw.lstrip(" "))
                 typeform = typeform[lead:lead + len(text)]
-                typeform = typeform if any(typeform) else None
+                if role == "heading" and all(f for f, ch in zip(typeform, text) if ch != " "):
+                    typeform = None  # the whole heading emphasised: the format shows it already
+                typeform = typeform if typeform and any(typeform) else None
             unit = Unit(role, len(self.lines), first if not placed else runover, runover,
                         centred=centred, keep_with_next=keep, continues=bool(placed), tier=tier)
             if not placed:

@@ -303,3 +303,17 @@ def test_number_cells():
     assert number_cells("12") == "\u283c\u2801\u2803"
     assert number_cells("xii") == "\u282d\u280a\u280a"
     assert number_cells("v") == "\u2830\u2827"  # a single letter takes the grade 1 indicator
+
+
+def test_whole_heading_emphasis_is_not_shown_partial_is(engine):
+    # BANA §4 headings: print emphasis that sets off a whole heading is shown by the braille
+    # heading format, not by typeform indicators; emphasis of part of a heading is kept.
+    from braillejobs.formats.blocks import BOLD, ITALIC, Document
+    from braillejobs.formats.flow import plan
+
+    p = plan(Document([Heading(1, [Span("All bold here", BOLD)]),
+                       Heading(2, [Span("On "), Span("Walden", ITALIC)]),
+                       Paragraph([Span("whole", BOLD)])]))
+    assert p.typeforms[0] is None
+    assert p.typeforms[1] == [0, 0, 0] + [ITALIC] * 6
+    assert p.typeforms[2] == [BOLD] * 5

@@ -4,8 +4,8 @@ Body order is kept (paragraphs and tables interleaved, content controls opened).
 "Title" and "Heading 1"–"Heading 6" (or styles based on them) are headings; list paragraphs (a
 numbering reference, or the List Bullet/Number/Paragraph styles) are list items at their
 numbering level, numbered from the numbering definitions. Direct run formatting and character
-styles give bold, italic and underline; formatting that a heading style applies to the whole
-paragraph is styling, not emphasis, and is not carried. Runs inside hyperlinks, tracked
+styles give bold, italic and underline; formatting that a paragraph style (a heading style, say)
+applies to the whole paragraph is styling, not emphasis, and is not carried. Runs inside hyperlinks, tracked
 insertions, smart tags and content controls are read; deleted revisions are not. Text boxes,
 footnotes, headers and footers are not read.
 """
@@ -161,10 +161,10 @@ def _runs(paragraph):
             yield Run(r, paragraph)
 
 
-def _runs_inline(paragraph, heading: bool) -> list[Inline]:
+def _runs_inline(paragraph) -> list[Inline]:
     out: list[Inline] = []
     for run in _runs(paragraph):
-        flags = 0 if heading else _run_emphasis(run)
+        flags = _run_emphasis(run)
         for child in run._r:
             tag = child.tag
             if tag == f"{W}t":
@@ -241,7 +241,7 @@ def _read_body(document, container, doc: Document, numbering: _Numbering) -> Non
 def _paragraph(p, doc: Document, numbering: _Numbering) -> None:
     style = p.style
     level = _heading_level(style)
-    content = _runs_inline(p, heading=level is not None)
+    content = _runs_inline(p)
     num_pr = p._p.pPr.numPr if p._p.pPr is not None else None
     if level is not None:
         if content:
@@ -281,7 +281,7 @@ def _table(table, doc: Document) -> None:
             seen.add(id(cell._tc))
             parts: list[Inline] = []
             for para in cell.paragraphs:
-                inl = _runs_inline(para, heading=False)
+                inl = _runs_inline(para)
                 if inl:
                     if parts:
                         parts.append(Span(" "))
