@@ -53,13 +53,13 @@ def _job_options(func):
         click.option("--table", type=click.Choice(TABLES), default=None,
                      help="liblouis table: en-ueb-g2.ctb (grade 2) or en-ueb-g1.ctb (grade 1) "
                      "[default: setting table]."),
-        click.option("--cells-per-line", type=click.IntRange(10, 100), default=None,
+        click.option("--cells-per-line", type=int, default=None,
                      help="Cells per braille line for page layouts [default: 40]."),
-        click.option("--lines-per-page", type=click.IntRange(4, 100), default=None,
+        click.option("--lines-per-page", type=int, default=None,
                      help="Lines per braille page [default: 25]."),
         click.option("--duplex/--no-duplex", default=False,
                      help="Lay out for double-sided embossing."),
-        click.option("--volume-sheets", type=click.IntRange(1, 1000), default=None,
+        click.option("--volume-sheets", type=int, default=None,
                      help="Most sheets per volume (PEF) [default: 50]."),
     ]
     for opt in reversed(opts):

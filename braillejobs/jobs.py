@@ -48,13 +48,14 @@ class JobOptions:
               lines_per_page: int | None = None, duplex: bool | None = None,
               volume_sheets: int | None = None) -> "JobOptions":
         """Options from the arguments, the settings filling what is not given; validated."""
-        opts = cls(format=format or config.get("format"),
-                   engine=engine or config.get("engine"),
-                   table=table or config.get("table"),
-                   cells_per_line=cells_per_line or config.get("cells_per_line"),
-                   lines_per_page=lines_per_page or config.get("lines_per_page"),
-                   duplex=bool(duplex) if duplex is not None else False,
-                   volume_sheets=volume_sheets or config.get("volume_sheets"))
+        def pick(value, name):
+            return config.get(name) if value is None else value
+
+        opts = cls(format=pick(format, "format"), engine=pick(engine, "engine"),
+                   table=pick(table, "table"),
+                   cells_per_line=pick(cells_per_line, "cells_per_line"),
+                   lines_per_page=pick(lines_per_page, "lines_per_page"),
+                   duplex=bool(duplex), volume_sheets=pick(volume_sheets, "volume_sheets"))
         opts.validate()
         return opts
 
@@ -67,9 +68,15 @@ class JobOptions:
                            f"{', '.join(ENGINE_NAMES)}")
         if self.table not in TABLES:
             raise JobError(f"unknown table {self.table!r}: choose one of {', '.join(TABLES)}")
-        for name, low in (("cells_per_line", 10), ("lines_per_page", 4), ("volume_sheets", 1)):
-            if getattr(self, name) < low:
-                raise JobError(f"--{name.replace('_', '-')} must be at least {low}")
+        try:
+            formats.check_options(self.render_options())
+        except formats.DocumentError as exc:
+            raise JobError(str(exc)) from None
+
+    def render_options(self) -> formats.RenderOptions:
+        return formats.RenderOptions(format=self.format, cells_per_line=self.cells_per_line,
+                                     lines_per_page=self.lines_per_page, duplex=self.duplex,
+                                     volume_sheets=self.volume_sheets)
 
     def key(self) -> str:
         """What makes two results of the same source interchangeable (dedup key)."""

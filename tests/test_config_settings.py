@@ -1,0 +1,47 @@
+import json
+
+from click.testing import CliRunner
+
+from braillejobs import config
+from braillejobs.cli import main
+from bj_support import settings
+
+
+def test_every_setting_is_documented_and_typed():
+    names = [s.name for s in config.SETTINGS]
+    assert len(names) == len(set(names))
+    for s in config.SETTINGS:
+        assert len(s.help.strip()) > 15, f"setting {s.name} needs help text"
+        assert s.env_var == "BRAILLEJOBS_" + s.name.upper()
+        config.get(s.name)  # every default is usable
+
+
+def test_config_command_masks_secrets(tmp_path):
+    with settings(database_url="postgresql+psycopg2://bj:hunter2secret@db.example/bj",
+                  broker_url="redis://:s3cr3tpass@redis.example:6379/0"):
+        result = CliRunner().invoke(main, ["config"])
+        as_json = CliRunner().invoke(main, ["config", "--json"])
+    assert result.exit_code == 0, result.output
+    for out in (result.output, as_json.output):
+        assert "hunter2secret" not in out and "s3cr3tpass" not in out
+        assert "bj:***@db.example" in out and ":***@redis.example" in out
+    values = json.loads(as_json.output)
+    assert set(values) == {s.name for s in config.SETTINGS}
+    assert "BRAILLEJOBS_DOCUMENTS_PER_TASK" in result.output
+
+
+def test_defaults_and_env_override(tmp_path):
+    with settings(data_dir=tmp_path, documents_per_task="7", dedup="no"):
+        assert config.get("database_url") == f"sqlite:///{tmp_path / 'braillejobs.db'}"
+        assert config.get("documents_per_task") == 7
+        assert config.get("dedup") is False
+        assert config.get("broker_url") == "redis://127.0.0.1:6379/0"
+        assert config.get("table") == "en-ueb-g2.ctb"
+
+
+def test_bad_setting_is_one_line_error(tmp_path):
+    with settings(data_dir=tmp_path, documents_per_task="many"):
+        result = CliRunner().invoke(main, ["convert", str(tmp_path), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "BRAILLEJOBS_DOCUMENTS_PER_TASK='many' is not valid" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,90 @@
+"""Embedded mode through the CLI: `braillejobs convert` (CliRunner and a real subprocess)."""
+
+import subprocess
+
+from click.testing import CliRunner
+
+from braillejobs import formats
+from braillejobs.cli import main
+from braillejobs.translate.engine import get_engine
+from bj_support import REPO, cli_path, env_for, louis_blocks
+
+EXAMPLES = REPO / "examples"
+
+
+def test_convert_examples_to_brf_matches_render(env, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["convert", str(EXAMPLES), "-o", str(out),
+                                       "--format", "brf"])
+    assert result.exit_code == 0, result.output
+    sources = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".txt", ".md"))
+    assert len(sources) >= 5
+    engine = get_engine("louis", "en-ueb-g2.ctb")
+    for src in sources:
+        target = out / (src.stem + ".brf")
+        expected = formats.render(src.read_bytes(), src.name, engine,
+                                  formats.RenderOptions("brf")).content
+        assert target.read_bytes() == expected, src.name
+    assert f"{len(sources)} of {len(sources)} documents converted" in result.stderr
+
+
+def test_convert_unicode_equals_liblouis_and_layout_options(env, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    paragraphs = ["Unified English Braille is used in many countries.", "Second line: 42 cats."]
+    (src / "note.txt").write_text("\n\n".join(paragraphs) + "\n")
+    res = CliRunner().invoke(main, ["convert", str(src), "-o", str(tmp_path / "u"),
+                                    "--format", "unicode", "--table", "en-ueb-g1.ctb"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "u" / "note.txt").read_text() == louis_blocks(paragraphs, "en-ueb-g1.ctb")
+    res = CliRunner().invoke(main, ["convert", str(src), "-o", str(tmp_path / "b"),
+                                    "--cells-per-line", "20", "--lines-per-page", "4"])
+    assert res.exit_code == 0, res.output
+    rows = (tmp_path / "b" / "note.brf").read_bytes().split(b"\r\n")
+    assert max(len(r.lstrip(b"\f")) for r in rows) <= 20
+
+
+def test_bad_inputs_are_reported_and_the_rest_converted(env, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "good.txt").write_text("Good.\n")
+    (src / "empty.txt").write_text("")
+    (src / "binary.txt").write_bytes(b"\x00\x00\x01")
+    (src / "nodocs").mkdir()
+    result = CliRunner().invoke(main, ["convert", str(src), str(tmp_path / "missing.md"),
+                                       str(src / "nodocs"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    err_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(err_lines) == 3
+    assert any("missing.md: no such file" in e for e in err_lines)
+    assert any("binary.txt" in e and "binary" in e for e in err_lines)
+    assert any("nodocs: no documents found" in e for e in err_lines)
+    assert (tmp_path / "out" / "good.brf").exists()
+    # an empty document is valid: it converts (the BRF layout gives it one blank page)
+    assert b"\f" not in (tmp_path / "out" / "empty.brf").read_bytes()
+    assert "2 of 5 documents converted" in result.stderr and "3 failed" in result.stderr
+
+
+def test_convert_as_subprocess_records_a_job(env, tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run([cli_path(), "convert", str(EXAMPLES / "bread-recipe.txt"), "-o",
+                           str(out), "--format", "unicode"], capture_output=True, text=True,
+                          env=env_for(**env), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    src = EXAMPLES / "bread-recipe.txt"
+    expected = formats.render(src.read_bytes(), src.name, get_engine("louis", "en-ueb-g2.ctb"),
+                              formats.RenderOptions("unicode")).content
+    assert (out / "bread-recipe.txt").read_bytes() == expected
+    jobs_out = subprocess.run([cli_path(), "jobs", "--state", "done"], capture_output=True,
+                              text=True, env=env_for(**env), timeout=60)
+    assert jobs_out.returncode == 0 and " done " in jobs_out.stdout
+    assert "unicode/louis" in jobs_out.stdout
+
+
+def test_convert_with_unavailable_engine_exits_with_message(env, tmp_path):
+    res = CliRunner().invoke(main, ["convert", str(EXAMPLES), "-o", str(tmp_path / "o"),
+                                    "--engine", "rnn"], env={"BRAILLEJOBS_MODEL_DIR":
+                                                             str(tmp_path / "none")})
+    if res.exit_code == 0:  # an rnn model is installed here
+        return
+    assert res.exit_code == 1 and "rnn" in res.output and res.output.startswith("Error:")

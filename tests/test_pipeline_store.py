@@ -1,0 +1,223 @@
+"""The claim -> translate -> store path on SQLite and PostgreSQL (no broker involved)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from braillejobs import formats, jobs, pipeline
+from braillejobs.db.models import Document, Job, Result, utcnow
+from braillejobs.db.session import session_factory
+from braillejobs.translate.engine import get_engine
+from braillejobs.translate.louis_engine import LouisEngine
+from bj_support import louis_unicode, settings
+
+TEXTS = {
+    "one.txt": "The quick brown fox.\nIt jumped over the lazy dog, twice!\n",
+    "two.txt": "Braille was invented by Louis Braille in 1824.\n",
+    "three.md": "# Title\n\nSome *emphasis* and a [link](http://example.org).\n",
+}
+
+
+@pytest.fixture
+def db(db_url, tmp_path):
+    with settings(database_url=db_url, data_dir=tmp_path / "data"):
+        yield db_url
+
+
+def write(root, texts):
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in texts.items():
+        path = root / name
+        path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return root
+
+
+def options(fmt="unicode", **kw):
+    return jobs.JobOptions.build(format=fmt, engine="louis", **kw)
+
+
+def docs_of(job_id):
+    with session_factory()() as s:
+        return {d.path: d for d in s.scalars(select(Document).where(Document.job_id == job_id))}
+
+
+def results_of(job_id):
+    with session_factory()() as s:
+        rows = s.execute(select(Document.path, Result.content, Result.reused_from_id)
+                         .join(Result, Result.document_id == Document.id)
+                         .where(Document.job_id == job_id)).all()
+        return {p: (c, r) for p, c, r in rows}
+
+
+def test_process_translates_stores_and_matches_render(db, tmp_path):
+    root = write(tmp_path / "in", TEXTS)
+    created = jobs.create_job([str(root)], options("brf"))
+    stats = pipeline.process_documents(created.job_id, created.queued_ids)
+    assert (stats.claimed, stats.done, stats.failed) == (3, 3, 0)
+    assert stats.chars_by_engine["louis"] == stats.chars > 0
+    engine = get_engine("louis", "en-ueb-g2.ctb")
+    stored = results_of(created.job_id)
+    for name, text in TEXTS.items():
+        expected = formats.render(text.encode(), name, engine, formats.RenderOptions("brf"))
+        assert stored[name][0] == expected.content
+    docs = docs_of(created.job_id)
+    assert all(d.status == "done" and d.chars_by_engine["louis"] == d.chars for d in
+               docs.values() if d.chars)
+    assert jobs.progress(created.job_id)["state"] == "done"
+
+
+def test_one_engine_call_per_chunk(db, tmp_path, monkeypatch):
+    root = write(tmp_path / "in", {f"d{i}.txt": f"Document number {i}.\nSecond line.\n"
+                                   for i in range(12)})
+    calls = []
+    real = LouisEngine.translate_lines
+
+    def counting(self, lines, typeforms=None):
+        calls.append(len(lines))
+        return real(self, lines, typeforms)
+
+    monkeypatch.setattr(LouisEngine, "translate_lines", counting)
+    created = jobs.create_job([str(root)], options())
+    pipeline.process_documents(created.job_id, created.queued_ids)
+    assert calls == [24]
+
+
+def test_redelivery_claims_nothing_and_upsert_never_duplicates(db, tmp_path):
+    root = write(tmp_path / "in", TEXTS)
+    created = jobs.create_job([str(root)], options())
+    pipeline.process_documents(created.job_id, created.queued_ids)
+    again = pipeline.process_documents(created.job_id, created.queued_ids)
+    assert (again.claimed, again.skipped, again.done) == (0, 3, 0)
+    with session_factory()() as s:
+        assert s.scalar(select(func.count()).select_from(Result)
+                        .where(Result.job_id == created.job_id)) == 3
+        # storing the same results again (a retried store) updates in place
+        rows = [{"document_id": i, "job_id": created.job_id, "source_sha256": "x",
+                 "options_key": "k", "content": b"new", "extension": "txt", "engine": "louis",
+                 "chars": 1, "cells": 1, "chars_by_engine": {"louis": 1}, "duration_s": 0.0,
+                 "reused_from_id": None, "created_at": utcnow()} for i in created.queued_ids]
+        pipeline._upsert_results(s, rows)
+        pipeline._upsert_results(s, rows)
+        s.commit()
+        assert s.scalar(select(func.count()).select_from(Result)
+                        .where(Result.job_id == created.job_id)) == 3
+        assert set(s.scalars(select(Result.content).where(Result.job_id == created.job_id))) \
+            == {b"new"}
+
+
+def test_claim_is_compare_and_set_and_stale_claims_are_taken_over(db, tmp_path):
+    root = write(tmp_path / "in", TEXTS)
+    created = jobs.create_job([str(root)], options())
+    with session_factory()() as s:
+        mine = pipeline._claim(s, created.job_id, created.queued_ids, "a" * 32, "w1")
+        theirs = pipeline._claim(s, created.job_id, created.queued_ids, "b" * 32, "w2")
+        assert len(mine) == 3 and theirs == []
+        # worker w1 died long ago: its claim is older than the task time limit
+        s.execute(update(Document).where(Document.job_id == created.job_id)
+                  .values(claimed_at=utcnow() - timedelta(hours=5)))
+        s.commit()
+    stats = pipeline.process_documents(created.job_id, created.queued_ids)
+    assert stats.done == 3
+    assert all(d.attempts == 2 for d in docs_of(created.job_id).values())
+
+
+def test_gives_up_after_max_attempts(db, tmp_path):
+    root = write(tmp_path / "in", {"a.txt": "hello\n"})
+    created = jobs.create_job([str(root)], options())
+    with session_factory()() as s:
+        s.execute(update(Document).where(Document.job_id == created.job_id)
+                  .values(attempts=3))
+        s.commit()
+    stats = pipeline.process_documents(created.job_id, created.queued_ids)
+    assert stats.failed == 1
+    assert "gave up after 3 attempts" in docs_of(created.job_id)["a.txt"].error
+
+
+def test_dedup_across_jobs_and_within_a_chunk(db, tmp_path):
+    same = "Identical text in two files.\n"
+    root = write(tmp_path / "in", {"a.txt": same, "b.txt": same, "c.txt": "Other.\n"})
+    first = jobs.create_job([str(root)], options())
+    s1 = pipeline.process_documents(first.job_id, first.queued_ids)
+    assert (s1.done, s1.deduplicated) == (3, 1)
+    second = jobs.create_job([str(root)], options())
+    s2 = pipeline.process_documents(second.job_id, second.queued_ids)
+    assert (s2.done, s2.deduplicated, s2.chars) == (3, 3, 0)
+    r1, r2 = results_of(first.job_id), results_of(second.job_id)
+    assert {k: v[0] for k, v in r1.items()} == {k: v[0] for k, v in r2.items()}
+    assert all(v[1] is not None for v in r2.values())
+    assert r1["a.txt"][0].decode() == louis_unicode(same)
+    assert all(d.deduplicated for d in docs_of(second.job_id).values())
+    # other options: no reuse
+    third = jobs.create_job([str(root)], options(table="en-ueb-g1.ctb"))
+    s3 = pipeline.process_documents(third.job_id, third.queued_ids)
+    assert s3.deduplicated == 1 and s3.chars > 0
+
+
+def test_bad_documents_fail_alone(db, tmp_path):
+    root = write(tmp_path / "in", {
+        "good.txt": "Good text.\n", "empty.txt": "", "binary.txt": b"\x00\x01\x02PK\x00",
+        "latin.txt": "caf\xe9 cr\xe8me\n".encode("cp1252"),
+        "big.txt": "x" * 5000})
+    with settings(database_url=db, max_document_bytes=4000):
+        created = jobs.create_job([str(root), str(tmp_path / "missing.txt")], options())
+        pipeline.process_documents(created.job_id, created.queued_ids)
+        docs = docs_of(created.job_id)
+    assert {p: d.status for p, d in docs.items()} == {
+        "good.txt": "done", "empty.txt": "done", "binary.txt": "failed", "latin.txt": "done",
+        "big.txt": "failed", "missing.txt": "failed"}
+    assert "binary.txt" in docs["binary.txt"].error and "\n" not in docs["binary.txt"].error
+    assert "over the limit" in docs["big.txt"].error
+    assert "no such file" in docs["missing.txt"].error
+    assert docs["latin.txt"].warnings and "cp1252" in docs["latin.txt"].warnings[0]
+    assert results_of(created.job_id)["empty.txt"][0] == b""
+    info = jobs.progress(created.job_id)
+    assert (info["state"], info["done"], info["failed"]) == ("failed", 3, 3)
+
+
+def test_unusable_engine_fails_documents_not_the_job(db, tmp_path):
+    root = write(tmp_path / "in", {"a.txt": "hello\n"})
+    opts = jobs.JobOptions.build(format="unicode", engine="cnn")
+    with settings(database_url=db, model_dir=str(tmp_path / "no-models")):
+        created = jobs.create_job([str(root)], opts)
+        stats = pipeline.process_documents(created.job_id, created.queued_ids)
+    if stats.done:  # a cnn model is installed here after all
+        return
+    assert stats.failed == 1
+    assert "a.txt" in docs_of(created.job_id)["a.txt"].error
+
+
+def test_cancel_and_retry_embedded(db, tmp_path):
+    root = write(tmp_path / "in", TEXTS)
+    created = jobs.create_job([str(root)], options(), mode="embedded")
+    assert jobs.cancel(created.job_id[:8]) == 3
+    assert jobs.progress(created.job_id)["state"] == "cancelled"
+    assert pipeline.process_documents(created.job_id, created.queued_ids).claimed == 0
+    job_id, n = jobs.retry(created.job_id)
+    assert n == 3
+    info = jobs.progress(job_id)
+    assert (info["state"], info["done"]) == ("done", 3)
+    with pytest.raises(jobs.JobError, match="already finished"):
+        jobs.cancel(job_id)
+    with pytest.raises(jobs.JobError, match="no job"):
+        jobs.progress("ffffffffffff")
+
+
+def test_fetch_writes_safe_names(db, tmp_path):
+    root = write(tmp_path / "in", {"x.txt": "x\n"})
+    (root / "sub").mkdir()
+    (root / "sub" / "y.md").write_text("y\n")
+    created = jobs.create_job([str(root)], options("brf"))
+    pipeline.process_documents(created.job_id, created.queued_ids)
+    with session_factory()() as s:  # a hostile stored name stays inside OUTDIR
+        s.execute(update(Document).where(Document.path == "x.txt",
+                                         Document.job_id == created.job_id)
+                  .values(output_path="../../escape"))
+        s.commit()
+    out = tmp_path / "out"
+    fetched = jobs.fetch(created.job_id, out)
+    names = sorted(p.relative_to(out).as_posix() for p in fetched.written)
+    assert names == ["escape.brf", "sub/y.brf"]
+    assert not (tmp_path / "escape.brf").exists()
