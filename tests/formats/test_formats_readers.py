@@ -178,3 +178,26 @@ def test_xhtml_11_doctype_with_html_entities():
          b' "http://www.w3.org/TR/xhtml11/DTD/xhtml11.dtd">\n'
          b'<html xmlns="http://www.w3.org/1999/xhtml"><body><p>a&mdash;b&nbsp;c</p></body></html>')
     assert plain_text(read_document(x, "old.xhtml").blocks[0].content) == "a\u2014b c"
+
+
+def test_docx_numbering_starts_where_the_definition_says():
+    import io
+
+    import docx
+    from docx.oxml.ns import qn
+
+    d = docx.Document()
+    for text in ("fifth", "sixth"):
+        d.add_paragraph(text, style="List Number")
+    numbering = d.part.numbering_part.element
+    num_id = str(d.styles["List Number"].element.pPr.numPr.numId.val)
+    num = next(n for n in numbering.findall(qn("w:num")) if n.get(qn("w:numId")) == num_id)
+    abstract_id = num.find(qn("w:abstractNumId")).get(qn("w:val"))
+    abstract = next(a for a in numbering.findall(qn("w:abstractNum"))
+                    if a.get(qn("w:abstractNumId")) == abstract_id)
+    abstract.find(qn("w:lvl")).find(qn("w:start")).set(qn("w:val"), "5")
+    out = io.BytesIO()
+    d.save(out)
+    doc = read_document(out.getvalue(), "start.docx")
+    assert [(b.marker, plain_text(b.content)) for b in doc.blocks] == [("5.", "fifth"),
+                                                                       ("6.", "sixth")]

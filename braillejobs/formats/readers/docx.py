@@ -67,6 +67,8 @@ class _Numbering:
 
     def __init__(self, document) -> None:
         self.formats: dict[tuple[str, int], tuple[str, str]] = {}
+        self.starts: dict[tuple[str, int], int] = {}  # (abstractNumId, level) → first number
+        self.first: dict[tuple[str, int], int] = {}  # (numId, level) → first number
         self.counters: dict[str, list[int]] = {}
         try:
             numbering = document.part.numbering_part.element
@@ -78,21 +80,30 @@ class _Numbering:
             for lvl in an.findall(f"{W}lvl"):
                 fmt = lvl.find(f"{W}numFmt")
                 text = lvl.find(f"{W}lvlText")
-                levels[int(lvl.get(f"{W}ilvl", "0"))] = (
-                    fmt.get(f"{W}val") if fmt is not None else "decimal",
-                    text.get(f"{W}val") if text is not None else "%1.")
+                start = lvl.find(f"{W}start")
+                ilvl = int(lvl.get(f"{W}ilvl", "0"))
+                levels[ilvl] = (fmt.get(f"{W}val") if fmt is not None else "decimal",
+                                text.get(f"{W}val") if text is not None else "%1.")
+                if start is not None and (start.get(f"{W}val") or "").isdigit():
+                    self.starts[(an.get(f"{W}abstractNumId"), ilvl)] = int(start.get(f"{W}val"))
             abstract[an.get(f"{W}abstractNumId")] = levels
         for num in numbering.findall(f"{W}num"):
             ref = num.find(f"{W}abstractNumId")
             if ref is not None:
                 for level, fmt in abstract.get(ref.get(f"{W}val"), {}).items():
                     self.formats[(num.get(f"{W}numId"), level)] = fmt
+                    start = self.starts.get((ref.get(f"{W}val"), level))
+                    if start is not None:
+                        self.first[(num.get(f"{W}numId"), level)] = start
 
     def marker(self, num_id: str, level: int) -> str:
         fmt, text = self.formats.get((num_id, level), ("bullet", ""))
         counts = self.counters.setdefault(num_id, [0] * 10)
         level = min(level, 9)
-        counts[level] += 1
+        if counts[level] == 0:
+            counts[level] = self.first.get((num_id, level), 1)
+        else:
+            counts[level] += 1
         for deeper in range(level + 1, 10):
             counts[deeper] = 0
         if fmt in ("bullet", "none", ""):
