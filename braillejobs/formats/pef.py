@@ -12,13 +12,21 @@ Braille page numbers run on through the volumes.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from typing import Sequence
 
+from .blocks import clean_text
 from .layout import BLANK, Page
 
 PEF_NS = "http://www.daisy.org/ns/2008/pef"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 SCHEMA = "pef-2008-1.rng"  # shipped beside this module
+
+
+def language_tag(language: str | None) -> str:
+    """A valid xsd:language tag for dc:language ("en_US" → "en-US"; unusable values → "en")."""
+    tag = (language or "").strip().replace("_", "-")
+    return tag if re.fullmatch(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", tag) else "en"
 
 
 def split_volumes(pages: Sequence[Page], volume_sheets: int, duplex: bool) -> list[list[Page]]:
@@ -50,8 +58,9 @@ def write_pef(pages: Sequence[Page], *, cols: int, rows: int, duplex: bool, volu
     head = etree.SubElement(root, f"{{{PEF_NS}}}head")
     meta = etree.SubElement(head, f"{{{PEF_NS}}}meta", nsmap={"dc": DC_NS})
     for name, value in (("format", "application/x-pef+xml"), ("identifier", identifier),
-                        ("title", title), ("date", date or _dt.date.today().isoformat()),
-                        ("language", language or "en")):
+                        ("title", clean_text(title).strip() or "Untitled"),
+                        ("date", date or _dt.date.today().isoformat()),
+                        ("language", language_tag(language))):
         etree.SubElement(meta, f"{{{DC_NS}}}{name}").text = value
     body = etree.SubElement(root, f"{{{PEF_NS}}}body")
     for volume_pages in split_volumes(pages, volume_sheets, duplex):

@@ -221,3 +221,14 @@ def test_extensions_case_and_variants(engine, name):
         b"<p>Hello</p>" if name.endswith("htm") else b"Hello"
     out = render(data, name, engine, RenderOptions(format="unicode"))
     assert out.content.strip()
+
+
+def test_pef_metadata_is_sanitised(engine):
+    html = b'<html lang="en_GB"><head><title>Bad\x0b title</title></head><body><p>x</p></body></html>'
+    out = render(html, "m.html", engine, RenderOptions(format="pef"))
+    assert validate_pef(out.content) == []
+    assert b"<dc:language>en-GB</dc:language>" in out.content
+    assert b"<dc:title>Bad title</dc:title>" in out.content
+    out = render(b'<html lang="!!"><body><p>x</p></body></html>', "m.html", engine,
+                 RenderOptions(format="pef"))
+    assert b"<dc:language>en</dc:language>" in out.content
