@@ -117,9 +117,11 @@ def finish(prepared: Prepared, translations: Sequence[LineTranslation]) -> Rende
         units = [Unit("paragraph", i, 2, 0) for i in range(len(braille))]
     warnings = list(prepared.warnings)
     stray = sum(1 for b in braille for ch in b if not 0x2800 <= ord(ch) <= 0x28FF)
-    if stray:
+    if stray:  # an engine fault: keep the layout and every output format well-formed
         warnings.append(f"{prepared.filename}: {stray} characters of the translation were not "
                         "braille and were left blank")
+        braille = ["".join(ch if 0x2800 <= ord(ch) <= 0x28FF else "\u2800" for ch in b)
+                   for b in braille]
     if options.format == "unicode":
         from .unicode import write_unicode
         text = write_unicode(units, braille, options.cells_per_line)

@@ -232,3 +232,19 @@ def test_pef_metadata_is_sanitised(engine):
     out = render(b'<html lang="!!"><body><p>x</p></body></html>', "m.html", engine,
                  RenderOptions(format="pef"))
     assert b"<dc:language>en</dc:language>" in out.content
+
+
+@pytest.mark.parametrize("fmt", ["brf", "pef", "unicode"])
+def test_stray_characters_from_an_engine_are_blanked_with_a_warning(fmt):
+    from braillejobs.formats import Prepared, finish
+    from braillejobs.translate.engine import LineTranslation
+
+    prepared = Prepared("s.txt", RenderOptions(format=fmt), ["ab cd"])
+    out = finish(prepared, [LineTranslation("⠁⠃x⠀⠉\n⠙", {"cnn": 5})])
+    assert any("not braille" in w for w in out.warnings)
+    if fmt == "pef":
+        assert validate_pef(out.content) == []
+    elif fmt == "brf":
+        assert brf_pages(out.content)[0][0] == "  AB C D"
+    else:
+        assert out.content.decode("utf-8") == "⠁⠃⠀⠀⠉⠀⠙\n"
