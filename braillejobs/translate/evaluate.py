@@ -65,11 +65,12 @@ def evaluate(engine: Engine, lines: Sequence[str], refs: Sequence[str] | None = 
 
 
 def load_lines(path: Path, limit: int | None = None) -> list[str]:
-    lines = []
-    for line in read_lines(path):
-        lines.append(line)
-        if limit and len(lines) >= limit:
-            break
+    """The lines of ``path``; with ``limit``, that many spread evenly over the whole file (its
+    sources follow one another, so the first lines alone would be one source)."""
+    lines = list(read_lines(path))
+    if limit and len(lines) > limit:
+        step = len(lines) / limit
+        lines = [lines[int(i * step)] for i in range(limit)]
     return lines
 
 

@@ -76,6 +76,7 @@ class Tagger:
         self.core = 2048 if self.arch == "cnn" else 256
         self.window = self.core + 2 * self.margin
         self.windows_per_batch = max(1, batch_chars // self.window)
+        self.amp = device.type == "cuda" and self.arch == "cnn"
         self._lock = threading.Lock()
 
     def encode_lines(self, lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +103,7 @@ class Tagger:
                 batch = windows[i:i + per_batch]
                 try:
                     with torch.autocast(self.device.type, dtype=torch.bfloat16,
-                                        enabled=self.device.type == "cuda"):
+                                        enabled=self.amp):
                         logits = self.model(batch)[:, self.margin:self.margin + self.core]
                     prob = torch.softmax(logits.float(), dim=-1)
                     conf, pred = prob.max(dim=-1)

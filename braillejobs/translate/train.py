@@ -184,9 +184,12 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
                          f"({opts.length}); build a larger corpus")
     offsets = torch.arange(opts.length, device=device)
     loss_fn = torch.nn.CrossEntropyLoss()
-    use_amp = device.type == "cuda"
+    # bf16 autocast for the convolutions; the LSTM trains in fp32 (TF32 on recent GPUs)
+    use_amp = device.type == "cuda" and opts.arch == "cnn"
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     model.train()
 
     def save_resume() -> None:
@@ -197,7 +200,7 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
 
     started = time.monotonic() - elapsed
     last_save = time.monotonic()
-    loss_ema = None
+    loss_sum = torch.zeros((), device=device)
     while step < opts.steps:
         elapsed = time.monotonic() - started
         if opts.max_seconds is not None and elapsed >= opts.max_seconds:
@@ -217,11 +220,12 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         optim.step()
         step += 1
         chars_seen += opts.batch * opts.length
-        if step % 25 == 0 or step == 1:
-            value = float(loss.detach())
-            loss_ema = value if loss_ema is None else 0.9 * loss_ema + 0.1 * value
+        loss_sum += loss.detach()
+        if step % 25 == 0:
+            mean_loss = float(loss_sum) / 25   # one device sync every 25 steps
+            loss_sum.zero_()
             if progress:
-                progress({"phase": "train", "step": step, "steps": opts.steps, "loss": loss_ema,
+                progress({"phase": "train", "step": step, "steps": opts.steps, "loss": mean_loss,
                           "seconds": time.monotonic() - started, "max_seconds": opts.max_seconds,
                           "chars_seen": chars_seen})
         if time.monotonic() - last_save >= opts.save_every:

@@ -1,0 +1,132 @@
+"""Throughput of the engines, text in to braille out, with liblouis measured in the same run.
+
+    python bench/translate.py --data corpus/heldout.txt            # CPU figures
+    python bench/translate.py --device cuda --louis-procs 0        # GPU, liblouis on every core
+
+Prints chars/s of liblouis (one process, and ``--louis-procs`` processes when asked), cnn, rnn and
+auto, and each engine's ratio to liblouis. Prints JSON with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from braillejobs.translate.engine import EngineError, get_engine  # noqa: E402
+
+
+def load_text(path: Path | None, chars: int) -> list[str]:
+    lines: list[str] = []
+    total = 0
+    sources = [path] if path else sorted((ROOT / "examples").rglob("*.txt")) + \
+        sorted((ROOT / "examples").rglob("*.md"))
+    while total < chars:
+        before = total
+        for src in sources:
+            for line in Path(src).read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    lines.append(line)
+                    total += len(line)
+                    if total >= chars:
+                        return lines
+        if total == before:
+            raise SystemExit(f"no text found in {sources}")
+    return lines
+
+
+def _louis_chunk(args: tuple[str, list[str]]) -> int:
+    table, lines = args
+    engine = get_engine("louis", table)
+    engine.translate_lines(lines)
+    return sum(len(line) for line in lines)
+
+
+def bench_louis_parallel(table: str, lines: list[str], procs: int) -> float:
+    size = max(1, len(lines) // (procs * 8))
+    chunks = [(table, lines[i:i + size]) for i in range(0, len(lines), size)]
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(procs) as pool:
+        pool.map(_louis_chunk, chunks[:procs])       # warm-up: tables loaded in every process
+        started = time.perf_counter()
+        done = sum(pool.map(_louis_chunk, chunks))
+    return done / (time.perf_counter() - started)
+
+
+def bench_engine(name: str, table: str, lines: list[str], repeat: int) -> float:
+    engine = get_engine(name, table)
+    engine.translate_lines(lines[:200])             # warm-up (model load, kernels)
+    best = 0.0
+    chars = sum(len(line) for line in lines)
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for i in range(0, len(lines), 8192):
+            engine.translate_lines(lines[i:i + 8192])
+        _sync()
+        best = max(best, chars / (time.perf_counter() - started))
+    return best
+
+
+def _sync() -> None:
+    if "torch" in sys.modules:
+        import torch
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, help="text file, one line per line translated")
+    parser.add_argument("--chars", type=int, default=300_000, help="characters translated")
+    parser.add_argument("--table", default="en-ueb-g2.ctb")
+    parser.add_argument("--engines", default="cnn,rnn,auto")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--louis-procs", type=int, default=1,
+                        help="also run liblouis in this many processes (0: every core)")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    os.environ["BRAILLEJOBS_DEVICE"] = args.device
+
+    lines = load_text(args.data, args.chars)
+    chars = sum(len(line) for line in lines)
+    results: dict[str, float] = {"liblouis": bench_engine("louis", args.table, lines, args.repeat)}
+    procs = args.louis_procs or os.cpu_count() or 1
+    if procs > 1:
+        results[f"liblouis x{procs} processes"] = bench_louis_parallel(args.table, lines, procs)
+    skipped = {}
+    for name in [e for e in args.engines.split(",") if e]:
+        try:
+            results[name] = bench_engine(name, args.table, lines, args.repeat)
+        except EngineError as exc:
+            skipped[name] = str(exc)
+    base = results["liblouis"]
+    parallel = results.get(f"liblouis x{procs} processes")
+    report = {"chars": chars, "lines": len(lines), "device": args.device, "table": args.table,
+              "chars_per_second": results,
+              "ratio_to_liblouis": {k: v / base for k, v in results.items()}}
+    if parallel:
+        report["ratio_to_liblouis_all_cores"] = {k: v / parallel for k, v in results.items()}
+    report["skipped"] = skipped
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    print(f"{chars:,} characters in {len(lines):,} lines, table {args.table}, device {args.device}")
+    for name, cps in results.items():
+        line = f"  {name:<28} {cps:>14,.0f} chars/s   x{cps / base:6.2f} of liblouis"
+        if parallel:
+            line += f"   x{cps / parallel:6.2f} of liblouis on {procs} processes"
+        print(line)
+    for name, why in skipped.items():
+        print(f"  {name:<28} skipped: {why}")
+
+
+if __name__ == "__main__":
+    main()

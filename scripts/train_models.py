@@ -1,0 +1,144 @@
+"""Produce the shipped models: label, train CNN and BiLSTM per table, calibrate, evaluate.
+
+    python scripts/train_models.py --corpus corpus --out runs/release \
+        --table en-ueb-g2.ctb:large:base:200:100 --table en-ueb-g1.ctb:cpu:cpu:50:30
+
+Each ``--table`` is TABLE:CNN_PRESET:RNN_PRESET:CNN_SECONDS:RNN_SECONDS. Work runs in the order
+given, and ``--deadline`` (seconds from start) shrinks or skips later stages so that the whole
+run ends in time; every finished checkpoint is copied to ``--out`` at once, so an interrupted run
+still leaves what it finished. Needs only numpy, torch, rapidfuzz and liblouis (no database or
+broker), so it runs on a bare GPU machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from braillejobs.translate import checkpoint as ckpt_mod  # noqa: E402
+from braillejobs.translate import evaluate as ev  # noqa: E402
+from braillejobs.translate import train as trainer  # noqa: E402
+from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger  # noqa: E402
+
+START = time.monotonic()
+
+
+def log(msg: str) -> None:
+    print(f"[{time.monotonic() - START:7.1f}s] {msg}", flush=True)
+
+
+def remaining(deadline: float) -> float:
+    return deadline - (time.monotonic() - START)
+
+
+def progress(event: dict) -> None:
+    if event["phase"] == "train" and event["step"] % 500 == 0:
+        log(f"  step {event['step']} loss {event['loss']:.4f} "
+            f"{event['chars_seen'] / max(event['seconds'], 1e-9):,.0f} chars/s")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--corpus", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--work", type=Path, default=Path("runs/work"))
+    p.add_argument("--table", action="append", required=True)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--length", type=int, default=512)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--deadline", type=float, default=1e9)
+    p.add_argument("--eval-lines", type=int, default=4000)
+    p.add_argument("--rulebook", type=Path)
+    args = p.parse_args()
+    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else \
+        ("cpu" if args.device == "auto" else args.device)
+    os.environ["BRAILLEJOBS_DEVICE"] = device
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.work.mkdir(parents=True, exist_ok=True)
+    log(f"device {device} ({torch.cuda.get_device_name(0) if device == 'cuda' else 'cpu'}), "
+        f"torch {torch.__version__}, {os.cpu_count()} cpus")
+
+    for spec in args.table:
+        table, cnn_preset, rnn_preset, cnn_s, rnn_s = spec.split(":")
+        stem = table.removesuffix(".ctb")
+        if remaining(args.deadline) < 60:
+            log(f"skip {table}: {remaining(args.deadline):.0f}s left")
+            continue
+        labelled = trainer.label_corpus(args.corpus, table, workers=os.cpu_count())
+        log(f"labelled {table}: {json.dumps(labelled.stats)}")
+        card = {"table": table, "labels": labelled.stats, "models": {}}
+        paths = {}
+        for arch, preset, seconds in (("cnn", cnn_preset, float(cnn_s)), ("rnn", rnn_preset, float(rnn_s))):
+            budget = min(seconds, remaining(args.deadline) - 45)
+            if budget < min(15.0, seconds):
+                log(f"skip {arch} {table}: no time left")
+                continue
+            work = args.work / f"{arch}-{stem}.pt"
+            opts = trainer.TrainOptions(arch=arch, preset=preset, table=table, max_seconds=budget,
+                                        batch=args.batch, length=args.length, device=device,
+                                        resume=False, eval_lines=0)
+            log(f"train {arch}/{preset} on {table} for {budget:.0f}s")
+            ckpt = trainer.train(args.corpus, work, opts, progress)
+            log(f"  done: {ckpt.meta['steps']} steps, {ckpt.meta['chars_seen']:,} chars seen, "
+                f"{ckpt.meta['parameters']:,} parameters")
+            paths[arch] = work
+            card["models"][arch] = {k: ckpt.meta[k] for k in ("preset", "steps", "chars_seen",
+                                    "train_seconds", "device", "parameters", "batch", "length")}
+            shutil.copy(work, args.out / work.name)
+        if "cnn" not in paths:
+            continue
+        lines = ev.load_lines(args.corpus / "heldout.txt", args.eval_lines)
+        cnn = Tagger(ckpt_mod.load(paths["cnn"]), torch.device(device))
+        engines = {"cnn": NeuralEngine("cnn", table, cnn, None, DEFAULT_THRESHOLDS)}
+        if "rnn" in paths:
+            rnn = Tagger(ckpt_mod.load(paths["rnn"]), torch.device(device))
+            engines["rnn"] = NeuralEngine("rnn", table, rnn, None, DEFAULT_THRESHOLDS)
+            calib = ev.calibrate(cnn, rnn, lines)
+            log(f"calibration: {json.dumps(calib['chosen'])}")
+            for point in calib["curve"]:
+                log(f"  t={point['threshold']:<6} exact {point['exact_lines']:.4f} "
+                    f"cer {point['cell_error_rate']:.5f} cnn {point['cnn']:.4f} "
+                    f"rnn {point['rnn']:.4f} louis {point['louis']:.4f}")
+            card["calibration"] = calib
+            engines["auto"] = NeuralEngine("auto", table, cnn, rnn, calib["chosen"])
+        card["heldout"] = {}
+        for name, engine in engines.items():
+            figures = ev.evaluate(engine, lines)
+            card["heldout"][name] = figures
+            log(f"held-out {name}: exact {figures['exact_lines']:.4f} "
+                f"cer {figures['cell_error_rate']:.5f} share {figures['share']}")
+            if args.rulebook and args.rulebook.exists():
+                rb = ev.evaluate_rulebook(engine, args.rulebook)
+                card.setdefault("rulebook", {})[name] = rb
+                log(f"rulebook {name}: agrees with liblouis {rb['agrees_with_liblouis']:.4f}, "
+                    f"matches rulebook {rb['matches_rulebook']:.4f}")
+        # the CNN checkpoint carries the chosen thresholds and the figures
+        final = ckpt_mod.load(paths["cnn"])
+        meta = dict(final.meta)
+        if "calibration" in card:
+            meta["thresholds"] = card["calibration"]["chosen"]
+            meta["calibration"] = card["calibration"]
+        meta["heldout"] = card["heldout"]
+        ckpt_mod.save(args.out / paths["cnn"].name, final.build_model("cpu"), final.vocab, table,
+                      meta)
+        if "rnn" in paths:
+            rfinal = ckpt_mod.load(paths["rnn"])
+            rmeta = dict(rfinal.meta, heldout=card["heldout"].get("rnn"))
+            ckpt_mod.save(args.out / paths["rnn"].name, rfinal.build_model("cpu"), rfinal.vocab,
+                          table, rmeta)
+        (args.out / f"model-card-{stem}.json").write_text(json.dumps(card, indent=2) + "\n")
+        log(f"wrote {table} models and card to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
