@@ -409,14 +409,19 @@ def unacked_count(app=None) -> int:
         conn.release()
 
 
-def queues_overview(*, app=None, timeout: float = DEFAULT_TIMEOUT,
-                    extra: Iterable[str] = ()) -> list[dict[str, Any]]:
-    """One row per known queue: waiting messages, consuming workers, paused-on workers."""
+def queues_overview(*, app=None, timeout: float = DEFAULT_TIMEOUT, extra: Iterable[str] = (),
+                    workers: list[WorkerInfo] | None = None) -> list[dict[str, Any]]:
+    """One row per known queue: waiting messages, consuming workers, paused-on workers.
+
+    ``workers`` (from :func:`list_workers`) saves asking the workers again."""
     app = _app(app)
-    try:
+    if workers is None:
         consumers = queue_consumers(app=app, timeout=timeout)
-    except FleetError:
-        raise
+    else:
+        consumers = {}
+        for w in workers:
+            for name in w.queues:
+                consumers.setdefault(name, []).append(w.hostname)
     paused = paused_queues(app)
     names = sorted({config.get("queue"), *extra, *consumers, *paused})
     lengths = queue_lengths(names, app)

@@ -186,7 +186,7 @@ def active(destination, timeout, as_json):
                        if t.get("started") else "-")
             job, ids = (t["args"] + [None, None])[:2] if isinstance(t.get("args"), list) \
                 else (None, None)
-            rows.append([host, t["name"], t["id"], str(job or "-"),
+            rows.append([host, str(t["name"]).rsplit(".", 1)[-1], t["id"], str(job or "-"),
                          str(len(ids)) if isinstance(ids, list) else "-", started])
     if not rows:
         click.echo("no task is running", err=True)

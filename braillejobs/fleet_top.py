@@ -35,7 +35,8 @@ class Snapshotter:
         snap: dict[str, Any] = {"time": datetime.now(timezone.utc), "errors": []}
         try:
             snap["workers"] = fleet.list_workers(timeout=self.timeout)
-            snap["queues"] = fleet.queues_overview(timeout=self.timeout)
+            snap["queues"] = fleet.queues_overview(timeout=self.timeout,
+                                                   workers=snap["workers"])
             snap["unacked"] = fleet.unacked_count()
         except fleet.FleetError as exc:
             snap["workers"], snap["queues"], snap["unacked"] = [], [], None
