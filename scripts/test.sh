@@ -18,4 +18,8 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
     for _ in $(seq 100); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 0.1; done
 fi
 
+# The tests make and drop databases of their own; they connect through the database "test".
+psql -h 127.0.0.1 -U postgres -d test -c "select 1" >/dev/null 2>&1 \
+    || createdb -h 127.0.0.1 -U postgres test 2>/dev/null || true
+
 exec .venv/bin/python -m pytest "$@"
