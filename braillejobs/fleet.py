@@ -226,6 +226,10 @@ def pause(queue: str, *, app=None, destination: list[str] | None = None,
     consumers = queue_consumers(app=app, destination=destination, timeout=timeout)
     hosts = consumers.get(queue, [])
     if not hosts:
+        already = paused_queues(app).get(queue)
+        if already:
+            raise FleetError(f"queue {queue!r} is already paused (on {', '.join(already)}); "
+                             f"`braillejobs workers resume {queue}` gives it back")
         raise FleetError(f"no worker that answers consumes queue {queue!r}; "
                          "see `braillejobs workers list`")
     conn, client = _redis(app)

@@ -114,6 +114,8 @@ def test_pause_stops_consumption_and_resume_restarts_it(fleet, worker):
     assert worker.name in out
     listed = fleet.json("workers", "list", "-d", worker.name)[0]
     assert listed["queues"] == [] and listed["paused"] == [fleet.queue]
+    again = fleet.run("workers", "pause", fleet.queue, check=False)
+    assert again.returncode == 1 and "already paused" in again.stderr
     overview = {q["queue"]: q for q in fleet.json("queues")}
     assert overview[fleet.queue]["paused_on"] == [worker.name]
     assert overview[fleet.queue]["consumers"] == []
