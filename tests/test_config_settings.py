@@ -45,3 +45,17 @@ def test_bad_setting_is_one_line_error(tmp_path):
     assert result.exit_code == 1
     assert "BRAILLEJOBS_DOCUMENTS_PER_TASK='many' is not valid" in result.output
     assert "Traceback" not in result.output
+
+
+def test_readme_opens_with_the_two_commands_and_lists_every_setting():
+    from bj_support import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    first_block = readme.split("```sh\n", 1)[1].split("```", 1)[0].strip().splitlines()
+    assert first_block == [
+        "./scripts/setup.sh && .venv/bin/braillejobs convert examples -o out --format brf",
+        "./scripts/test.sh"]
+    for s in config.SETTINGS:
+        assert f"`{s.env_var}`" in readme, f"README.md does not document {s.env_var}"
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "./scripts/test.sh" in ci
