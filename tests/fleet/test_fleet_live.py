@@ -190,8 +190,8 @@ def test_scale_on_a_threads_pool_explains_itself(fleet, worker):
 def test_busy_worker_answers_and_drain_lets_the_task_finish(fleet):
     queue = f"{fleet.queue}-drain"
     busy = fleet.start_worker(queue=queue)
-    # One document large enough to keep the worker busy for several seconds.
-    folder = fleet.write_documents("long-job", [prose(99, 450_000)])
+    # One document (about 6 MB) that keeps the worker busy for about ten seconds here.
+    folder = fleet.write_documents("long-job", [prose(99, 900_000)])
     env_queue = fleet.env["BRAILLEJOBS_QUEUE"]
     fleet.env["BRAILLEJOBS_QUEUE"] = queue
     try:
