@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import time
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -324,6 +326,16 @@ def retry(job_ref: str, failed_only: bool = False, url: str | None = None) -> tu
         ids = list(session.scalars(
             select(Document.id).where(Document.job_id == job.id, Document.status.in_(statuses),
                                       Document.sha256.is_not(None)).order_by(Document.id)))
+        # Running documents whose claimer is gone (an interrupted convert, a killed worker on
+        # this host, or a claim older than the task time limit) are retried too.
+        stale_before = utcnow() - timedelta(seconds=config.get("task_time_limit") + 60)
+        for doc_id, claimed_by, claimed_at in session.execute(
+                select(Document.id, Document.claimed_by, Document.claimed_at)
+                .where(Document.job_id == job.id, Document.status == RUNNING)):
+            if _claimer_gone(claimed_by) or (claimed_at is not None and
+                                             _aware(claimed_at) < stale_before):
+                ids.append(doc_id)
+        ids.sort()
         if ids:
             session.execute(update(Document).where(Document.id.in_(ids))
                             .values(status=QUEUED, attempts=0, error=None, finished_at=None,
@@ -343,6 +355,26 @@ def retry(job_ref: str, failed_only: bool = False, url: str | None = None) -> tu
         from . import queue
         queue.send_chunks(job_id, chunks(ids), priority)
     return job_id, len(ids)
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
+
+
+def _claimer_gone(claimed_by: str | None) -> bool:
+    """True when the claim was made by a process of this host that no longer runs."""
+    if not claimed_by or ":" not in claimed_by:
+        return False
+    host, _, pid = claimed_by.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 @dataclass

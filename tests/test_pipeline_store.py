@@ -221,3 +221,14 @@ def test_fetch_writes_safe_names(db, tmp_path):
     names = sorted(p.relative_to(out).as_posix() for p in fetched.written)
     assert names == ["escape.brf", "sub/y.brf"]
     assert not (tmp_path / "escape.brf").exists()
+
+
+def test_retry_takes_back_documents_of_a_dead_claimer(db, tmp_path):
+    root = write(tmp_path / "in", TEXTS)
+    created = jobs.create_job([str(root)], options(), mode="embedded")
+    with session_factory()() as s:  # an interrupted convert: claimed by a process now gone
+        pipeline._claim(s, created.job_id, created.queued_ids, "c" * 32,
+                        f"{pipeline.socket.gethostname()}:999999999")
+    assert jobs.progress(created.job_id)["running"] == 3
+    job_id, n = jobs.retry(created.job_id)
+    assert n == 3 and jobs.progress(job_id)["done"] == 3
