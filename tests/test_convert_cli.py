@@ -88,3 +88,28 @@ def test_convert_with_unavailable_engine_exits_with_message(env, tmp_path):
     if res.exit_code == 0:  # an rnn model is installed here
         return
     assert res.exit_code == 1 and "rnn" in res.output and res.output.startswith("Error:")
+
+
+def test_progress_bar_on_a_terminal(env, tmp_path):
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([cli_path(), "convert", str(EXAMPLES), "-o", str(tmp_path / "o")],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave,
+                            env=env_for(**env) | {"COLUMNS": "100", "TERM": "xterm"})
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(120) == 0
+    os.close(master)
+    shown = b"".join(chunks).decode("utf-8", "replace")
+    assert "converting" in shown and "5/5" in shown
+    assert "5 of 5 documents converted" in shown
