@@ -40,13 +40,22 @@ class FleetReader:
 
     def refresh(self, force: bool = False) -> None:
         with self._lock:
-            if not force and time.monotonic() - self._last < self.min_interval:
-                return
-            started = time.perf_counter()
-            self._read_broker()
-            self._read_database()
-            metrics.EXPORTER_SCRAPE_DURATION.set(time.perf_counter() - started)
-            self._last = time.monotonic()
+            self._refresh(force)
+
+    def render(self) -> bytes:
+        """Refresh (unless done within ``min_interval``) and expose, under one lock."""
+        with self._lock:
+            self._refresh(False)
+            return metrics.fleet_metrics_text()
+
+    def _refresh(self, force: bool) -> None:
+        if not force and time.monotonic() - self._last < self.min_interval:
+            return
+        started = time.perf_counter()
+        self._read_broker()
+        self._read_database()
+        metrics.EXPORTER_SCRAPE_DURATION.set(time.perf_counter() - started)
+        self._last = time.monotonic()
 
     def _read_broker(self) -> None:
         from . import fleet
@@ -103,9 +112,7 @@ def make_server(reader: FleetReader, port: int, addr: str = "0.0.0.0") -> Thread
         def do_GET(self):  # noqa: N802 (http.server's name)
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                reader.refresh()
-                body = metrics.fleet_metrics_text()
-                self._send(200, body, CONTENT_TYPE_LATEST)
+                self._send(200, reader.render(), CONTENT_TYPE_LATEST)
             elif path == "/healthz":
                 self._send(200, b"ok\n", "text/plain; charset=utf-8")
             else:

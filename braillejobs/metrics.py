@@ -283,13 +283,12 @@ FLEET_REGISTRY.register(BUILD_INFO)
 
 
 def set_labelled(gauge: Gauge, values: Mapping[str, float], known: Iterable[str] = ()) -> None:
-    """Set one child per label value; known values missing from ``values`` are set to 0 and
-    children whose value disappeared (neither known nor present) are removed."""
+    """Replace the children of a one-label gauge: one per value in ``values``, and 0 for each
+    ``known`` value missing there; series whose value disappeared go. Callers serialise this
+    with the exposition (the exporter holds one lock for refresh and render)."""
     wanted = dict.fromkeys(known, 0.0)
     wanted.update(values)
-    for (label,) in list(gauge._metrics.keys()):  # drop stale series
-        if label not in wanted:
-            gauge.remove(label)
+    gauge.clear()
     for label, value in wanted.items():
         gauge.labels(label).set(value)
 
