@@ -158,11 +158,23 @@ def test_pause_stops_consumption_and_resume_restarts_it(fleet, worker):
         exporter.terminate()
         exporter.wait(timeout=10)
 
+    # A worker that starts while the queue is paused leaves it paused and joins the record.
+    late = fleet.start_worker()
+    late_info = fleet.json("workers", "list", "-d", late.name)[0]
+    assert late_info["queues"] == [] and late_info["paused"] == [fleet.queue]
+    assert sorted({q["queue"]: q for q in fleet.json("queues")}[fleet.queue]["paused_on"]) == \
+        sorted([worker.name, late.name])
+    assert dict(fleet.db("SELECT status, COUNT(*) FROM documents WHERE job_id = ? "
+                         "GROUP BY status", (job,))) == {"queued": 2}
+
     out = fleet.run("workers", "resume", fleet.queue).stdout
-    assert worker.name in out
+    assert worker.name in out and late.name in out
     assert fleet.wait_job(job, timeout=60) == {"done": 2}
-    listed = fleet.json("workers", "list", "-d", worker.name)[0]
-    assert listed["queues"] == [fleet.queue] and listed["paused"] == []
+    for w in (worker, late):
+        listed = fleet.json("workers", "list", "-d", w.name)[0]
+        assert listed["queues"] == [fleet.queue] and listed["paused"] == []
+    late.proc.terminate()
+    assert late.proc.wait(timeout=30) == 0
     assert {q["queue"]: q for q in fleet.json("queues")}[fleet.queue]["paused_on"] == []
 
 
