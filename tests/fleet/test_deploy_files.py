@@ -428,6 +428,44 @@ def test_grafana_provisioning_uses_one_fixed_datasource_uid():
     assert len(ids) == len(set(ids))
 
 
+# -------------------------------------------------------------------------------- promtool
+PROMTOOL = shutil.which("promtool")
+needs_promtool = pytest.mark.skipif(
+    PROMTOOL is None,
+    reason="promtool is absent (Debian package prometheus; scripts/setup.sh installs it)")
+
+
+@needs_promtool
+def test_promtool_accepts_the_config_and_rules():
+    for args in (["check", "config", str(PROMETHEUS)], ["check", "rules", str(RULES)]):
+        result = subprocess.run([PROMTOOL, *args], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_promtool
+def test_alert_rules_fire_when_they_should_and_only_then():
+    # deploy/alert-rules.test.yml: series that must and must not fire each alert.
+    result = subprocess.run([PROMTOOL, "test", "rules", "alert-rules.test.yml"], cwd=DEPLOY,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    tested = {r["alertname"] for t in yaml.safe_load((DEPLOY / "alert-rules.test.yml")
+                                                     .read_text())["tests"]
+              for r in t["alert_rule_test"]}
+    rules = {r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]}
+    assert rules == tested, f"rules without a unit test: {sorted(rules - tested)}"
+
+
+@needs_promtool
+def test_promtool_rule_tests_can_fail(tmp_path):
+    broken = RULES.read_text().replace("> 0.05", "> 0.5")
+    (tmp_path / "alert-rules.yml").write_text(broken)
+    (tmp_path / "alert-rules.test.yml").write_text((DEPLOY / "alert-rules.test.yml").read_text())
+    result = subprocess.run([PROMTOOL, "test", "rules", "alert-rules.test.yml"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "BraillejobsDocumentFailureRatioHigh" in result.stdout + result.stderr
+
+
 # ------------------------------------------------------------------- image commands exist
 def image_commands() -> list[tuple[str, list[str]]]:
     found = [(f"deploy/{name} CMD", _dockerfile_cmd(DEPLOY / name))
