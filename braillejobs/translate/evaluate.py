@@ -133,7 +133,15 @@ def calibrate(cnn, rnn, lines: Sequence[str], *, grid: Sequence[float] = DEFAULT
                       "cell_error_rate": s["cell_error_rate"],
                       "cnn": share.get("cnn", 0.0), "rnn": share.get("rnn", 0.0),
                       "louis": share.get("louis", 0.0)})
-    eligible = [p for p in curve if p["cnn"] + p["rnn"] >= min_neural_share] or curve[:1]
-    best = max(eligible, key=lambda p: (p["exact_lines"], p["cnn"] + p["rnn"]))
-    return {"curve": curve, "chosen": {"cnn": best["threshold"], "rnn": best["threshold"]},
+    return {"curve": curve, "chosen": choose(curve, min_neural_share),
             "min_neural_share": min_neural_share, "lines": len(lines)}
+
+
+def choose(curve: Sequence[dict], min_neural_share: float = 0.97) -> dict:
+    """The most accurate point of the curve that keeps ``min_neural_share`` of characters on the
+    neural engines. Points equally accurate on the sample cannot be told apart by it, so the tie
+    goes to the higher (more careful) threshold: a wrong cell reaches a reader, a fallback costs
+    only speed."""
+    eligible = [p for p in curve if p["cnn"] + p["rnn"] >= min_neural_share] or list(curve[:1])
+    best = max(eligible, key=lambda p: (p["exact_lines"], -p["cell_error_rate"], p["threshold"]))
+    return {"cnn": best["threshold"], "rnn": best["threshold"]}

@@ -64,7 +64,7 @@ class Tagger:
     """A loaded model that tags streams of lines; one per process and model file."""
 
     def __init__(self, checkpoint: ckpt_mod.Checkpoint, device: torch.device,
-                 batch_chars: int = 262_144):
+                 batch_chars: int | None = None):
         self.checkpoint = checkpoint
         self.vocab: Vocab = checkpoint.vocab
         self.device = device
@@ -75,6 +75,8 @@ class Tagger:
         self.margin = int(np.ceil(context / 16) * 16)
         self.core = 2048 if self.arch == "cnn" else 256
         self.window = self.core + 2 * self.margin
+        if batch_chars is None:  # a GPU wants large batches; a CPU works best in its caches
+            batch_chars = 1 << 20 if device.type == "cuda" else 1 << 16
         self.windows_per_batch = max(1, batch_chars // self.window)
         self.amp = device.type == "cuda" and self.arch == "cnn"
         self._lock = threading.Lock()
@@ -105,8 +107,9 @@ class Tagger:
                     with torch.autocast(self.device.type, dtype=torch.bfloat16,
                                         enabled=self.amp):
                         logits = self.model(batch)[:, self.margin:self.margin + self.core]
-                    prob = torch.softmax(logits.float(), dim=-1)
-                    conf, pred = prob.max(dim=-1)
+                    logits = logits.float()
+                    top, pred = logits.max(dim=-1)
+                    conf = torch.exp(top - torch.logsumexp(logits, dim=-1))
                 except torch.cuda.OutOfMemoryError:
                     if per_batch == 1:
                         raise
