@@ -1,5 +1,7 @@
 import os
 
+import pytest
+
 from braillejobs.inputs import expand, output_bases, safe_relpath
 
 
@@ -50,17 +52,38 @@ def test_bad_paths_become_one_line_errors(tmp_path):
     assert "no-list.txt: manifest not found" in errors[3]
 
 
-def test_unreadable_directory(tmp_path):
+def test_unusable_files_are_reported(tmp_path):
+    from braillejobs import config
+    from braillejobs.jobs import _read_input
+
+    (tmp_path / "dangling.txt").symlink_to(tmp_path / "gone.txt")
+    os.mkfifo(tmp_path / "pipe.txt")
+    items = expand([str(tmp_path / "dangling.txt"), str(tmp_path / "pipe.txt")])
+    assert "dangling.txt: broken symbolic link" in items[0].error
+    assert items[1].error is None
+    data, error = _read_input(items[1], config.get("max_document_bytes"))
+    assert data is None and "pipe.txt: not a regular file" in error
+
+
+def test_unreadable_file_and_directory(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root reads files whatever their permissions")
+    from braillejobs import config
+    from braillejobs.jobs import _read_input
+
     locked = tmp_path / "locked"
     locked.mkdir()
-    (locked / "a.txt").write_text("a")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("x")
+    os.chmod(secret, 0)
     os.chmod(locked, 0)
     try:
-        items = expand([str(locked)])
+        items = expand([str(locked), str(secret)])
+        assert "permission denied" in items[0].error
+        assert "permission denied" in _read_input(items[1], config.get("max_document_bytes"))[1]
     finally:
         os.chmod(locked, 0o755)
-    if os.geteuid() != 0:  # root reads anything
-        assert items[0].error and "permission denied" in items[0].error
+        os.chmod(secret, 0o644)
 
 
 def test_output_names_are_safe_and_never_collide():

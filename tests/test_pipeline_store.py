@@ -160,6 +160,7 @@ def test_bad_documents_fail_alone(db, tmp_path):
     root = write(tmp_path / "in", {
         "good.txt": "Good text.\n", "empty.txt": "", "binary.txt": b"\x00\x01\x02PK\x00",
         "latin.txt": "caf\xe9 cr\xe8me\n".encode("cp1252"),
+        "garbled.txt": b"abc \x81\x8d\x90 text\n",
         "big.txt": "x" * 5000})
     with settings(database_url=db, max_document_bytes=4000):
         created = jobs.create_job([str(root), str(tmp_path / "missing.txt")], options())
@@ -167,14 +168,15 @@ def test_bad_documents_fail_alone(db, tmp_path):
         docs = docs_of(created.job_id)
     assert {p: d.status for p, d in docs.items()} == {
         "good.txt": "done", "empty.txt": "done", "binary.txt": "failed", "latin.txt": "done",
-        "big.txt": "failed", "missing.txt": "failed"}
+        "big.txt": "failed", "missing.txt": "failed", "garbled.txt": "failed"}
+    assert "garbled.txt" in docs["garbled.txt"].error and "UTF-8" in docs["garbled.txt"].error
     assert "binary.txt" in docs["binary.txt"].error and "\n" not in docs["binary.txt"].error
     assert "over the limit" in docs["big.txt"].error
     assert "no such file" in docs["missing.txt"].error
     assert docs["latin.txt"].warnings and "cp1252" in docs["latin.txt"].warnings[0]
     assert results_of(created.job_id)["empty.txt"][0] == b""
     info = jobs.progress(created.job_id)
-    assert (info["state"], info["done"], info["failed"]) == ("failed", 3, 3)
+    assert (info["state"], info["done"], info["failed"]) == ("failed", 3, 4)
 
 
 def test_unusable_engine_fails_documents_not_the_job(db, tmp_path):
