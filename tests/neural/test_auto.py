@@ -1,0 +1,128 @@
+"""The shipped models and the auto chain: accuracy floors, forced fallbacks, the CLI contract."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from braillejobs.translate import evaluate as ev
+from braillejobs.translate.checkpoint import shipped_path
+from braillejobs.translate.louis_engine import LouisEngine
+from braillejobs.translate.neural import NeuralEngine, load_tagger
+
+from .conftest import REPO, RULEBOOK, SAMPLE
+
+G2 = "en-ueb-g2.ctb"
+
+
+@pytest.fixture(scope="module")
+def taggers():
+    return load_tagger("cnn", G2), load_tagger("rnn", G2)
+
+
+def _auto(taggers, cnn_t, rnn_t):
+    return NeuralEngine("auto", G2, taggers[0], taggers[1], {"cnn": cnn_t, "rnn": rnn_t})
+
+
+def test_shipped_models_fit_the_size_budget():
+    paths = [shipped_path(a, t) for a in ("cnn", "rnn") for t in (G2, "en-ueb-g1.ctb")]
+    assert all(p.exists() for p in paths)
+    assert sum(p.stat().st_size for p in paths) <= 25_000_000
+
+
+def test_shipped_cnn_floor_on_fixed_sample(taggers):
+    louis = LouisEngine(G2)
+    refs = [louis.translate_text(line) for line in SAMPLE]
+    cnn = NeuralEngine("cnn", G2, taggers[0], None, {})
+    s = ev.score([r.braille for r in cnn.translate_lines(SAMPLE)], refs)
+    assert s["exact_lines"] >= 0.9, s
+    auto = _auto(taggers, **{"cnn_t": taggers[0].checkpoint.meta["thresholds"]["cnn"],
+                             "rnn_t": taggers[0].checkpoint.meta["thresholds"]["rnn"]})
+    results = auto.translate_lines(SAMPLE)
+    s = ev.score([r.braille for r in results], refs)
+    assert s["exact_lines"] == 1.0, s
+    assert ev.shares(results).get("cnn", 0) >= 0.9
+
+
+def test_forced_low_confidence_goes_to_liblouis(taggers):
+    louis = LouisEngine(G2)
+    results = _auto(taggers, 1.01, 1.01).translate_lines(SAMPLE)
+    for line, r in zip(SAMPLE, results):
+        assert r.braille == louis.translate_text(line)
+        assert r.chars_by_engine == {"louis": len(line)}
+
+
+def test_forced_low_cnn_confidence_goes_to_the_bilstm(taggers):
+    results = _auto(taggers, 1.01, 0.0).translate_lines(SAMPLE)
+    for line, r in zip(SAMPLE, results):
+        assert r.chars_by_engine == {"rnn": len(line)}
+
+
+def test_unrepresentable_characters_go_to_liblouis(taggers):
+    line = "A snowman \u2603 and a comet \u2604 in the sky."
+    r = _auto(taggers, 0.0, 0.0).translate_lines([line])[0]
+    assert r.braille == LouisEngine(G2).translate_text(line)
+    assert r.chars_by_engine.get("louis", 0) > 0 and r.chars_by_engine.get("cnn", 0) > 0
+
+
+def test_emphasised_lines_go_to_liblouis(taggers):
+    import louis
+    line = "This word is important."
+    tf = [0] * 13 + [louis.italic] * 9 + [0]
+    r = _auto(taggers, 0.5, 0.5).translate_lines([line, line], [tf, None])
+    assert r[0].braille == LouisEngine(G2).translate_text(line, tf)
+    assert r[0].chars_by_engine == {"louis": len(line)}
+    assert r[1].braille == LouisEngine(G2).translate_text(line)
+
+
+def test_lines_with_breaks_are_refused(taggers):
+    with pytest.raises(ValueError, match="line breaks"):
+        _auto(taggers, 0.5, 0.5).translate_lines(["two\nlines"])
+
+
+@pytest.mark.skipif(not RULEBOOK.exists(), reason="rulebook data not beside the repository")
+def test_auto_agrees_with_liblouis_on_the_rulebook(taggers):
+    t = taggers[0].checkpoint.meta["thresholds"]
+    figures = ev.evaluate_rulebook(_auto(taggers, t["cnn"], t["rnn"]), RULEBOOK)
+    assert figures["cases"] == 2120
+    assert figures["agrees_with_liblouis"] >= 0.98, figures
+
+
+def test_translate_cli_cnn_matches_liblouis():
+    out = subprocess.run([sys.executable, "-m", "braillejobs.cli", "translate", "--engine", "cnn"],
+                         input="The quick brown fox\n", capture_output=True, text=True,
+                         cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "⠠⠮⠀⠟⠅⠀⠃⠗⠪⠝⠀⠋⠕⠭\n"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_out_of_memory_halves_the_batch():
+    from braillejobs.translate.checkpoint import load
+    from braillejobs.translate.neural import Tagger
+    tagger = Tagger(load(shipped_path("cnn", G2)), torch.device("cuda"))
+    line = ("word " * 420_000)[:-1]                       # 2.1 M characters, about 1,000 windows
+    expected = tagger.tag_lines([line]).pred
+    free, _total = torch.cuda.mem_get_info()
+    hog = torch.empty(free - (3 << 30), dtype=torch.uint8, device="cuda")  # leave 3 GiB free
+    try:
+        tagger.windows_per_batch = 1024                   # logits alone would need 8 GiB
+        tagged = tagger.tag_lines([line])
+    finally:
+        del hog
+        torch.cuda.empty_cache()
+    assert tagger.windows_per_batch < 1024
+    assert (tagged.pred == expected).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_and_cpu_agree(taggers):
+    from braillejobs.translate.checkpoint import load
+    from braillejobs.translate.neural import Tagger
+    gpu = Tagger(load(shipped_path("cnn", G2)), torch.device("cuda")).tag_lines(SAMPLE)
+    cpu = taggers[0].tag_lines(SAMPLE)
+    assert (gpu.pred == cpu.pred).mean() > 0.999

@@ -1,0 +1,111 @@
+"""A tiny train-then-translate run, the checkpoint round trip, resuming, and the windowing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from braillejobs.model_cli import train_cmd
+from braillejobs.translate import checkpoint as ckpt_mod
+from braillejobs.translate import train as trainer
+from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger
+from braillejobs.translate.vocab import UNK_CHUNK
+
+from .conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tiny_corpus, tmp_path_factory):
+    out = tmp_path_factory.mktemp("models")
+    paths = {}
+    for arch in ("cnn", "rnn"):
+        opts = trainer.TrainOptions(arch=arch, preset="tiny", steps=120, batch=16, length=128,
+                                    device="cpu", resume=False, eval_lines=50, lr=5e-3)
+        trainer.train(tiny_corpus, out / f"{arch}-en-ueb-g2.pt", opts)
+        paths[arch] = out / f"{arch}-en-ueb-g2.pt"
+    return paths
+
+
+def test_labelling_is_cached_and_covers_the_corpus(tiny_corpus):
+    a = trainer.label_corpus(tiny_corpus, "en-ueb-g2.ctb", workers=1)
+    b = trainer.label_corpus(tiny_corpus, "en-ueb-g2.ctb", workers=1)
+    assert a.stats == b.stats and np.array_equal(a.x, b.x)
+    assert len(a.x) == len(a.y) == a.stats["chars"]
+    assert a.stats["chunk_coverage"] > 0.99
+    assert trainer.labels_path(tiny_corpus, "en-ueb-g2.ctb").exists()
+
+
+def test_tiny_model_learns_and_translates(tiny_models, tiny_corpus):
+    ckpt = ckpt_mod.load(tiny_models["cnn"])
+    assert ckpt.table == "en-ueb-g2.ctb" and ckpt.meta["steps"] == 120
+    assert ckpt.meta["corpus_sha256"] == trainer.label_corpus(
+        tiny_corpus, "en-ueb-g2.ctb").stats["corpus_sha256"]
+    held = ckpt.meta["heldout"]
+    assert held["lines"] > 0
+    # 120 steps of a 30k-parameter model are far from good, but far from chance too
+    assert held["cell_error_rate"] < 0.6
+    engine = NeuralEngine("cnn", "en-ueb-g2.ctb", Tagger(ckpt, torch.device("cpu")), None,
+                          DEFAULT_THRESHOLDS)
+    out = engine.translate_lines(SAMPLE[:5] + [""])
+    assert len(out) == 6 and out[-1].braille == ""
+    for line, r in zip(SAMPLE[:5], out):
+        assert r.chars_by_engine == {"cnn": len(line)}
+        assert all(0x2800 <= ord(c) <= 0x283F for c in r.braille)
+
+
+def test_checkpoint_round_trip(tiny_models, tmp_path):
+    ckpt = ckpt_mod.load(tiny_models["rnn"])
+    again = tmp_path / "copy.pt"
+    ckpt_mod.save(again, ckpt.build_model("cpu"), ckpt.vocab, ckpt.table, ckpt.meta)
+    reloaded = ckpt_mod.load(again)
+    assert reloaded.version == ckpt.version
+    assert reloaded.config == ckpt.config and reloaded.vocab.to_dict() == ckpt.vocab.to_dict()
+    assert reloaded.meta == ckpt.meta
+    a = Tagger(ckpt, torch.device("cpu")).tag_lines(SAMPLE)
+    b = Tagger(reloaded, torch.device("cpu")).tag_lines(SAMPLE)
+    assert np.array_equal(a.pred, b.pred)
+
+
+def test_bad_checkpoints_are_refused_with_advice(tmp_path):
+    with pytest.raises(ckpt_mod.CheckpointError, match="train one"):
+        ckpt_mod.load(tmp_path / "missing.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(ckpt_mod.CheckpointError, match="not a readable"):
+        ckpt_mod.load(junk)
+
+
+def test_windows_do_not_change_the_result(tiny_models):
+    """A long line tagged in many small overlapping windows equals one tagged in one window."""
+    ckpt = ckpt_mod.load(tiny_models["cnn"])
+    line = " ".join(SAMPLE) * 3
+    one = Tagger(ckpt, torch.device("cpu"))
+    many = Tagger(ckpt, torch.device("cpu"), batch_chars=1000)
+    many.core = 64
+    many.window = many.core + 2 * many.margin
+    assert len(line) > 20 * many.core
+    a, b = one.tag_lines([line, "short"]), many.tag_lines([line, "short"])
+    assert np.array_equal(a.pred, b.pred)
+    assert np.allclose(a.conf, b.conf, atol=1e-5)
+
+
+def test_train_command_resumes(tiny_corpus, tmp_path):
+    out = tmp_path / "cnn.pt"
+    base = ["--arch", "cnn", "--preset", "tiny", "--corpus", str(tiny_corpus), "-o", str(out),
+            "--batch", "8", "--length", "64", "--device", "cpu", "--eval-lines", "0"]
+    runner = CliRunner()
+    first = runner.invoke(train_cmd, base + ["--steps", "20"])
+    assert first.exit_code == 0, first.output
+    assert ckpt_mod.load(out).meta["steps"] == 20
+    second = runner.invoke(train_cmd, base + ["--steps", "30"])
+    assert second.exit_code == 0, second.output
+    meta = ckpt_mod.load(out).meta
+    assert meta["steps"] == 30                      # 20 resumed + 10 more, not 30 afresh
+    assert meta["chars_seen"] == 30 * 8 * 64
+
+
+def test_unknown_chunk_id_is_reserved(tiny_models):
+    ckpt = ckpt_mod.load(tiny_models["cnn"])
+    assert ckpt.vocab.chunk_keys[UNK_CHUNK] == -1

@@ -1,0 +1,58 @@
+"""Vectorised encoding and decoding agree with the obvious per-character definitions."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from braillejobs.translate.labels import chunk_key, key_to_chunk
+from braillejobs.translate.vocab import SEP_ID, UNK_CHUNK, UNK_ID, Vocab
+
+
+def _vocab() -> Vocab:
+    chars = Counter("the cat sat on the mat, THE END.\u2019" * 3)
+    chunks = Counter({chunk_key(c): n for c, n in [("⠮", 9), ("⠁", 8), ("⠠⠠", 3), ("⠀", 7),
+                                                     ("⠼⠁⠃", 2), ("⠲", 1)]})
+    return Vocab.build(chars, chunks, max_chunks=6)
+
+
+def test_encode_matches_lookup():
+    v = _vocab()
+    text = "the cat\nsat ☃ on Zed"
+    ids = v.encode(text)
+    expected = [SEP_ID if ch == "\n" else (v.chars.index(ch) if ch in v.chars[3:] else UNK_ID)
+                for ch in text]
+    assert ids.tolist() == expected
+    assert v.encode("").tolist() == []
+
+
+def test_decode_joins_chunks():
+    v = _vocab()
+    ids = np.array([2, 0, 3, 4, 0, 2])
+    expected = "".join("" if i < 2 else key_to_chunk(v.chunk_keys[i]) for i in ids)
+    assert v.decode(ids) == expected
+    assert v.decode(np.array([], dtype=np.int64)) == ""
+    assert v.decode(np.array([UNK_CHUNK])) == ""    # unknown chunks never reach the output
+
+
+def test_decode_many_splits_lines():
+    v = _vocab()
+    ids = np.array([2, 3, 0, 4, 5, 2, 0])
+    lengths = [2, 0, 3, 2]
+    parts = v.decode_many(ids, lengths)
+    assert len(parts) == 4 and parts[1] == ""
+    assert "".join(parts) == v.decode(ids)
+    starts = np.cumsum([0] + lengths)
+    for i, part in enumerate(parts):
+        assert part == v.decode(ids[starts[i]:starts[i + 1]])
+
+
+def test_build_is_deterministic_and_keeps_unknowns():
+    a, b = _vocab(), _vocab()
+    assert a.to_dict() == b.to_dict()
+    assert a.chunk_keys[:2] == [0, -1]             # empty chunk, unknown chunk
+    assert a.n_chunks == 6
+    assert Vocab.from_dict(a.to_dict()).to_dict() == a.to_dict()
+    unknown = a.chunk_ids(np.array([chunk_key("⠲"), chunk_key("⠮"), 12345]))
+    assert unknown[0] == UNK_CHUNK and unknown[2] == UNK_CHUNK and unknown[1] >= 2
