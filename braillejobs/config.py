@@ -68,11 +68,17 @@ SETTINGS: tuple[Setting, ...] = (
             "sha256 and options instead of translating it again.", _bool),
     Setting("max_document_bytes", 50 * 1024 * 1024, "Largest document accepted, in bytes.", int),
     Setting("max_documents_per_job", 100_000, "Most documents one job may hold.", int),
+    Setting("max_pages", 10_000, "Most braille pages one document may lay out to (BRF and PEF "
+            "pages; unicode: lines / lines_per_page); a longer document is failed with a "
+            "message.", int),
     Setting("documents_per_task", 25, "Documents carried by one Celery task message.", int),
     Setting("task_time_limit", 600, "Hard time limit of one task, in seconds.", int),
     Setting("visibility_timeout", 3600, "Seconds before Redis redelivers an unacknowledged task; "
             "must be longer than task_time_limit.", int),
     Setting("max_attempts", 3, "Attempts before a document is marked failed.", int),
+    Setting("db_retry_attempts", 8, "Tries of one database step while the database cannot be "
+            "reached (waits grow from 0.5 s to 10 s between them) before the task gives up and "
+            "its message goes back to the queue.", int),
     Setting("queue", "translate", "Name of the Celery queue that carries translation tasks."),
     Setting("worker_concurrency", 1, "Tasks one worker process runs at once, in its threads "
             "pool (never a forking pool).", int),
