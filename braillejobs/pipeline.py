@@ -20,6 +20,7 @@ the others. :func:`process_documents` returns :class:`Stats` for logs and metric
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import socket
@@ -38,6 +39,8 @@ from . import config, formats
 from .db.models import (CANCELLED, DONE, FAILED, QUEUED, RUNNING, Document, Job, Result,
                         utcnow)
 from .db.session import session_factory
+from .limits import count_pages
+from .resilience import retry_db, stale_claim_seconds
 from .translate.engine import EngineError, LineTranslation, get_engine
 
 log = logging.getLogger(__name__)
@@ -91,50 +94,124 @@ def worker_name() -> str:
 
 def process_documents(job_id: str, document_ids: Sequence[int], *, url: str | None = None,
                       worker: str | None = None) -> Stats:
-    """Claim, translate and store the given documents of one job."""
+    """Claim, translate and store the given documents of one job.
+
+    Each database step is retried with backoff while the database is unreachable
+    (:func:`braillejobs.resilience.retry_db`); the claim token makes a repeated step a no-op.
+    When some of the documents were tried before (their worker died or ran out of time), they
+    are claimed, translated and stored one at a time, least-tried first: a poison document then
+    costs attempts only to itself, and the others are done before it is reached again.
+    """
     started = time.perf_counter()
     stats = Stats()
-    factory = session_factory(url)
-    token = uuid.uuid4().hex
     ids = sorted(set(int(i) for i in document_ids))
-    with factory() as session:
-        job = session.get(Job, job_id)
-        if job is None or not ids:
-            stats.skipped = len(ids)
-            return stats
-        options = job.options
-        stats.format, stats.engine = options["format"], options["engine"]
-        claimed = _claim(session, job_id, ids, token, worker or worker_name())
-        stats.claimed = len(claimed)
-        stats.skipped = len(ids) - len(claimed)
-        if not claimed:
-            return stats
+    factory = retry_db(lambda: session_factory(url), "open the database")
+    claimer = worker or worker_name()
 
-        max_attempts = config.get("max_attempts")
-        outcomes: list[_Outcome] = []
-        for row in claimed:
-            o = _Outcome(row.id, row.path, row.sha256, row.source)
-            if row.attempts > max_attempts:
-                o.error = (f"{row.path}: gave up after {max_attempts} attempts (the worker "
-                           "stopped or ran out of time each time); check the worker logs, "
-                           "then `braillejobs retry JOB`")
-            outcomes.append(o)
+    def peek():
+        with factory() as session:
+            job = session.get(Job, job_id)
+            if job is None or not ids:
+                return None, {}
+            tried = dict(session.execute(
+                select(Document.id, Document.attempts)
+                .where(Document.id.in_(ids), Document.job_id == job_id, _claimable(utcnow()),
+                       Document.attempts > 0)).all())
+            return dict(job.options), tried
 
-        reused = _find_reusable(session, job.options_key,
-                                [o for o in outcomes if o.error is None])
-        _translate(outcomes, options, stats)
-        _store(session, job, outcomes, reused, token, stats)
-        refresh_job(session, job_id)
-        session.commit()
+    options, tried = retry_db(peek, f"read job {job_id}")
+    if options is None:
+        stats.skipped = len(ids)
+        return stats
+    stats.format, stats.engine = options["format"], options["engine"]
+    if tried:
+        groups = [[i] for i in sorted(ids, key=lambda i: (tried.get(i, 0), i))]
+    else:
+        groups = [ids]
+    for group in groups:
+        token = uuid.uuid4().hex
+
+        def claim(group=group, token=token):
+            with factory() as session:
+                return _claim(session, job_id, group, token, claimer)
+
+        claimed = retry_db(claim, f"claim documents of job {job_id}")
+        stats.claimed += len(claimed)
+        stats.skipped += len(group) - len(claimed)
+        if claimed:
+            _process_group(factory, job_id, _outcomes(claimed), options, token, stats)
     stats.seconds = time.perf_counter() - started
     return stats
 
 
+def _outcomes(claimed) -> list[_Outcome]:
+    max_attempts = config.get("max_attempts")
+    outcomes: list[_Outcome] = []
+    for row in claimed:
+        o = _Outcome(row.id, row.path, row.sha256, row.source)
+        if row.attempts > max_attempts:
+            o.error = (f"{row.path}: gave up after {max_attempts} attempts (the worker "
+                       "stopped or ran out of time each time); check the worker logs, "
+                       "then `braillejobs retry JOB`")
+        outcomes.append(o)
+    return outcomes
+
+
+def _process_group(factory, job_id: str, outcomes: list[_Outcome], options: dict, token: str,
+                   stats: Stats) -> None:
+    """Dedup, translate and store some claimed documents, in one transaction."""
+    def find():
+        with factory() as session:
+            job = session.get(Job, job_id)
+            return _find_reusable(session, job.options_key,
+                                  [o for o in outcomes if o.error is None])
+
+    reused = retry_db(find, f"look up stored results for job {job_id}")
+    _translate(outcomes, options, stats)
+    _check_pages(outcomes, options)
+    before = copy.deepcopy(stats)
+
+    def store():
+        nonlocal stats_after
+        stats_after = copy.deepcopy(before)
+        with factory() as session:
+            job = session.get(Job, job_id)
+            _store(session, job, outcomes, reused, token, stats_after)
+            refresh_job(session, job_id)
+            session.commit()
+
+    stats_after = before
+    retry_db(store, f"store results of job {job_id}")
+    for name in ("done", "failed", "deduplicated", "chars", "cells"):
+        setattr(stats, name, getattr(stats_after, name))
+    stats.chars_by_engine = stats_after.chars_by_engine
+    stats.document_seconds = stats_after.document_seconds
+
+
+def _check_pages(outcomes: list[_Outcome], options: dict) -> None:
+    limit = config.get("max_pages")
+    for o in outcomes:
+        if o.rendered is None or o.error is not None:
+            continue
+        pages = count_pages(o.rendered, options.get("lines_per_page") or 25,
+                            options.get("cells_per_line") or 40)
+        if pages > limit:
+            o.error = (f"{o.path}: {pages:,} braille pages is over the limit of {limit:,} per "
+                       f"document ({config.setting('max_pages').env_var}); split the document "
+                       "or raise the limit")
+            o.rendered = None
+
+
+def _claimable(now):
+    """Documents a new claim may take: queued ones, and running ones whose claim is stale."""
+    stale_before = now - timedelta(seconds=stale_claim_seconds())
+    return or_(Document.status == QUEUED,
+               and_(Document.status == RUNNING, Document.claimed_at < stale_before))
+
+
 def _claim(session: Session, job_id: str, ids: list[int], token: str, worker: str):
     now = utcnow()
-    stale_before = now - timedelta(seconds=config.get("task_time_limit") + 60)
-    claimable = or_(Document.status == QUEUED,
-                    and_(Document.status == RUNNING, Document.claimed_at < stale_before))
+    claimable = _claimable(now)
     session.execute(
         update(Document)
         .where(Document.id.in_(ids), Document.job_id == job_id, claimable)
