@@ -36,6 +36,27 @@ def check_limits(time_limit: int, visibility_timeout: int) -> None:
             "time limit")
 
 
+# Settings of a Celery app that must name JSON only: pickle would let anyone who can write to the
+# broker run code on every worker.
+_SERIALIZER_KEYS = ("task_serializer", "result_serializer", "event_serializer",
+                    "accept_content", "result_accept_content", "event_accept_content")
+
+
+def check_serializers(conf) -> None:
+    """Refuse a Celery configuration that would accept or send anything but JSON."""
+    for key in _SERIALIZER_KEYS:
+        value = conf.get(key)
+        if value is None:
+            continue
+        values = [value] if isinstance(value, str) else list(value)
+        bad = [v for v in values if str(v).lower() not in ("json", "application/json")]
+        if bad:
+            what = "pickle, which runs code sent through the broker" if any(
+                "pickle" in str(v).lower() for v in bad) else ", ".join(map(str, bad))
+            raise QueueError(f"Celery setting {key}={value!r} allows {what}; braillejobs "
+                             f"speaks JSON only: set {key} to 'json' (or ['json'])")
+
+
 def make_app(broker_url: str | None = None, queue: str | None = None) -> Celery:
     """A Celery app configured from the settings (arguments override them)."""
     broker_url = broker_url or config.get("broker_url")
@@ -62,12 +83,17 @@ def make_app(broker_url: str | None = None, queue: str | None = None) -> Celery:
             "visibility_timeout": visibility,
             "priority_steps": PRIORITY_STEPS,
             "queue_order_strategy": "priority",
+            # Look for messages of dead workers (unacknowledged past the visibility timeout)
+            # every few seconds rather than kombu's ~100 s, so that they go back in good time.
+            "unacked_restore_interval": max(1, min(10, visibility // 10)),
+            "unacked_restore_throttle": 1,
         },
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         enable_utc=True,
     )
+    check_serializers(app.conf)
     return app
 
 

@@ -10,9 +10,9 @@ import logging
 import os
 import socket
 
-from braillejobs import config, fleet_worker
+from braillejobs import config, fleet_worker, resilience
 from braillejobs.db.session import ensure_schema
-from braillejobs.queue import check_limits, make_app
+from braillejobs.queue import check_limits, check_serializers, make_app
 from braillejobs.translate.engine import get_engine
 
 from . import tasks
@@ -41,6 +41,9 @@ def start(queues: list[str] | None = None, concurrency: int | None = None,
     queues = queues or [config.get("queue")]
     preflight()
     app = build_app(queues)
+    check_serializers(app.conf)
+    # The threads pool does not enforce task_time_limit; the watchdog does (see resilience).
+    resilience.install_time_limit()
     fleet_worker.install(app, tasks.on_chunk_done)  # /metrics, task metrics, info command
     # threads, even for 1: the task runs in a pool thread, so the consumer thread still answers
     # remote control (workers list/pause/drain) while a long task runs; solo would not.

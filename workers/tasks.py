@@ -11,16 +11,39 @@ from typing import Callable
 
 from celery import Celery
 
-from braillejobs import pipeline
+from braillejobs import pipeline, resilience
 from braillejobs.queue import TRANSLATE_DOCUMENTS
 
 log = logging.getLogger("braillejobs.worker")
+
+# Times a task is sent again while the database stays unreachable (each after the claim delay).
+DB_DOWN_RETRIES = 50
 
 on_chunk_done: list[Callable[[pipeline.Stats], None]] = []
 
 
 def translate_documents(job_id: str, document_ids: list[int]) -> dict:
     stats = pipeline.process_documents(job_id, document_ids)
+    return _finished(job_id, stats)
+
+
+def translate_documents_task(task, job_id: str, document_ids: list[int]) -> dict:
+    """The task body: the pipeline retries each database step with backoff; when the database
+    stays away longer, the task is sent again once the claims it made have gone stale, so the
+    documents are neither lost nor left running."""
+    try:
+        stats = pipeline.process_documents(job_id, document_ids)
+    except Exception as exc:
+        if not resilience.is_connection_error(exc):
+            raise
+        delay = resilience.stale_claim_seconds() + 1
+        log.warning("job %s: database still unreachable; the task goes back to the queue and "
+                    "runs again in %.0f s", job_id, delay)
+        raise task.retry(countdown=delay, max_retries=DB_DOWN_RETRIES, exc=None) from None
+    return _finished(job_id, stats)
+
+
+def _finished(job_id: str, stats: pipeline.Stats) -> dict:
     log.info("job %s: %d done, %d failed, %d deduplicated, %d skipped, %d chars in %.2f s",
              job_id, stats.done, stats.failed, stats.deduplicated, stats.skipped, stats.chars,
              stats.seconds)
@@ -33,5 +56,5 @@ def translate_documents(job_id: str, document_ids: list[int]) -> dict:
 
 
 def register(app: Celery) -> None:
-    app.task(name=TRANSLATE_DOCUMENTS, bind=False, acks_late=True,
-             reject_on_worker_lost=True)(translate_documents)
+    app.task(name=TRANSLATE_DOCUMENTS, bind=True, acks_late=True,
+             reject_on_worker_lost=True)(translate_documents_task)
