@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Sequence
 
+from .safepaths import clean_part, escapes
+
 # Files a directory or glob search picks up. A file named explicitly is always taken.
 DOCUMENT_SUFFIXES = (".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml", ".docx",
                      ".epub")
@@ -70,7 +72,10 @@ def _inside(path: Path, root: Path) -> bool:
 
 def _from_directory(directory: Path, root: Path, shown: str) -> list[InputFile]:
     try:
-        found = [InputFile(str(p), _rel(p, root)) for p in _walk(directory)]
+        found = [InputFile(str(p), _rel(p, root)) if not escapes(p, directory) else
+                 InputFile(str(p), _rel(p, root), f"{p}: symbolic link to a file outside "
+                           f"{shown}; refusing it, copy the file into the folder instead")
+                 for p in _walk(directory)]
     except PermissionError:
         return [InputFile(shown, Path(shown).name or shown,
                           f"{shown}: cannot read the directory (permission denied); "
@@ -169,9 +174,7 @@ def safe_relpath(rel: str) -> str:
     for part in PurePosixPath(rel.replace("\\", "/")).parts:
         if part in ("/", ".", ".."):
             continue
-        part = _UNSAFE.sub("_", part).strip(" ")
-        part = part.lstrip(".") or "_"
-        parts.append(part[:200])
+        parts.append(clean_part(_UNSAFE.sub("_", part)))
     return "/".join(parts) or "document"
 
 

@@ -27,6 +27,8 @@ from . import config, formats, inputs
 from .db.models import (CANCELLED, DONE, FAILED, JOB_STATES, PRIORITIES, QUEUED, RUNNING,
                         Document, Job, Result, utcnow)
 from .db.session import session_factory
+from .resilience import stale_claim_seconds
+from .safepaths import UnsafePath, write_inside
 from .translate.engine import ENGINE_NAMES, TABLES
 
 
@@ -328,7 +330,7 @@ def retry(job_ref: str, failed_only: bool = False, url: str | None = None) -> tu
                                       Document.sha256.is_not(None)).order_by(Document.id)))
         # Running documents whose claimer is gone (an interrupted convert, a killed worker on
         # this host, or a claim older than the task time limit) are retried too.
-        stale_before = utcnow() - timedelta(seconds=config.get("task_time_limit") + 60)
+        stale_before = utcnow() - timedelta(seconds=stale_claim_seconds())
         for doc_id, claimed_by, claimed_at in session.execute(
                 select(Document.id, Document.claimed_by, Document.claimed_at)
                 .where(Document.job_id == job.id, Document.status == RUNNING)):
@@ -404,6 +406,7 @@ def fetch(job_ref: str, outdir: str | Path, url: str | None = None) -> Fetched:
         raise JobError(f"{out}: cannot create the output directory ({exc.strerror}); "
                        "choose another -o") from None
     written: list[Path] = []
+    fetch_errors: list[str] = []
     with session_factory(url)() as session:
         job = find_job(session, job_ref)
         counts = document_counts(session, job.id)
@@ -413,20 +416,18 @@ def fetch(job_ref: str, outdir: str | Path, url: str | None = None) -> Fetched:
             .where(Document.job_id == job.id, Document.status == DONE)
             .order_by(Document.seq)
             .execution_options(yield_per=200))
-        made: set[Path] = set()
         for base, path, extension, content in rows:
-            target = _safe_target(out, base or path, extension)
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            tmp = target.with_name(target.name + ".part")
-            tmp.write_bytes(content)
-            os.replace(tmp, target)
-            written.append(target)
+            try:
+                target = _safe_target(out, base or path, extension)
+                written.append(write_inside(out, target, content))
+            except (JobError, UnsafePath, OSError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                fetch_errors.append(f"{path}: cannot write its braille under {out} ({reason}); "
+                                    "choose an empty output directory")
         errs = list(session.scalars(
             select(Document.error).where(Document.job_id == job.id, Document.status == FAILED)
             .order_by(Document.seq)))
-    return Fetched(written, counts, [e for e in errs if e])
+    return Fetched(written, counts, [e for e in errs if e] + fetch_errors)
 
 
 def wait(job_ref: str, url: str | None = None, timeout: float | None = None,
