@@ -70,6 +70,11 @@ class Tagger:
         self.device = device
         self.model = checkpoint.build_model(device)
         self.arch = checkpoint.arch
+        # On a GPU the CNN runs with bf16 weights (no per-call casts); the LSTM stays in fp32.
+        self.amp = device.type == "cuda" and self.arch == "cnn"
+        if self.amp:
+            torch.backends.cudnn.benchmark = True
+            self.model = self.model.to(torch.bfloat16)
         self.version = checkpoint.version
         context = self.model.context
         self.margin = int(np.ceil(context / 16) * 16)
@@ -78,7 +83,6 @@ class Tagger:
         if batch_chars is None:  # a GPU wants large batches; a CPU works best in its caches
             batch_chars = 1 << 20 if device.type == "cuda" else 1 << 16
         self.windows_per_batch = max(1, batch_chars // self.window)
-        self.amp = device.type == "cuda" and self.arch == "cnn"
         self._lock = threading.Lock()
 
     def encode_lines(self, lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -104,10 +108,7 @@ class Tagger:
             while i < n_windows:
                 batch = windows[i:i + per_batch]
                 try:
-                    with torch.autocast(self.device.type, dtype=torch.bfloat16,
-                                        enabled=self.amp):
-                        logits = self.model(batch)[:, self.margin:self.margin + self.core]
-                    logits = logits.float()
+                    logits = self.model(batch)[:, self.margin:self.margin + self.core].float()
                     top, pred = logits.max(dim=-1)
                     conf = torch.exp(top - torch.logsumexp(logits, dim=-1))
                 except torch.cuda.OutOfMemoryError:
@@ -240,9 +241,9 @@ class NeuralEngine:
         except AlignmentError:
             engine[:] = 2
             return self.louis.translate_text(line)
-        vocab = self.primary.vocab
-        parts = [chunks[j] if unsure[j] else vocab.decode(pred[j:j + 1]) for j in range(len(line))]
-        return "".join(parts)
+        strings = self.primary.vocab.chunk_strings
+        return "".join(chunks[j] if u else strings[p]
+                       for j, (u, p) in enumerate(zip(unsure.tolist(), pred.tolist())))
 
 
 _taggers: dict[tuple[str, str], Tagger] = {}

@@ -38,6 +38,8 @@ class Vocab:
             chunk = key_to_chunk(key)
             cells[i, :len(chunk)] = [ord(c) for c in chunk]
         self._cells = cells
+        self.chunk_strings = ["" if i == UNK_CHUNK else key_to_chunk(k)
+                              for i, k in enumerate(self.chunk_keys)]
         known = [(k, i) for i, k in enumerate(self.chunk_keys) if i != UNK_CHUNK]
         known.sort()
         self._sorted_keys = np.array([k for k, _ in known], dtype=np.int64)
