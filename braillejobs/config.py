@@ -56,7 +56,9 @@ SETTINGS: tuple[Setting, ...] = (
             "for TLS; put the password in the URL: redis://:PASSWORD@host:6379/0).", secret=True),
     Setting("table", "en-ueb-g2.ctb", "Default liblouis table: en-ueb-g2.ctb (contracted) or "
             "en-ueb-g1.ctb (uncontracted)."),
-    Setting("engine", "louis", "Default translation engine: louis, cnn, rnn or auto."),
+    Setting("engine", "auto", "Default translation engine: auto (the CNN, its unsure words to "
+            "the BiLSTM, then liblouis), cnn, rnn or louis. On a host without a GPU, louis is "
+            "the fastest and gives the same braille."),
     Setting("format", "brf", "Default output format (one of the formats the formats module "
             "offers: unicode, brf, ...)."),
     Setting("cells_per_line", 40, "Default braille cells per line for page layouts (BRF, PEF).",

@@ -3,12 +3,18 @@ session, a dedicated Redis database and queue names unique to this session, real
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# The pipeline, formats, fleet and reliability tests compare their output with liblouis's and run
+# on the CPU, where the neural default engine (auto) is slow; tests/neural covers the neural
+# engines and the auto default. Set BRAILLEJOBS_ENGINE to run the whole suite on another engine.
+os.environ.setdefault("BRAILLEJOBS_ENGINE", "louis")
 
 from bj_support import PG_ADMIN_DSN, REDIS_URL, Worker, settings, unique  # noqa: E402
 

@@ -39,6 +39,9 @@ def start(queues: list[str] | None = None, concurrency: int | None = None,
           loglevel: str | None = None, hostname: str | None = None) -> None:
     concurrency = concurrency or config.get("worker_concurrency")
     queues = queues or [config.get("queue")]
+    level = (loglevel or config.get("log_level")).upper()
+    # logging first: loading a model logs its device (one line when no GPU is found)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     preflight()
     app = build_app(queues)
     check_serializers(app.conf)
@@ -48,8 +51,6 @@ def start(queues: list[str] | None = None, concurrency: int | None = None,
     # threads, even for 1: the task runs in a pool thread, so the consumer thread still answers
     # remote control (workers list/pause/drain) while a long task runs; solo would not.
     pool = "threads"
-    level = (loglevel or config.get("log_level")).upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     argv = ["worker", f"--pool={pool}", f"--concurrency={max(1, concurrency)}",
             f"--queues={','.join(queues)}", f"--loglevel={level}",
             f"--hostname={hostname or f'braillejobs-{os.getpid()}@{socket.gethostname()}'}",

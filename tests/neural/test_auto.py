@@ -126,3 +126,8 @@ def test_gpu_and_cpu_agree(taggers):
     gpu = Tagger(load(shipped_path("cnn", G2)), torch.device("cuda")).tag_lines(SAMPLE)
     cpu = taggers[0].tag_lines(SAMPLE)
     assert (gpu.pred == cpu.pred).mean() > 0.999
+
+
+def test_auto_is_the_product_default():
+    from braillejobs import config
+    assert config.setting("engine").default == "auto"
