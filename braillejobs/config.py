@@ -87,6 +87,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("wait_poll_seconds", 0.5, "How often `submit --wait` and the benchmark poll the "
             "database for progress, in seconds.", float),
     Setting("batch_chars", 200_000, "Characters translated in one engine batch.", int),
+    Setting("model_dir", None, "Folder of cnn-<table>.pt and rnn-<table>.pt checkpoints to use "
+            "instead of the models shipped in the package."),
     Setting("device", "auto", "Torch device for the neural engines: auto, cpu, cuda or cuda:N."),
     Setting("metrics_port", 0, "Port where a worker serves Prometheus /metrics (0: off).", int),
     Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR."),

@@ -17,7 +17,6 @@ in the CNN checkpoint.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,8 +250,9 @@ _tag_lock = threading.Lock()
 
 
 def model_dir() -> Path:
-    """Where the engines look for checkpoints: BRAILLEJOBS_MODEL_DIR, else the shipped models."""
-    override = os.environ.get("BRAILLEJOBS_MODEL_DIR")
+    """Where the engines look for checkpoints: the model_dir setting, else the shipped models."""
+    from .. import config
+    override = config.get("model_dir")
     return Path(override) if override else ckpt_mod.MODEL_DIR
 
 
@@ -271,7 +271,7 @@ def load_tagger(arch: str, table: str) -> Tagger:
             except ckpt_mod.CheckpointError as exc:
                 raise EngineError(str(exc)) from None
             from .. import config
-            device = pick_device(os.environ.get("BRAILLEJOBS_DEVICE") or config.get("device"))
+            device = pick_device(config.get("device"))
             tagger = Tagger(checkpoint, device)
             log.info("loaded %s on %s", tagger.version, device)
             _taggers[key] = tagger
