@@ -1,6 +1,7 @@
 """``braillejobs exporter``: the fleet's gauges for Prometheus, read at each scrape.
 
-Workers count what they do; what no single worker knows comes from here: queue lengths (Redis),
+Workers count what they do; what no single worker knows comes from here: queue lengths (Redis;
+the configured queue, every queue a worker consumes, every paused queue),
 jobs and documents by state and the longest-idle unfinished job (the database), and how many
 workers answer a ping. The broker and the database are read when Prometheus scrapes (at most
 once per ``min_interval`` seconds, so that several scrapers do not multiply the load); a source
@@ -62,10 +63,12 @@ class FleetReader:
 
         try:
             fleet.check_reachable()
-            paused = fleet.paused_queues()
-            names = list(dict.fromkeys([*(self.queues or [config.get("queue")]), *paused]))
-            lengths = fleet.queue_lengths(names)
             online = fleet.ping(timeout=self.ping_timeout)
+            consumed = fleet.queue_consumers(answered=list(online), timeout=self.ping_timeout)
+            paused = fleet.paused_queues()
+            names = list(dict.fromkeys([*(self.queues or [config.get("queue")]), *consumed,
+                                        *paused]))
+            lengths = fleet.queue_lengths(names)
         except Exception as exc:
             log.warning("reading the broker failed: %s", exc)
             metrics.EXPORTER_UP.labels("broker").set(0)

@@ -273,9 +273,11 @@ def resume(queue: str, *, app=None, destination: list[str] | None = None,
 
 
 def queue_consumers(*, app=None, destination: list[str] | None = None,
-                    timeout: float = DEFAULT_TIMEOUT) -> dict[str, list[str]]:
+                    timeout: float = DEFAULT_TIMEOUT, answered: list[str] | None = None
+                    ) -> dict[str, list[str]]:
+    """Queue -> the workers consuming it. ``answered``: hosts that just answered a ping."""
     app = _app(app)
-    hosts = _hosts(app, destination, timeout)
+    hosts = answered if answered is not None else _hosts(app, destination, timeout)
     if not hosts:
         return {}
     replies = _broadcast("active_queues", app=app, destination=hosts, timeout=timeout,
@@ -312,16 +314,18 @@ def drain(host: str, *, app=None, timeout: float = DEFAULT_TIMEOUT, wait: float 
     while True:
         active = _broadcast("active", app=app, destination=[host], timeout=timeout, limit=1)
         reserved = _broadcast("reserved", app=app, destination=[host], timeout=timeout, limit=1)
+        answered = host in active and host in reserved
         busy = len(active.get(host) or []) + len(reserved.get(host) or [])
-        if first_busy is None:
+        if first_busy is None and answered:
             first_busy = busy
-        if busy == 0 and host in active:
+        if busy == 0 and answered:
             break
         if time.monotonic() > deadline:
             raise FleetError(f"{host} still has {busy} task(s) after {wait:g} s; it consumes "
                              "nothing new. Run `braillejobs workers drain` again to keep "
                              "waiting, or `braillejobs workers shutdown` to stop it now")
-        say(f"{host}: waiting for {busy} task(s) to finish")
+        say(f"{host}: waiting for {busy} task(s) to finish" if answered else
+            f"{host}: no answer within {timeout:g} s, asking again")
         time.sleep(poll)
     say(f"{host}: idle, shutting down")
     _broadcast("shutdown", app=app, destination=[host], timeout=timeout, limit=1)

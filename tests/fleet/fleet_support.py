@@ -157,3 +157,6 @@ class WorkerProc:
 
     def metrics(self) -> dict:
         return scrape(self.port)
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return Path(self.log).read_text(errors="replace")[-chars:]

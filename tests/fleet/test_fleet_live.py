@@ -137,26 +137,24 @@ def test_pause_stops_consumption_and_resume_restarts_it(fleet, worker):
     job_line = next(line for line in screen.splitlines() if line.startswith(job))
     assert "queued" in job_line and " 0.0%" in job_line
 
-    # The exporter sees the waiting message and the paused record.
+    # The exporter sees the waiting message and the paused record. It is configured for
+    # another queue: it finds this one through the pause record, later through its consumers.
     port = free_port()
     exporter = subprocess.Popen(
         fleet_cli_args(fleet, "exporter", "--port", str(port), "--addr", "127.0.0.1"),
-        env=fleet.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env=dict(fleet.env, BRAILLEJOBS_QUEUE=f"other-{uuid.uuid4().hex[:6]}"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     fleet.procs.append(exporter)
-    try:
-        samples = _scrape_when_up(port)
-        assert sample(samples, "braillejobs_queue_length", queue=fleet.queue) == 1
-        assert sample(samples, "braillejobs_stored_documents", status="queued") == 2
-        assert sample(samples, "braillejobs_jobs", state="queued") == 1
-        assert sample(samples, "braillejobs_exporter_source_up", source="broker") == 1
-        assert sample(samples, "braillejobs_exporter_source_up", source="database") == 1
-        assert sample(samples, "braillejobs_workers_online") >= 1
-        assert sample(samples, "braillejobs_unfinished_job_max_idle_seconds") >= 3
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
-            assert r.read() == b"ok\n"
-    finally:
-        exporter.terminate()
-        exporter.wait(timeout=10)
+    samples = _scrape_when_up(port)
+    assert sample(samples, "braillejobs_queue_length", queue=fleet.queue) == 1
+    assert sample(samples, "braillejobs_stored_documents", status="queued") == 2
+    assert sample(samples, "braillejobs_jobs", state="queued") == 1
+    assert sample(samples, "braillejobs_exporter_source_up", source="broker") == 1
+    assert sample(samples, "braillejobs_exporter_source_up", source="database") == 1
+    assert sample(samples, "braillejobs_workers_online") >= 1
+    assert sample(samples, "braillejobs_unfinished_job_max_idle_seconds") >= 3
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+        assert r.read() == b"ok\n"
 
     # A worker that starts while the queue is paused leaves it paused and joins the record.
     late = fleet.start_worker()
@@ -173,6 +171,16 @@ def test_pause_stops_consumption_and_resume_restarts_it(fleet, worker):
     for w in (worker, late):
         listed = fleet.json("workers", "list", "-d", w.name)[0]
         assert listed["queues"] == [fleet.queue] and listed["paused"] == []
+    time.sleep(2.1)  # the exporter reads its sources at most every 2 s
+    samples = scrape(port)
+    assert sample(samples, "braillejobs_queue_length", queue=fleet.queue) == 0  # consumed
+    by_state = dict(fleet.db("SELECT status, COUNT(*) FROM jobs GROUP BY status"))
+    assert by_state.get("done", 0) >= 1
+    for state in ("queued", "running", "done", "failed", "cancelled"):
+        assert sample(samples, "braillejobs_jobs", state=state) == by_state.get(state, 0)
+    assert sample(samples, "braillejobs_unfinished_job_max_idle_seconds") == 0
+    exporter.terminate()
+    exporter.wait(timeout=10)
     late.proc.terminate()
     assert late.proc.wait(timeout=30) == 0
     assert {q["queue"]: q for q in fleet.json("queues")}[fleet.queue]["paused_on"] == []
@@ -202,6 +210,13 @@ def test_scale_on_a_threads_pool_explains_itself(fleet, worker):
 def test_busy_worker_answers_and_drain_lets_the_task_finish(fleet):
     queue = f"{fleet.queue}-drain"
     busy = fleet.start_worker(queue=queue)
+    try:
+        _busy_and_drain(fleet, busy, queue)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- worker log ---\n{busy.log_tail()}") from None
+
+
+def _busy_and_drain(fleet, busy, queue):
     # One document (about 6 MB) that keeps the worker busy for about ten seconds here.
     folder = fleet.write_documents("long-job", [prose(99, 900_000)])
     env_queue = fleet.env["BRAILLEJOBS_QUEUE"]
