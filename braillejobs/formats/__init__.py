@@ -19,6 +19,7 @@ per BANA Braille Formats 2016), ``layout`` (lines and pages), ``unicode``, ``brf
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -33,6 +34,7 @@ from .readers.txt import decode_text
 
 FORMATS = ("unicode", "brf", "pef")
 EXTENSIONS = {"unicode": "txt", "brf": "brf", "pef": "pef"}
+_NOT_BRAILLE = re.compile("[^\u2800-\u28FF]")
 MIN_CELLS, MAX_CELLS = 10, 100
 MIN_LINES, MAX_LINES = 3, 100
 
@@ -116,12 +118,11 @@ def finish(prepared: Prepared, translations: Sequence[LineTranslation]) -> Rende
     if units is None:
         units = [Unit("paragraph", i, 2, 0) for i in range(len(braille))]
     warnings = list(prepared.warnings)
-    stray = sum(1 for b in braille for ch in b if not 0x2800 <= ord(ch) <= 0x28FF)
+    stray = sum(len(_NOT_BRAILLE.findall(b)) for b in braille)
     if stray:  # an engine fault: keep the layout and every output format well-formed
         warnings.append(f"{prepared.filename}: {stray} characters of the translation were not "
                         "braille and were left blank")
-        braille = ["".join(ch if 0x2800 <= ord(ch) <= 0x28FF else "\u2800" for ch in b)
-                   for b in braille]
+        braille = [_NOT_BRAILLE.sub("\u2800", b) for b in braille]
     if options.format == "unicode":
         from .unicode import write_unicode
         text = write_unicode(units, braille, options.cells_per_line)
