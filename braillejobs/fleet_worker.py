@@ -24,6 +24,7 @@ from celery import signals
 from celery.worker.control import inspect_command
 
 from . import __version__, config, metrics
+from .config import ConfigError
 from .fleet import INFO_COMMAND, PAUSED_KEY
 
 log = logging.getLogger("braillejobs.worker")
@@ -50,7 +51,7 @@ def install(app, chunk_hooks: list[Callable[[Any], None]] | None = None) -> None
         try:
             metrics.start_worker_server(port)
         except OSError as exc:
-            raise RuntimeError(
+            raise ConfigError(
                 f"cannot serve metrics on port {port} ({exc}); free the port or set "
                 f"{config.setting('metrics_port').env_var} to another one (0 turns it off)"
             ) from None
@@ -61,17 +62,16 @@ def install(app, chunk_hooks: list[Callable[[Any], None]] | None = None) -> None
 # --------------------------------------------------------------------------------- metrics
 def record_stats(stats) -> None:
     """Count what one task did (a :class:`braillejobs.pipeline.Stats`)."""
-    fmt = stats.format or config.get("format")
+    fmt = metrics.format_label(stats.format or config.get("format"))
     if stats.done:
-        metrics.DOCUMENTS.labels("done", metrics._bounded(fmt, metrics.FORMATS)).inc(stats.done)
+        metrics.DOCUMENTS.labels("done", fmt).inc(stats.done)
     if stats.failed:
-        metrics.DOCUMENTS.labels("failed",
-                                 metrics._bounded(fmt, metrics.FORMATS)).inc(stats.failed)
+        metrics.DOCUMENTS.labels("failed", fmt).inc(stats.failed)
     metrics.record_characters(stats.engine or config.get("engine"), stats.chars_by_engine)
     if stats.cells:
-        metrics.CELLS.labels(metrics._bounded(fmt, metrics.FORMATS)).inc(stats.cells)
+        metrics.CELLS.labels(fmt).inc(stats.cells)
     for seconds in stats.document_seconds:
-        metrics.DOCUMENT_DURATION.labels(metrics._bounded(fmt, metrics.FORMATS)).observe(seconds)
+        metrics.DOCUMENT_DURATION.labels(fmt).observe(seconds)
     for chars in stats.batch_chars:
         metrics.record_batch(stats.engine or config.get("engine"), chars)
     note_models()

@@ -59,6 +59,11 @@ def _bounded(value: str | None, allowed: Iterable[str]) -> str:
     return value if value in allowed else "other"
 
 
+def format_label(fmt: str | None) -> str:
+    """The ``format`` label for an output format (unknown ones become "other")."""
+    return _bounded(fmt, FORMATS)
+
+
 # --------------------------------------------------------------------------- worker metrics
 DOCUMENTS = Counter(
     "braillejobs_documents_total",
@@ -177,7 +182,7 @@ def record_document(status: str, fmt: str, *, requested_engine: str | None = Non
                     chars_by_engine: Mapping[str, int] | None = None, cells: int = 0,
                     seconds: float | None = None) -> None:
     """Record one finished document: status, its characters by engine, its cells, its time."""
-    fmt = _bounded(fmt, FORMATS)
+    fmt = format_label(fmt)
     DOCUMENTS.labels(_bounded(status, DOCUMENT_STATUSES), fmt).inc()
     if chars_by_engine:
         record_characters(requested_engine or "louis", chars_by_engine)

@@ -113,3 +113,21 @@ def test_workers_list_with_no_broker_says_what_to_do(tmp_path):
     assert result.returncode == 1
     assert "cannot reach the broker" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_worker_with_its_metrics_port_taken_says_what_to_do(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("0.0.0.0", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            cli() + ["worker", "-Q", "fleet-port-test"],
+            env=_env(BRAILLEJOBS_METRICS_PORT=str(port), BRAILLEJOBS_DATA_DIR=str(tmp_path),
+                     BRAILLEJOBS_DATABASE_URL=f"sqlite:///{tmp_path / 'bj.db'}",
+                     BRAILLEJOBS_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0"),
+            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert f"cannot serve metrics on port {port}" in result.stderr
+    assert "BRAILLEJOBS_METRICS_PORT" in result.stderr and "Traceback" not in result.stderr
