@@ -89,8 +89,27 @@ def retry_db(step: Callable[[], T], what: str, *, attempts: int | None = None,
             log.warning("database unreachable while trying to %s (%s); try %d of %d again in "
                         "%.1f s", what, _reason(exc), n + 1, tries, delay)
             _dispose_pools()
+            t0 = time.monotonic()
             sleep(delay)
+            excuse(time.monotonic() - t0)
     raise AssertionError("unreachable")
+
+
+# Seconds each thread has spent waiting for the database: the time-limit watchdog does not count
+# them against a task (the limit is for runaway work, and the waits are bounded by the tries).
+_waited: dict[int, float] = {}
+_waited_lock = threading.Lock()
+
+
+def excuse(seconds: float, thread: int | None = None) -> None:
+    key = threading.get_ident() if thread is None else thread
+    with _waited_lock:
+        _waited[key] = _waited.get(key, 0.0) + seconds
+
+
+def waited(thread: int) -> float:
+    with _waited_lock:
+        return _waited.get(thread, 0.0)
 
 
 def _dispose_pools() -> None:
@@ -110,14 +129,16 @@ class TimeLimitWatchdog:
         self.limit = float(limit)
         self.poll = poll
         self.on_expire = on_expire or _exit_on_time_limit
-        self._running: dict[str, tuple[float, str]] = {}
+        self._running: dict[str, tuple[float, str, int, float]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
     def started(self, task_id: str, label: str = "") -> None:
+        """Call from the thread that runs the task."""
+        thread = threading.get_ident()
         with self._lock:
-            self._running[task_id] = (time.monotonic(), label)
+            self._running[task_id] = (time.monotonic(), label, thread, waited(thread))
 
     def finished(self, task_id: str) -> None:
         with self._lock:
@@ -126,8 +147,13 @@ class TimeLimitWatchdog:
     def overdue(self) -> list[tuple[str, float]]:
         now = time.monotonic()
         with self._lock:
-            return [(label or tid, now - t0) for tid, (t0, label) in self._running.items()
-                    if now - t0 > self.limit]
+            running = list(self._running.items())
+        late = []
+        for tid, (t0, label, thread, waited_before) in running:
+            seconds = now - t0 - (waited(thread) - waited_before)
+            if seconds > self.limit:
+                late.append((label or tid, seconds))
+        return late
 
     def start(self) -> "TimeLimitWatchdog":
         if self._thread is None:
