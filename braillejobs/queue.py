@@ -87,6 +87,9 @@ def make_app(broker_url: str | None = None, queue: str | None = None) -> Celery:
             # every few seconds rather than kombu's ~100 s, so that they go back in good time.
             "unacked_restore_interval": max(1, min(10, visibility // 10)),
             "unacked_restore_throttle": 1,
+            # A worker killed while it held the restore lock would hold up every restore for
+            # kombu's 300 s; the scan takes milliseconds.
+            "unacked_mutex_expire": min(300, max(5, visibility // 4)),
         },
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
