@@ -57,7 +57,7 @@ def settings(**values):
 
 def env_for(**values) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRAILLEJOBS_")
-           or k.startswith("BRAILLEJOBS_TEST")}
+           or k.startswith("BRAILLEJOBS_TEST") or k == "BRAILLEJOBS_ENGINE"}
     env.update({"BRAILLEJOBS_" + k.upper(): str(v) for k, v in values.items()})
     env["PYTHONUNBUFFERED"] = "1"
     return env
