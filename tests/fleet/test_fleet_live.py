@@ -186,6 +186,41 @@ def test_pause_stops_consumption_and_resume_restarts_it(fleet, worker):
     assert {q["queue"]: q for q in fleet.json("queues")}[fleet.queue]["paused_on"] == []
 
 
+def test_top_runs_live_in_a_terminal_and_quits_on_ctrl_c(fleet, worker):
+    import fcntl
+    import os
+    import pty
+    import select
+    import signal
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 160, 0, 0))
+    proc = subprocess.Popen(cli() + ["top", "--interval", "0.5"], env=fleet.env, stdin=slave,
+                            stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    screen = b""
+    deadline = time.monotonic() + 20
+    try:
+        while time.monotonic() < deadline and screen.count(b"Jobs in flight") < 2:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    screen += os.read(master, 65536)
+                except OSError:
+                    break
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    text = screen.decode(errors="replace")
+    assert text.count("Jobs in flight") >= 2, text[-2000:]  # refreshed at least once
+    assert worker.name in text and fleet.queue in text
+
+
 def test_resume_without_a_pause_says_what_to_do(fleet, worker):
     result = fleet.run("workers", "resume", f"never-paused-{uuid.uuid4().hex[:6]}",
                        check=False)
