@@ -62,16 +62,34 @@ def inside(root: Path, target: Path) -> bool:
 
 def write_inside(root: Path, target: Path, data: bytes) -> Path:
     """Write ``data`` to ``target`` (a path under ``root``) without ever leaving ``root``."""
-    root = Path(root).resolve()
-    parent = Path(target).parent
-    parent.mkdir(parents=True, exist_ok=True)
-    real_parent = parent.resolve()
+    given_root = Path(root)
+    root = given_root.resolve()
+    target = Path(target)
+    try:
+        rel = target.relative_to(given_root)
+    except ValueError:
+        rel = target.resolve().relative_to(root) if inside(root, target) else None
+    if rel is None or not rel.parts or ".." in rel.parts:
+        raise UnsafePath(f"{target}: not a path inside {given_root}")
+    folder = root
+    for part in rel.parts[:-1]:  # make each folder, never through a link
+        folder = folder / part
+        if folder.is_symlink():
+            raise UnsafePath(f"{folder}: a symbolic link in the output folder; remove it")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            if not folder.is_dir():
+                raise UnsafePath(f"{folder}: exists and is not a folder") from None
+    final = folder / rel.parts[-1]
+    real_parent = final.parent.resolve()
     if real_parent != root and root not in real_parent.parents:
         raise UnsafePath(f"{target}: its folder leads outside {root}")
-    final = real_parent / Path(target).name
     tmp = real_parent / f".{uuid.uuid4().hex}.part"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | \
         getattr(os, "O_CLOEXEC", 0)
+    if final.is_dir() and not final.is_symlink():
+        raise UnsafePath(f"{final}: a folder is in the way")
     fd = os.open(tmp, flags, 0o644)
     try:
         with os.fdopen(fd, "wb") as fh:
