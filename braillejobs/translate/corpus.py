@@ -83,6 +83,14 @@ def _read_dict(name: str) -> str:
         return fh.read()
 
 
+def _installed(patterns: Iterable[str], what: str) -> list[str]:
+    """The files matching ``patterns`` (sorted, so the corpus is deterministic), or an error."""
+    files = [f for pattern in patterns for f in sorted(glob.glob(pattern, recursive=True))]
+    if not files:
+        raise CorpusError(f"no {what}")
+    return files
+
+
 # ---------------------------------------------------------------------------------------------
 # sources: installable English text
 
@@ -140,10 +148,7 @@ _POD_CODE = re.compile(r"[BCIFLSEXZ]<{1,2}\s?(.*?)\s?>{1,2}")
 
 def perl_pod() -> Iterator[str]:
     """Perl's manual pages (POD): prose paragraphs and some code lines."""
-    files = sorted(glob.glob("/usr/share/perl/*/pod/*.pod"))
-    if not files:
-        raise CorpusError("no Perl POD files")
-    for path in files:
+    for path in _installed(["/usr/share/perl/*/pod/*.pod"], "Perl POD files"):
         text = Path(path).read_text(encoding="utf-8", errors="replace")
         for block in re.split(r"\n[ \t]*\n", text):
             if block.startswith("="):
@@ -166,10 +171,7 @@ def perl_pod() -> Iterator[str]:
 
 def git_docs() -> Iterator[str]:
     """Git's manual and release notes (AsciiDoc text)."""
-    files = sorted(glob.glob("/usr/share/doc/git/**/*.txt", recursive=True))
-    if not files:
-        raise CorpusError("no Git documentation")
-    for path in files:
+    for path in _installed(["/usr/share/doc/git/**/*.txt"], "Git documentation"):
         text = Path(path).read_text(encoding="utf-8", errors="replace")
         for para in paragraphs(text):
             para = re.sub(r"(?:linkgit:|link:)(\S+?)\[\d*\]", r"\1", para)
@@ -180,11 +182,8 @@ def git_docs() -> Iterator[str]:
 
 def gnu_standards() -> Iterator[str]:
     """The GNU Coding Standards and Information for Maintainers (Info)."""
-    files = sorted(glob.glob("/usr/share/info/standards.info*")) + \
-        sorted(glob.glob("/usr/share/info/maintain.info*"))
-    if not files:
-        raise CorpusError("no GNU standards Info files")
-    for path in files:
+    for path in _installed(["/usr/share/info/standards.info*", "/usr/share/info/maintain.info*"],
+                           "GNU standards Info files"):
         opener = gzip.open if path.endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
             text = fh.read().replace("\x1f", "\n\n")
@@ -200,10 +199,8 @@ _TAG = re.compile(r"<[^>]+>")
 
 def debian_reference() -> Iterator[str]:
     """The Debian Reference (HTML), text of its paragraphs."""
-    files = sorted(glob.glob("/usr/share/doc/debian-reference-en/docs/*.html"))
-    if not files:
-        raise CorpusError("no Debian Reference HTML")
-    for path in files:
+    for path in _installed(["/usr/share/doc/debian-reference-en/docs/*.html"],
+                           "Debian Reference HTML"):
         text = Path(path).read_text(encoding="utf-8", errors="replace")
         for block in re.findall(r"<(p|li|td|h[1-4])[^>]*>(.*?)</\1>", text, flags=re.S):
             para = clean(html.unescape(_TAG.sub("", block[1])))
