@@ -56,5 +56,6 @@ def _finished(job_id: str, stats: pipeline.Stats) -> dict:
 
 
 def register(app: Celery) -> None:
-    app.task(name=TRANSLATE_DOCUMENTS, bind=True, acks_late=True,
-             reject_on_worker_lost=True)(translate_documents_task)
+    # The strategy checks each message's shape before Celery unpacks it (see workers.guard).
+    app.task(name=TRANSLATE_DOCUMENTS, bind=True, acks_late=True, reject_on_worker_lost=True,
+             Strategy="workers.guard:strategy")(translate_documents_task)
