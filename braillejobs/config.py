@@ -125,9 +125,15 @@ _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/]*):(
                            re.IGNORECASE)
 
 
+_QUERY_PASSWORD = re.compile(r"(?P<key>[?&](?:password|passwd|pwd|sslpassword)=)[^&#]*",
+                             re.IGNORECASE)
+
+
 def mask_url(url: str) -> str:
-    """Hide the password of a URL: ``redis://:secret@h/0`` -> ``redis://:***@h/0``."""
-    return _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
+    """Hide the password of a URL: ``redis://:secret@h/0`` -> ``redis://:***@h/0``, and a
+    ``password=`` query parameter (``postgresql://h/db?password=secret``)."""
+    url = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
+    return _QUERY_PASSWORD.sub(lambda m: f"{m['key']}***", url)
 
 
 def masked() -> dict[str, Any]:
