@@ -176,6 +176,8 @@ def test_mask_url_hides_any_percent_encoded_password(password, scheme):
     url = f"{scheme}://user:{encoded}@host.example:6379/0?ssl_cert_reqs=required"
     masked = mask_url(url)
     assert masked == f"{scheme}://user:***@host.example:6379/0?ssl_cert_reqs=required"
+    in_query = mask_url(f"{scheme}://host.example/db?sslmode=require&password={encoded}&x=1")
+    assert in_query == f"{scheme}://host.example/db?sslmode=require&password=***&x=1"
     REPORT.hostile_inputs += 1
     REPORT.hostile_by_kind["passwords to mask"] += 1
 
