@@ -113,10 +113,9 @@ def _process_shutdown(pid=None, **_kw) -> None:
 # ------------------------------------------------------------------------------- models
 def loaded_engines() -> list[Any]:
     """The engines this process has built (the engine module caches one per name and table)."""
-    from .translate import engine as engine_module
+    from .translate.engine import loaded_engines as engines
 
-    cache = getattr(engine_module, "_cache", {})
-    return list(cache.values())
+    return engines()
 
 
 def models() -> list[dict[str, str]]:

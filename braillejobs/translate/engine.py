@@ -67,6 +67,12 @@ def get_engine(name: str, table: str) -> Engine:
         return engine
 
 
+def loaded_engines() -> list[Engine]:
+    """The engines this process has built so far (a worker reports their models)."""
+    with _lock:
+        return list(_cache.values())
+
+
 def _build(name: str, table: str) -> Engine:
     if name == "louis":
         from .louis_engine import LouisEngine
