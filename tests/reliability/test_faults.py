@@ -177,6 +177,30 @@ def test_postgres_stopped_for_seconds_during_a_job(fleet_factory, fault_redis, o
     REPORT.postgres_stops += 1
 
 
+@pytest.mark.postgres
+def test_postgres_down_longer_than_the_retries_sends_the_task_again(fleet_factory, fault_redis,
+                                                                    own_postgres, tmp_path):
+    """Two quick tries only: the outage outlasts them, the task goes back to the queue with a
+    countdown past the stale-claim age, and runs again once the database is back."""
+    fleet = fleet_factory(fault_redis.url, own_postgres.url,
+                          **{**FAST, "visibility_timeout": 12, "db_retry_attempts": 2})
+    write_corpus(tmp_path / "in", count=40, size=20_000, seed=12)
+    worker = fleet.worker("a")
+    job = fleet.submit([str(tmp_path / "in")], format="brf")
+    wait_for(lambda: fleet.counts(job)["done"] >= 3, 60, "the first documents")
+    assert fleet.counts(job)["queued"] > 0, "the job finished before the database was stopped"
+    own_postgres.stop("immediate")
+    wait_for(lambda: "goes back to the queue" in worker.log_text(), 30,
+             "the task to be sent again", interval=0.2)
+    time.sleep(1)
+    own_postgres.start()
+    rows = fleet.wait_finished(job, timeout=120, supervise=False)
+    fleet.check_exactly_once(rows)
+    assert all(r["status"] == "done" for r in rows)
+    assert worker.alive() and worker.generation == 1, worker.log_text()[-3000:]
+    REPORT.postgres_stops += 1
+
+
 def test_sigterm_finishes_the_current_task_then_exits(fleet_factory, fault_redis, tmp_path):
     fleet = fleet_factory(fault_redis.url, f"sqlite:///{tmp_path / 'bj.db'}",
                           **{**FAST, "task_time_limit": 30, "visibility_timeout": 60,
