@@ -63,9 +63,11 @@ def corpus_group() -> None:
               help="Share of characters made by the generators (numbers, capitals, ...).")
 @click.option("--from", "user_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Also read your own .txt/.md documents from this directory.")
+@click.option("--sources", default="all", show_default=True,
+              help="Comma-separated installed sources to read (see the README), or none.")
 @click.option("--max-chars", type=int, help="Stop after about this many characters.")
 def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | None,
-                 max_chars: int | None) -> None:
+                 sources: str, max_chars: int | None) -> None:
     """Assemble a deterministic training corpus from installed English text and generators.
 
     The sources are Debian packages (see `braillejobs.translate.corpus.SOURCES`); a missing one
@@ -76,9 +78,24 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
     def progress(name: str, total: int) -> None:
         click.echo(f"  {name:<18} done, corpus now {total:,} characters", err=True)
 
+    by_name = {s.name: s for s in corpus.SOURCES}
+    names = [n.strip() for n in sources.split(",") if n.strip()]
+    if names == ["all"]:
+        chosen = list(corpus.SOURCES)
+    elif names == ["none"]:
+        chosen = []
+    else:
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise click.BadParameter(f"unknown source {', '.join(unknown)}; choose from "
+                                     f"{', '.join(by_name)}, all or none", param_hint="--sources")
+        chosen = [by_name[n] for n in names]
+    if not chosen and user_dir is None and synthetic_share < 1:
+        raise click.UsageError("with --sources none, give --from DIR or --synthetic-share 1")
     try:
         manifest = corpus.build(out, seed=seed, synthetic_share=synthetic_share,
-                                user_dir=user_dir, progress=progress, max_chars=max_chars)
+                                sources=chosen, user_dir=user_dir, progress=progress,
+                                max_chars=max_chars)
     except corpus.CorpusError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"corpus: {manifest['chars']:,} characters in {out} "

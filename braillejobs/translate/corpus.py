@@ -444,6 +444,8 @@ def build(out: Path, *, seed: int = 1, synthetic_share: float = 0.3,
     ``synthetic_share`` of the characters come from the generators (half of them hosted inside
     real sentences). ``max_chars`` caps the corpus (for tests and small presets).
     """
+    if not 0 <= synthetic_share <= 1:
+        raise CorpusError(f"synthetic share {synthetic_share} is not between 0 and 1")
     out.mkdir(parents=True, exist_ok=True)
     gens = Generators(seed, _common_words())
     seen: set[bytes] = set()
@@ -490,7 +492,12 @@ def build(out: Path, *, seed: int = 1, synthetic_share: float = 0.3,
             if progress:
                 progress(name, total)
         real_total = total
-        target = int(real_total * synthetic_share / (1 - synthetic_share))
+        if synthetic_share >= 1:
+            if not max_chars:
+                raise CorpusError("a corpus made by the generators alone needs max_chars")
+            target = max_chars
+        else:
+            target = int(real_total * synthetic_share / (1 - synthetic_share))
         made = 0
         while made < target:
             host = gens.rng.choice(real_sentences) if real_sentences and gens.rng.random() < .5 else None
