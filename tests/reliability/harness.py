@@ -32,7 +32,10 @@ def cli() -> str:
 
 
 def base_env(**values) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BRAILLEJOBS_")}
+    # The suite's engine choice is kept (tests/conftest.py: liblouis unless told otherwise), so
+    # that a worker does not load the neural models at start-up for nothing.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRAILLEJOBS_")
+           or k == "BRAILLEJOBS_ENGINE"}
     env.update({"BRAILLEJOBS_" + k.upper(): str(v) for k, v in values.items()})
     env["PYTHONUNBUFFERED"] = "1"
     return env

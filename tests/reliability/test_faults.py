@@ -64,7 +64,7 @@ def _kill_rounds(fleet_factory, fault_redis, pg_url, tmp_path, rounds: int) -> N
     fleet = fleet_factory(fault_redis.url, pg_url, **FAST)
     docs = write_corpus(tmp_path / "in", count=rounds * 16 + 40, size=24_000, seed=rounds)
     workers = [fleet.worker("a"), fleet.worker("b")]
-    job = fleet.submit([str(tmp_path / "in")], format="brf")
+    job = fleet.submit([str(tmp_path / "in")], format="brf", engine="louis")
     rng = random.Random(rounds)
     killed_docs: set[int] = set()
     survived = 0

@@ -68,7 +68,7 @@ def test_fixed_hostile_set_through_a_real_worker(fleet_factory, fault_redis, tmp
                           max_document_bytes=20_000_000, format="unicode")
     worker = fleet.worker("hostile")
     before = _snapshot(tmp_path)
-    job = fleet.submit([str(src)], format="unicode")
+    job = fleet.submit([str(src)], format="unicode", engine="louis")
     rows = fleet.wait_finished(job, timeout=180, supervise=False)
     assert worker.alive() and worker.generation == 1, worker.log_text()[-4000:]
     REPORT.hostile_inputs += len(rows)
@@ -247,7 +247,8 @@ def _convert_batch(root: Path, docs, tag: str):
     for i, (_, ext, data, _) in enumerate(docs):
         (folder / f"d{i:02d}{ext}").write_bytes(data)
     out = root / f"out-{tag}"
-    result = jobs.convert([str(folder)], out, jobs.JobOptions.build(format="unicode"))
+    result = jobs.convert([str(folder)], out,
+                          jobs.JobOptions.build(format="unicode", engine="louis"))
     return folder, out, result
 
 
