@@ -201,3 +201,20 @@ def test_docx_numbering_starts_where_the_definition_says():
     doc = read_document(out.getvalue(), "start.docx")
     assert [(b.marker, plain_text(b.content)) for b in doc.blocks] == [("5.", "fifth"),
                                                                        ("6.", "sixth")]
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_read_with_a_warning(codec):
+    from braillejobs.formats.readers.txt import decode_text
+    text, warnings = decode_text("The library opens at nine.\n".encode(codec), "x.txt")
+    assert text == "The library opens at nine.\n"
+    assert warnings and "no byte-order mark" in warnings[0] and codec.upper() in warnings[0]
+
+
+@pytest.mark.parametrize("data", [b"The library\x00 opens at\x00 nine.\n" * 5,
+                                  b"\x7fELF\x02\x01\x01" + bytes(400), bytes(64)])
+def test_nul_bytes_that_are_not_utf16_stay_binary(data):
+    from braillejobs.formats import DocumentError
+    from braillejobs.formats.readers.txt import decode_text
+    with pytest.raises(DocumentError, match="binary"):
+        decode_text(data, "x.txt")

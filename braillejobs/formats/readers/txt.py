@@ -13,6 +13,21 @@ from ..blocks import Document, PageBreak, Paragraph, Span, normalise_inlines
 from ..errors import DocumentError
 
 
+def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
+    """Text saved as UTF-16 without a byte-order mark: in mostly-Latin text one byte of each
+    pair is NUL. Anything that does not decode cleanly, or decodes to NULs, is not text."""
+    if len(data) < 4 or len(data) % 2:
+        return None
+    for codec, high in (("utf-16-le", data[1::2]), ("utf-16-be", data[0::2])):
+        if high.count(0) >= 0.9 * len(high):
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError:
+                return None
+            return None if "\x00" in text else (text, codec)
+    return None
+
+
 def decode_text(data: bytes, filename: str) -> tuple[str, list[str]]:
     """Text of a plain-text document: UTF-8, UTF-16 with a BOM, else cp1252 with a warning."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -21,6 +36,11 @@ def decode_text(data: bytes, filename: str) -> tuple[str, list[str]]:
         except UnicodeDecodeError:
             raise DocumentError(f"{filename}: broken UTF-16 text; re-save it as UTF-8") from None
     if b"\x00" in data:
+        guessed = _utf16_without_bom(data)
+        if guessed is not None:
+            text, codec = guessed
+            return text, [f"{filename}: no byte-order mark; read as {codec.upper()} — re-save "
+                          "it as UTF-8 to be sure"]
         raise DocumentError(f"{filename}: looks like a binary file (NUL bytes); "
                             "submit text, Markdown, HTML, DOCX or EPUB documents")
     try:
