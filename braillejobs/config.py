@@ -58,7 +58,7 @@ SETTINGS: tuple[Setting, ...] = (
             "en-ueb-g1.ctb (uncontracted)."),
     Setting("engine", "auto", "Default translation engine: auto (the CNN, its unsure words to "
             "the BiLSTM, then liblouis), cnn, rnn or louis. On a host without a GPU, louis is "
-            "the fastest and gives the same braille."),
+            "much faster."),
     Setting("format", "brf", "Default output format (one of the formats the formats module "
             "offers: unicode, brf, ...)."),
     Setting("cells_per_line", 40, "Default braille cells per line for page layouts (BRF, PEF).",
