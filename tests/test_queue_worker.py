@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -159,3 +161,39 @@ def test_cancel_retry_and_priorities(redis_url, tmp_path):
         assert jobs.progress(doomed)["state"] == "done"
         status = runner.invoke(main, ["status"])
         assert status.exit_code == 0
+
+
+@pytest.mark.parametrize("fmt", ["brf", "pef"])
+def test_fixture_documents_through_a_worker_match_embedded_mode(live, tmp_path, fmt):
+    """The formats fixtures (docx, epub, html, md, cp1252 txt) laid out by a real worker give
+    the same files as rendering them here, and every PEF passes the schema."""
+    from braillejobs.formats.pef import validate_pef
+
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    docs = sorted(p for p in fixtures.iterdir() if p.suffix in {".docx", ".epub", ".html",
+                                                                 ".md", ".txt"})
+    assert len(docs) >= 5
+    env = env_for(**live)
+    proc = subprocess.run([cli_path(), "submit", *map(str, docs), "--wait", "--format", fmt,
+                           "--timeout", "240"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    job_id = proc.stdout.strip().splitlines()[-1]
+    out = tmp_path / "out"
+    fetched = subprocess.run([cli_path(), "fetch", job_id, "-o", str(out)], capture_output=True,
+                             text=True, env=env, timeout=120)
+    assert fetched.returncode == 0, fetched.stderr
+    engine = LouisEngine("en-ueb-g2.ctb")
+    for doc in docs:
+        got = (out / f"{doc.stem}.{fmt}").read_bytes()
+        expected = formats.render(doc.read_bytes(), doc.name, engine,
+                                  formats.RenderOptions(fmt)).content
+        if fmt == "pef":
+            assert validate_pef(got) == [], doc.name
+            # the date is the day each was written; everything else must be the same
+            got, expected = _without_date(got), _without_date(expected)
+        assert got == expected, doc.name
+
+
+def _without_date(pef: bytes) -> bytes:
+    return re.sub(rb"<dc:date>[^<]*</dc:date>", b"", pef)
