@@ -63,6 +63,16 @@ def env_for(**values) -> dict:
     return env
 
 
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGTERM (a warm shutdown), then SIGKILL if it has not ended in 20 s."""
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 class Worker:
     """A `braillejobs worker` subprocess."""
 
@@ -89,12 +99,7 @@ class Worker:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+            stop_process(self.proc)
         if getattr(self, "fh", None):
             self.fh.close()
 

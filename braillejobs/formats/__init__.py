@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from ..translate.engine import Engine, LineTranslation
+from ..translate.engine import Engine, LineTranslation, count_engines
 from .brf import to_brf, write_brf
 from .errors import DocumentError
 from .flow import Unit, plan
@@ -108,9 +108,7 @@ def finish(prepared: Prepared, translations: Sequence[LineTranslation]) -> Rende
     if len(translations) != len(prepared.lines):
         raise ValueError(f"{prepared.filename}: {len(translations)} translations for "
                          f"{len(prepared.lines)} lines")
-    counts: Counter = Counter()
-    for t in translations:
-        counts.update(t.chars_by_engine)
+    counts = count_engines(translations)
     braille = [t.braille for t in translations]
     cells = sum(len(b) for b in braille)
     chars = sum(len(line) for line in prepared.lines)

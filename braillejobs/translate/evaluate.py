@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from rapidfuzz.distance import Levenshtein
 
 from .corpus import read_lines
-from .engine import Engine, LineTranslation
+from .engine import Engine, LineTranslation, count_engines
 from .louis_engine import LouisEngine
 
 
@@ -32,10 +31,8 @@ def score(hyps: Sequence[str], refs: Sequence[str]) -> dict:
     }
 
 
-def shares(results: Iterable[LineTranslation]) -> dict:
-    total: Counter = Counter()
-    for r in results:
-        total.update(r.chars_by_engine)
+def shares(results: Sequence[LineTranslation]) -> dict:
+    total = count_engines(results)
     n = sum(total.values())
     return {k: v / n for k, v in sorted(total.items())} if n else {}
 

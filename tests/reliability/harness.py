@@ -16,6 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bj_support import stop_process
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 
@@ -282,12 +284,7 @@ class WorkerProcess:
     def stop(self) -> None:
         if self.alive():
             self.expected_exit = True
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+            stop_process(self.proc)
 
     def unexpected_exit(self) -> int | None:
         """The exit status when the process ended without the test ending it."""
