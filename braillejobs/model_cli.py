@@ -115,25 +115,35 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
 @click.option("--max-seconds", type=float, help="Stop after this much training time.")
 @click.option("--batch", default=32, show_default=True, help="Windows per step.")
 @click.option("--length", default=512, show_default=True, help="Characters per window.")
-@click.option("--lr", type=float, help="Peak learning rate (default 2e-3 cnn, 1e-3 rnn).")
+@click.option("--lr", type=float, help="Peak learning rate (default 2e-3 cnn, 1e-3 rnn; 3e-4 when fine-tuning).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--no-resume", is_flag=True, help="Start afresh even if a resume file exists.")
 @click.option("--eval-lines", default=2000, show_default=True,
               help="Held-out lines evaluated at the end (0: none).")
+@click.option("--init", "init", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Fine-tune this checkpoint (keeps its architecture, size and vocabularies; "
+                   "--preset is ignored).")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto",
+              show_default=True,
+              help="auto: bf16 autocast for the CNN on a GPU or a CPU with native bf16.")
 def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, length, lr,
-              device, no_resume, eval_lines) -> None:
-    """Train a tagger on the labelled corpus (resumable; CUDA when present)."""
+              device, no_resume, eval_lines, init, precision) -> None:
+    """Train a tagger on the labelled corpus (resumable; CUDA when present).
+
+    With --init, fine-tune an existing checkpoint instead of starting afresh."""
     from .translate import train as trainer
 
     out = out or Path("runs") / f"{arch}-{table.removesuffix('.ctb')}.pt"
     opts = trainer.TrainOptions(arch=arch, preset=preset, table=table, steps=steps,
                                 max_seconds=max_seconds, batch=batch, length=length, lr=lr,
-                                device=device, resume=not no_resume, eval_lines=eval_lines)
+                                device=device, resume=not no_resume, eval_lines=eval_lines,
+                                init=init, precision=precision)
     bar = _Bar(f"train {arch}/{preset}", max_seconds or steps)
 
     def progress(event: dict) -> None:
-        if event["phase"] == "label":
-            bar.update(0, f"labelling {event['chars']:,} chars")
+        if event["phase"] in ("count", "label"):
+            what = "counting chunks" if event["phase"] == "count" else "labelling"
+            bar.update(0, f"{what}: {event['chars']:,} chars")
         else:
             done = event["seconds"] if max_seconds else event["step"]
             bar.update(done, f"step {event['step']:,} loss {event['loss']:.4f} "

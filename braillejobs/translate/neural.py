@@ -57,6 +57,7 @@ class Tagged:
     pred: np.ndarray   # chunk id per character of the concatenated lines
     conf: np.ndarray   # probability of that chunk
     ids: np.ndarray    # input character ids of the concatenated lines
+    points: np.ndarray  # their code points (escapes are spelled from them)
 
 
 class Tagger:
@@ -128,7 +129,8 @@ class Tagger:
     def tag_lines(self, lines: Sequence[str]) -> Tagged:
         stream, is_line = self.encode_lines(lines)
         pred, conf = self.tag_stream(stream)
-        return Tagged(pred[is_line], conf[is_line], stream[is_line])
+        points = np.frombuffer("".join(lines).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        return Tagged(pred[is_line], conf[is_line], stream[is_line], points)
 
 
 def _segments(ids: np.ndarray, lengths: np.ndarray, space_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -176,6 +178,8 @@ class NeuralEngine:
         self.space_id = int(space[0]) if len(space) else -1
         self.device = primary.device
         self.model_version = primary.version + (f"+{fallback.version}" if fallback else "")
+        # the fallback's chunk ids in the primary's vocabulary (a fine-tuned CNN may know more)
+        self.fallback_map = primary.vocab.chunk_map(fallback.vocab) if fallback else None
 
     def translate_lines(self, lines: Sequence[str],
                         typeforms: Sequence[Sequence[int] | None] | None = None
@@ -202,7 +206,7 @@ class NeuralEngine:
         tagged = self.primary.tag_lines(lines)
         own = self.primary.arch
         if self.name != "auto":
-            texts = vocab.decode_many(tagged.pred, lengths)
+            texts = vocab.decode_many(tagged.pred, lengths, tagged.points)
             return [LineTranslation(t, {own: int(n)} if n else {}) for t, n in zip(texts, lengths)]
 
         engine = np.zeros(len(tagged.pred), dtype=np.int8)          # 0 cnn, 1 rnn, 2 louis
@@ -216,23 +220,24 @@ class NeuralEngine:
             sub_idx = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in redo])
             sub_unsure = unsure_chars(sub, lengths[redo], self.thresholds["rnn"], self.space_id)
             take = unsure[sub_idx] & ~sub_unsure
-            pred[sub_idx[take]] = sub.pred[take]
+            pred[sub_idx[take]] = self.fallback_map[sub.pred[take]]
             engine[sub_idx[take]] = 1
             unsure[sub_idx[take]] = False
-        texts = vocab.decode_many(pred, lengths)
+        texts = vocab.decode_many(pred, lengths, tagged.points)
         louis_lines = set(np.unique(line_of[unsure]).tolist()) if unsure.any() else set()
         out = []
         for i, line in enumerate(lines):
             a, b = offsets[i], offsets[i + 1]
             if i in louis_lines:
                 engine[a:b][unsure[a:b]] = 2
-                texts[i] = self._splice(line, pred[a:b], unsure[a:b], engine[a:b])
+                texts[i] = self._splice(line, pred[a:b], tagged.points[a:b], unsure[a:b],
+                                        engine[a:b])
             counts = np.bincount(engine[a:b], minlength=3)
             out.append(LineTranslation(texts[i], {ENGINE_CODES[k]: int(c)
                                                   for k, c in enumerate(counts) if c}))
         return out
 
-    def _splice(self, line: str, pred: np.ndarray, unsure: np.ndarray,
+    def _splice(self, line: str, pred: np.ndarray, points: np.ndarray, unsure: np.ndarray,
                 engine: np.ndarray) -> str:
         """liblouis translates the whole line; its chunks replace those of the unsure words."""
         try:
@@ -240,9 +245,8 @@ class NeuralEngine:
         except AlignmentError:
             engine[:] = 2
             return self.louis.translate_text(line)
-        strings = self.primary.vocab.chunk_strings
-        return "".join(chunks[j] if u else strings[p]
-                       for j, (u, p) in enumerate(zip(unsure.tolist(), pred.tolist())))
+        own = self.primary.vocab.chunks(pred, points)
+        return "".join(chunks[j] if u else own[j] for j, u in enumerate(unsure.tolist()))
 
 
 _taggers: dict[tuple[str, str], Tagger] = {}
@@ -285,8 +289,8 @@ def build_engine(name: str, table: str) -> NeuralEngine:
         return NeuralEngine("rnn", table, load_tagger("rnn", table), None, DEFAULT_THRESHOLDS)
     cnn = load_tagger("cnn", table)
     rnn = load_tagger("rnn", table)
-    if cnn.vocab.to_dict() != rnn.vocab.to_dict():
-        raise EngineError(f"the cnn and rnn models for {table} were trained on different "
+    if cnn.vocab.chars != rnn.vocab.chars:
+        raise EngineError(f"the cnn and rnn models for {table} read different character "
                           "vocabularies; train both from the same labelled corpus")
     thresholds = dict(DEFAULT_THRESHOLDS)
     thresholds.update(cnn.checkpoint.meta.get("thresholds", {}))

@@ -1,7 +1,9 @@
 """One trainer for both taggers: label the corpus with liblouis, then fit on random windows.
 
-Labelling runs once per corpus and table and is cached next to the corpus
-(``labels-<table>.npz``). Training samples windows from the labelled stream (lines joined by the
+Labelling runs once per corpus, table and vocabulary and is cached next to the corpus
+(``labels-<table>.npz``). A fresh vocabulary takes two passes: the first counts liblouis's chunks,
+the second labels with lumped chunks spread over known pieces (``labels.refine``); fine-tuning
+(``init``) labels once, with the vocabulary of the checkpoint it starts from. Training samples windows from the labelled stream (lines joined by the
 separator, exactly as the engines feed them at inference), runs on CUDA when present with bf16
 autocast, saves a resume file every minute and at the end, and writes a checkpoint that carries
 its config, vocabularies, table, corpus digest and evaluation figures.
@@ -9,6 +11,7 @@ its config, vocabularies, table, corpus digest and evaluation figures.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import multiprocessing as mp
@@ -22,7 +25,7 @@ import torch
 
 from . import checkpoint as ckpt_mod
 from .corpus import read_lines
-from .labels import label_lines
+from .labels import ESCAPE, label_lines
 from .vocab import SEPARATOR, Vocab
 
 Progress = Callable[[dict], None]
@@ -31,9 +34,12 @@ Progress = Callable[[dict], None]
 # ---------------------------------------------------------------------------------------------
 # labelling
 
-def _label_shard(args: tuple[list[str], str]) -> tuple[str, np.ndarray, int]:
-    lines, table = args
-    kept, keys, dropped = label_lines(lines, table)
+LABEL_FORMAT = 2      # 2: escapes and spread chunks (labels.refine)
+
+
+def _label_shard(args: tuple[list[str], str, frozenset | None]) -> tuple[str, np.ndarray, int]:
+    lines, table, known = args
+    kept, keys, dropped = label_lines(lines, table, known)
     if not kept:
         return "", np.zeros(0, dtype=np.int64), dropped
     text = SEPARATOR.join(kept) + SEPARATOR
@@ -44,15 +50,16 @@ def _label_shard(args: tuple[list[str], str]) -> tuple[str, np.ndarray, int]:
     return text, np.concatenate(parts), dropped
 
 
-def _shards(lines: Iterator[str], size: int, table: str) -> Iterator[tuple[list[str], str]]:
+def _shards(lines: Iterator[str], size: int, table: str, known: frozenset | None
+            ) -> Iterator[tuple[list[str], str, frozenset | None]]:
     shard: list[str] = []
     for line in lines:
         shard.append(line)
         if len(shard) >= size:
-            yield shard, table
+            yield shard, table, known
             shard = []
     if shard:
-        yield shard, table
+        yield shard, table, known
 
 
 def labels_path(corpus_dir: Path, table: str) -> Path:
@@ -67,20 +74,12 @@ class Labelled:
     stats: dict
 
 
-def label_corpus(corpus_dir: Path, table: str, *, workers: int | None = None,
-                 max_chunks: int = 1024, progress: Progress | None = None,
-                 force: bool = False) -> Labelled:
-    """Label ``train.txt`` with liblouis (cached); build the vocabularies from it."""
-    corpus_dir = Path(corpus_dir)
-    cache = labels_path(corpus_dir, table)
-    manifest = json.loads((corpus_dir / "manifest.json").read_text())
-    if cache.exists() and not force:
-        data = np.load(cache, allow_pickle=False)
-        stats = json.loads(str(data["stats"]))
-        if stats.get("corpus_sha256") == manifest["sha256"]["train"]:
-            return Labelled(Vocab.from_dict(json.loads(str(data["vocab"]))), data["x"], data["y"],
-                            stats)
-    workers = workers or max(1, mp.cpu_count())
+def _vocab_digest(vocab: Vocab) -> str:
+    return hashlib.sha256(json.dumps(vocab.to_dict()).encode()).hexdigest()
+
+
+def _label_pass(corpus_dir: Path, table: str, known: frozenset | None, workers: int,
+                progress: Progress | None, phase: str) -> tuple[str, np.ndarray, int]:
     texts: list[str] = []
     keys: list[np.ndarray] = []
     dropped = 0
@@ -89,27 +88,57 @@ def label_corpus(corpus_dir: Path, table: str, *, workers: int | None = None,
     lines = read_lines(corpus_dir / "train.txt")
     ctx = mp.get_context("spawn")
     with ctx.Pool(workers) as pool:
-        for text, k, d in pool.imap(_label_shard, _shards(lines, 2000, table), chunksize=1):
+        for text, k, d in pool.imap(_label_shard, _shards(lines, 2000, table, known), chunksize=1):
             texts.append(text)
             keys.append(k)
             dropped += d
             done += len(text)
             if progress:
-                progress({"phase": "label", "chars": done, "seconds": time.monotonic() - started})
+                progress({"phase": phase, "chars": done, "seconds": time.monotonic() - started})
     text = SEPARATOR + "".join(texts)
-    all_keys = np.concatenate([np.zeros(1, dtype=np.int64)] + keys)
-    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    uniq, counts = np.unique(points, return_counts=True)
-    char_counts = {chr(int(u)): int(c) for u, c in zip(uniq, counts)}
-    kuniq, kcounts = np.unique(all_keys, return_counts=True)
-    key_counts = {int(u): int(c) for u, c in zip(kuniq, kcounts)}
-    vocab = Vocab.build(char_counts, key_counts, max_chunks=max_chunks)
+    return text, np.concatenate([np.zeros(1, dtype=np.int64)] + keys), dropped
+
+
+def label_corpus(corpus_dir: Path, table: str, *, vocab: Vocab | None = None,
+                 workers: int | None = None, max_chunks: int = 1024,
+                 progress: Progress | None = None, force: bool = False) -> Labelled:
+    """Label ``train.txt`` with liblouis (cached). Without ``vocab``, build the vocabularies from
+    it (two passes); with one (fine-tuning), label in that vocabulary."""
+    corpus_dir = Path(corpus_dir)
+    cache = labels_path(corpus_dir, table)
+    manifest = json.loads((corpus_dir / "manifest.json").read_text())
+    wanted_vocab = _vocab_digest(vocab) if vocab is not None else None
+    if cache.exists() and not force:
+        data = np.load(cache, allow_pickle=False)
+        stats = json.loads(str(data["stats"]))
+        if stats.get("corpus_sha256") == manifest["sha256"]["train"] and \
+                stats.get("label_format") == LABEL_FORMAT and \
+                stats.get("given_vocab_sha256") == wanted_vocab:
+            return Labelled(Vocab.from_dict(json.loads(str(data["vocab"]))), data["x"], data["y"],
+                            stats)
+    workers = workers or max(1, mp.cpu_count())
+    started = time.monotonic()
+    if vocab is None:
+        text, all_keys, dropped = _label_pass(corpus_dir, table, None, workers, progress, "count")
+        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        uniq, counts = np.unique(points, return_counts=True)
+        char_counts = {chr(int(u)): int(c) for u, c in zip(uniq, counts)}
+        kuniq, kcounts = np.unique(all_keys, return_counts=True)
+        key_counts = {int(u): int(c) for u, c in zip(kuniq, kcounts)}
+        vocab = Vocab.build(char_counts, key_counts, max_chunks=max_chunks)
+    known = frozenset(k for k in vocab.chunk_keys if k >= 0)
+    text, all_keys, dropped = _label_pass(corpus_dir, table, known, workers, progress, "label")
+    kuniq = np.unique(all_keys)
     x = vocab.encode(text).astype(np.int16)
     y = vocab.chunk_ids(all_keys).astype(np.int16)
+    if vocab.escape_id >= 0:
+        y[all_keys == ESCAPE] = vocab.escape_id
     covered = float(np.mean(y != 1)) if len(y) else 0.0
     stats = {
         "table": table,
         "corpus_sha256": manifest["sha256"]["train"],
+        "label_format": LABEL_FORMAT,
+        "given_vocab_sha256": wanted_vocab,
         "chars": int(len(x)),
         "lines_dropped": dropped,
         "distinct_chunks": int(len(kuniq)),
@@ -141,7 +170,42 @@ class TrainOptions:
     resume: bool = True
     save_every: float = 60.0
     eval_lines: int = 2000
+    init: Path | None = None       # fine-tune from this checkpoint (its arch, config, vocabulary)
+    precision: str = "auto"        # auto, fp32 or bf16 (autocast)
 
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AMX or AVX-512 BF16): bf16 training pays there."""
+    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    return bool(probe and probe())
+
+
+def use_bf16(opts: TrainOptions, device: torch.device) -> bool:
+    """bf16 autocast for the CNN on a GPU or a CPU with native bf16; the LSTM trains in fp32."""
+    if opts.precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {opts.precision!r}: choose {', '.join(PRECISIONS)}")
+    if opts.precision != "auto":
+        return opts.precision == "bf16"
+    return opts.arch == "cnn" and (device.type == "cuda" or cpu_has_bf16())
+
+
+def _grow_outputs(model: torch.nn.Module, state: dict, n_old: int) -> dict:
+    """The checkpoint's weights for a model whose output layer has more chunks (appended)."""
+    own = model.state_dict()
+    merged = {}
+    for key, value in state.items():
+        target = own[key]
+        if value.shape != target.shape and value.shape[0] == n_old:
+            grown = target.clone()
+            grown[:n_old] = value.to(target.dtype)
+            if key.endswith("bias"):     # new chunks start unlikely: the old model never saw them
+                grown[n_old:] = value.min()
+            value = grown
+        merged[key] = value.to(target.dtype)
+    return merged
 
 def _device(name: str) -> torch.device:
     if name == "auto":
@@ -156,13 +220,33 @@ def resume_path(out: Path) -> Path:
 def train(corpus_dir: Path, out: Path, opts: TrainOptions,
           progress: Progress | None = None) -> ckpt_mod.Checkpoint:
     corpus_dir, out = Path(corpus_dir), Path(out)
-    labelled = label_corpus(corpus_dir, opts.table, progress=progress)
+    base = ckpt_mod.load(opts.init) if opts.init else None
+    if base is not None and base.arch != opts.arch:
+        raise ValueError(f"{opts.init} holds a {base.arch} model, not {opts.arch}; "
+                         f"use --arch {base.arch}")
+    labelled = label_corpus(corpus_dir, opts.table,
+                            vocab=base.vocab.with_escape() if base else None, progress=progress)
     vocab = labelled.vocab
     device = _device(opts.device)
     torch.manual_seed(opts.seed)
-    config = ckpt_mod.make_config(opts.arch, opts.preset, vocab)
-    model = ckpt_mod.ARCHS[opts.arch][1](config).to(device)
-    lr = opts.lr or (2e-3 if opts.arch == "cnn" else 1e-3)
+    if base is not None:
+        if base.table != opts.table:
+            raise ValueError(f"{opts.init} was trained for {base.table}, not {opts.table}")
+        config = type(base.config).from_dict({**base.config.to_dict(),
+                                              "n_chunks": vocab.n_chunks})
+        model = ckpt_mod.ARCHS[opts.arch][1](config)
+        model.load_state_dict(_grow_outputs(model, base.state_dict, base.vocab.n_chunks))
+        model = model.to(device)
+        preset = base.meta.get("preset", opts.preset)
+        init_meta = {"version": base.version, "file": Path(opts.init).name,
+                     **{k: base.meta.get(k) for k in ("preset", "steps", "chars_seen",
+                                                       "train_seconds", "device",
+                                                       "corpus_sha256")}}
+    else:
+        config = ckpt_mod.make_config(opts.arch, opts.preset, vocab)
+        model = ckpt_mod.ARCHS[opts.arch][1](config).to(device)
+        preset, init_meta = opts.preset, None
+    lr = opts.lr or ((3e-4 if base else 2e-3) if opts.arch == "cnn" else (3e-4 if base else 1e-3))
     optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     step, elapsed, chars_seen = 0, 0.0, 0
     rng = np.random.default_rng(opts.seed)
@@ -170,8 +254,9 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
     rpath = resume_path(out)
     if opts.resume and rpath.exists():
         state = torch.load(rpath, map_location=device, weights_only=False)
-        if state["arch"] == opts.arch and state["preset"] == opts.preset and \
-                state["corpus_sha256"] == labelled.stats["corpus_sha256"]:
+        if state["arch"] == opts.arch and state["preset"] == preset and \
+                state["corpus_sha256"] == labelled.stats["corpus_sha256"] and \
+                state.get("init") == (init_meta or {}).get("version"):
             model.load_state_dict(state["model"])
             optim.load_state_dict(state["optim"])
             step, elapsed, chars_seen = state["step"], state["elapsed"], state["chars_seen"]
@@ -184,8 +269,7 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
                          f"({opts.length}); build a larger corpus")
     offsets = torch.arange(opts.length, device=device)
     loss_fn = torch.nn.CrossEntropyLoss()
-    # bf16 autocast for the convolutions; the LSTM trains in fp32 (TF32 on recent GPUs)
-    use_amp = device.type == "cuda" and opts.arch == "cnn"
+    use_amp = use_bf16(opts, device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -193,7 +277,8 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
     model.train()
 
     def save_resume() -> None:
-        torch.save({"arch": opts.arch, "preset": opts.preset, "model": model.state_dict(),
+        torch.save({"arch": opts.arch, "preset": preset, "init": (init_meta or {}).get("version"),
+                    "model": model.state_dict(),
                     "optim": optim.state_dict(), "step": step, "elapsed": elapsed,
                     "chars_seen": chars_seen, "rng": rng.bit_generator.state,
                     "corpus_sha256": labelled.stats["corpus_sha256"]}, rpath)
@@ -235,7 +320,8 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
     save_resume()
     model.eval()
     meta = {
-        "preset": opts.preset,
+        "preset": preset,
+        "precision": "bf16" if use_amp else "fp32",
         "steps": step,
         "chars_seen": chars_seen,
         "train_seconds": round(elapsed, 1),
@@ -248,6 +334,8 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         "parameters": sum(p.numel() for p in model.parameters()),
         "torch": str(torch.__version__),
     }
+    if init_meta is not None:
+        meta["fine_tuned_from"] = init_meta
     ckpt = ckpt_mod.save(out, model, vocab, opts.table, meta)
     if opts.eval_lines:
         from .evaluate import evaluate_checkpoint_file

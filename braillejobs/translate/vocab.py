@@ -2,7 +2,9 @@
 
 Characters map to ids through a dense table over all code points (no per-character Python loop);
 chunk ids map back to braille through a table of up to eight code points per chunk, gathered and
-flattened with numpy. Both vocabularies travel inside every checkpoint.
+flattened with numpy. The ``ESCAPE`` chunk (liblouis's escape for a character its table does not
+define) is spelled from the input code point, also vectorised. Both vocabularies travel inside
+every checkpoint.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Iterable
 
 import numpy as np
 
-from .labels import MAX_CELLS, key_to_chunk
+from .labels import ESCAPE, ESCAPE_FORMS, ESCAPE_OPEN, ESCAPE_CLOSE, ESCAPE_WIDTH, HEX_CELLS, \
+    key_to_chunk
 
 PAD_ID, UNK_ID, SEP_ID = 0, 1, 2          # input ids
 EMPTY_CHUNK, UNK_CHUNK = 0, 1             # output ids
@@ -31,14 +34,15 @@ class Vocab:
         for i, ch in enumerate(self.chars):
             if i >= SEP_ID and ch:
                 self._char_table[ord(ch)] = i
-        cells = np.zeros((len(self.chunk_keys), MAX_CELLS), dtype=np.uint32)
+        cells = np.zeros((len(self.chunk_keys), ESCAPE_WIDTH), dtype=np.uint32)
+        self.escape_id = self.chunk_keys.index(ESCAPE) if ESCAPE in self.chunk_keys else -1
         for i, key in enumerate(self.chunk_keys):
-            if i == UNK_CHUNK:
+            if i == UNK_CHUNK or key == ESCAPE:
                 continue
             chunk = key_to_chunk(key)
             cells[i, :len(chunk)] = [ord(c) for c in chunk]
         self._cells = cells
-        self.chunk_strings = ["" if i == UNK_CHUNK else key_to_chunk(k)
+        self.chunk_strings = ["" if i == UNK_CHUNK or k == ESCAPE else key_to_chunk(k)
                               for i, k in enumerate(self.chunk_keys)]
         known = [(k, i) for i, k in enumerate(self.chunk_keys) if i != UNK_CHUNK]
         known.sort()
@@ -69,25 +73,57 @@ class Vocab:
         found = self._sorted_keys[pos] == keys
         return np.where(found, self._sorted_ids[pos], UNK_CHUNK)
 
-    def decode(self, ids: np.ndarray) -> str:
+    def _cells_of(self, ids: np.ndarray, points: np.ndarray | None) -> np.ndarray:
+        """[n, ESCAPE_WIDTH] cell code points (0 = none) of each chunk id; escapes spelled from
+        ``points``, the input code points at the same positions (without them, escapes are empty)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        cells = self._cells[ids]
+        if self.escape_id >= 0 and points is not None:
+            where = np.flatnonzero(ids == self.escape_id)
+            if len(where):
+                cells[where] = escape_cells(np.asarray(points)[where])
+        return cells
+
+    def decode(self, ids: np.ndarray, points: np.ndarray | None = None) -> str:
         """Braille for a sequence of chunk ids: the chunks joined, in one vectorised step."""
         if len(ids) == 0:
             return ""
-        cells = self._cells[np.asarray(ids, dtype=np.int64)].reshape(-1)
+        cells = self._cells_of(ids, points).reshape(-1)
         cells = cells[cells != 0]
         return cells.tobytes().decode("utf-32-le")
 
-    def decode_many(self, ids: np.ndarray, lengths: Iterable[int]) -> list[str]:
+    def decode_many(self, ids: np.ndarray, lengths: Iterable[int],
+                    points: np.ndarray | None = None) -> list[str]:
         """Decode several lines at once: ``ids`` is their concatenation, ``lengths`` their sizes."""
         lengths = list(lengths)
         if not lengths:
             return []
-        cells = self._cells[np.asarray(ids, dtype=np.int64)]          # [n, 8]
+        cells = self._cells_of(ids, points)                             # [n, width]
         per_char = (cells != 0).sum(axis=1)
         flat = cells[cells != 0].tobytes().decode("utf-32-le")
         bounds = np.concatenate([[0], np.cumsum(lengths)])
         cell_bounds = np.concatenate([[0], np.cumsum(per_char)])[bounds]
         return [flat[cell_bounds[i]:cell_bounds[i + 1]] for i in range(len(lengths))]
+
+    def chunks(self, ids: np.ndarray, points: np.ndarray | None = None) -> list[str]:
+        """The chunk of every position, as strings (escapes spelled from ``points``)."""
+        if len(ids) == 0:
+            return []
+        return self.decode_many(ids, [1] * len(ids), points)
+
+    def chunk_map(self, other: "Vocab") -> np.ndarray:
+        """For each chunk id of ``other``, the id of the same chunk here (UNK_CHUNK if absent)."""
+        out = self.chunk_ids(np.array([max(k, 0) for k in other.chunk_keys], dtype=np.int64))
+        out[UNK_CHUNK] = UNK_CHUNK
+        if other.escape_id >= 0:
+            out[other.escape_id] = self.escape_id if self.escape_id >= 0 else UNK_CHUNK
+        return out
+
+    def with_escape(self) -> "Vocab":
+        """This vocabulary with the ESCAPE chunk appended (ids of the others unchanged)."""
+        if self.escape_id >= 0:
+            return self
+        return Vocab(list(self.chars), list(self.chunk_keys) + [ESCAPE])
 
     # -- persistence ----------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -107,6 +143,27 @@ class Vocab:
                 chars.append(ch)
         keys = [0, -1]
         for key, _n in sorted(key_counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            if key > 0 and len(keys) < max_chunks:
+            if (key > 0 or key == ESCAPE) and len(keys) < max_chunks:
                 keys.append(int(key))
         return cls(chars, keys)
+
+
+_HEX = np.array([ord(c) for c in HEX_CELLS], dtype=np.uint32)
+
+
+def escape_cells(points: np.ndarray) -> np.ndarray:
+    """liblouis's escape of each code point, as [n, ESCAPE_WIDTH] cell code points (0-padded)."""
+    points = np.asarray(points, dtype=np.int64)
+    out = np.zeros((len(points), ESCAPE_WIDTH), dtype=np.uint32)
+    lower = -1
+    for limit, letter, digits in ESCAPE_FORMS:
+        rows = np.flatnonzero((points > lower) & (points <= limit))
+        lower = limit
+        if not len(rows):
+            continue
+        head = [ord(c) for c in ESCAPE_OPEN + letter]
+        out[rows, :len(head)] = head
+        shifts = 4 * np.arange(digits - 1, -1, -1)
+        out[rows, len(head):len(head) + digits] = _HEX[(points[rows, None] >> shifts) & 15]
+        out[rows, len(head) + digits] = ord(ESCAPE_CLOSE)
+    return out

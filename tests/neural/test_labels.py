@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from braillejobs.translate import corpus
-from braillejobs.translate.labels import (UNPACKABLE, align, chunk_key, key_to_chunk,
-                                          label_lines)
+from braillejobs.translate.labels import (ESCAPE, UNPACKABLE, align, chunk_key, escape_chunk,
+                                          key_to_chunk, label_lines, line_keys, refine)
 from braillejobs.translate.louis_engine import LouisEngine
 
 from .conftest import RULEBOOK, SAMPLE
@@ -36,9 +36,52 @@ def test_joined_labels_equal_liblouis(table):
         braille, chunks = align(line, table)
         assert "".join(chunks) == braille == louis.translate_text(line)
         assert len(chunks) == len(line) == len(k)
-        rebuilt = "".join(key_to_chunk(int(x)) if x != UNPACKABLE else c
-                          for x, c in zip(k, chunks))
-        assert rebuilt == braille
+        assert rebuilt(line, k, chunks) == braille
+
+
+def rebuilt(line: str, keys, chunks) -> str:
+    """The braille a line's keys stand for (unpackable chunks taken from liblouis's own split)."""
+    return "".join(escape_chunk(ch) if x == ESCAPE else (c if x == UNPACKABLE else key_to_chunk(int(x)))
+                   for ch, x, c in zip(line, keys, chunks))
+
+
+# characters the UEB tables do not define, from every escape form: \x (4 digits), \y (5), \z (8)
+UNDEFINED = ["한", "コ", "規", "д", "ɪ", "℞", "\uE000", "\x01", "😀", "\U0001D400", "\U00100000"]
+
+
+@pytest.mark.parametrize("table", ["en-ueb-g2.ctb", "en-ueb-g1.ctb"])
+def test_escape_form_is_liblouis_own(table):
+    louis = LouisEngine(table)
+    for ch in UNDEFINED:
+        assert louis.translate_text(ch) == escape_chunk(ch), hex(ord(ch))
+    keys = line_keys("Perl 사용자 모임 😀!", table)
+    assert [int(k) for k in keys[5:8]] == [ESCAPE] * 3 and keys[-2] == ESCAPE
+    assert ESCAPE not in line_keys("Curaçao, naïve café", table)   # defined accents stay chunks
+
+
+LUMPED = ["the root of the horseradish plant", "law REVERSAL agency", "Southend continues",
+          "forbidden COULD JOHNSON EXCITED ARMAND by law", "a slick multimedia interface",
+          "secretaries and subbasement's walls"]
+
+
+def test_lumped_words_are_spread_over_known_pieces():
+    table = "en-ueb-g2.ctb"
+    # a vocabulary of the chunks in ordinary words: single cells and capitalised letters
+    sample_keys = np.concatenate(label_lines(_lines(), table)[1])
+    known = frozenset(int(k) for k in np.unique(sample_keys) if k >= 0)
+    for line in LUMPED:
+        braille, chunks = align(line, table)
+        spread = refine(line, chunks, table, lambda c: chunk_key(c) in known)
+        assert "".join(spread) == braille and len(spread) == len(line)     # the invariant holds
+        keys = line_keys(line, table, known)
+        assert rebuilt(line, keys, spread) == braille
+        before = sum(1 for c in chunks if c and chunk_key(c) not in known)
+        after = sum(1 for k in keys if k != 0 and int(k) not in known)
+        assert after < before, line
+    # without a vocabulary only chunks that cannot be packed are spread
+    braille, chunks = align("the horseradish plant", table)
+    assert chunk_key(chunks[4]) == UNPACKABLE
+    assert refine("the horseradish plant", chunks, table)[4:15] == list("⠓⠕⠗⠎⠑⠗⠁⠙⠊⠩") + [""]
 
 
 def test_contraction_lands_on_first_character():

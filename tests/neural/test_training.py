@@ -52,7 +52,7 @@ def test_tiny_model_learns_and_translates(tiny_models, tiny_corpus):
     assert len(out) == 6 and out[-1].braille == ""
     for line, r in zip(SAMPLE[:5], out):
         assert r.chars_by_engine == {"cnn": len(line)}
-        assert all(0x2800 <= ord(c) <= 0x283F for c in r.braille)
+        assert all(0x2800 <= ord(c) <= 0x28FF for c in r.braille)   # escapes use dots 7-8
 
 
 def test_checkpoint_round_trip(tiny_models, tmp_path):
@@ -109,3 +109,39 @@ def test_train_command_resumes(tiny_corpus, tmp_path):
 def test_unknown_chunk_id_is_reserved(tiny_models):
     ckpt = ckpt_mod.load(tiny_models["cnn"])
     assert ckpt.vocab.chunk_keys[UNK_CHUNK] == -1
+
+
+def test_fine_tune_keeps_the_vocabulary_and_adds_escapes(tiny_models, tiny_corpus, tmp_path):
+    base = ckpt_mod.load(tiny_models["cnn"])
+    assert base.vocab.escape_id < 0          # the tiny corpus holds no undefined characters
+    out = tmp_path / "tuned.pt"
+    args = ["--arch", "cnn", "--init", str(tiny_models["cnn"]), "--corpus", str(tiny_corpus),
+            "-o", str(out), "--steps", "10", "--batch", "8", "--length", "64", "--device", "cpu",
+            "--eval-lines", "20"]
+    result = CliRunner().invoke(train_cmd, args)
+    assert result.exit_code == 0, result.output
+    tuned = ckpt_mod.load(out)
+    assert tuned.config.channels == base.config.channels and tuned.meta["preset"] == "tiny"
+    assert tuned.vocab.chars == base.vocab.chars
+    assert tuned.vocab.chunk_keys[:base.vocab.n_chunks] == base.vocab.chunk_keys
+    assert tuned.vocab.escape_id == base.vocab.n_chunks
+    assert tuned.meta["fine_tuned_from"]["version"] == base.version
+    assert tuned.meta["steps"] == 10 and tuned.meta["heldout"]["lines"] >= 1
+    # the old chunks' output weights started from the base model's, not afresh
+    w_base = base.state_dict["out.weight"].float()
+    w_tuned = tuned.state_dict["out.weight"].float()
+    assert w_tuned.shape[0] == w_base.shape[0] + 1
+    assert torch.allclose(w_tuned[:w_base.shape[0]], w_base, atol=0.05)
+    # a model of another architecture cannot start from it
+    wrong = CliRunner().invoke(train_cmd, ["--arch", "rnn"] + args[2:])
+    assert wrong.exit_code != 0 and "use --arch cnn" in wrong.output
+
+
+def test_precision_choice():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert trainer.use_bf16(trainer.TrainOptions(arch="cnn"), cuda)
+    assert not trainer.use_bf16(trainer.TrainOptions(arch="rnn"), cuda)
+    assert trainer.use_bf16(trainer.TrainOptions(arch="cnn"), cpu) == trainer.cpu_has_bf16()
+    assert not trainer.use_bf16(trainer.TrainOptions(arch="cnn", precision="fp32"), cuda)
+    with pytest.raises(ValueError, match="precision"):
+        trainer.use_bf16(trainer.TrainOptions(precision="fp16"), cpu)

@@ -6,7 +6,7 @@ from collections import Counter
 
 import numpy as np
 
-from braillejobs.translate.labels import chunk_key, key_to_chunk
+from braillejobs.translate.labels import chunk_key, escape_chunk, key_to_chunk
 from braillejobs.translate.vocab import SEP_ID, UNK_CHUNK, UNK_ID, Vocab
 
 
@@ -56,3 +56,27 @@ def test_build_is_deterministic_and_keeps_unknowns():
     assert Vocab.from_dict(a.to_dict()).to_dict() == a.to_dict()
     unknown = a.chunk_ids(np.array([chunk_key("⠲"), chunk_key("⠮"), 12345]))
     assert unknown[0] == UNK_CHUNK and unknown[2] == UNK_CHUNK and unknown[1] >= 2
+
+
+def test_escapes_are_spelled_from_the_code_points():
+    v = _vocab().with_escape()
+    assert v.escape_id == v.n_chunks - 1 and v.chunk_keys[:6] == _vocab().chunk_keys
+    assert Vocab.from_dict(v.to_dict()).escape_id == v.escape_id
+    text = "a한😀\U00100000"
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    ids = np.array([3, v.escape_id, v.escape_id, v.escape_id])
+    expected = key_to_chunk(v.chunk_keys[3]) + "".join(escape_chunk(c) for c in text[1:])
+    assert v.decode(ids, points) == expected
+    assert v.decode_many(ids, [1, 3], points) == [expected[:1], expected[1:]]
+    assert v.chunks(ids, points) == [key_to_chunk(v.chunk_keys[3])] + [escape_chunk(c) for c in text[1:]]
+    assert v.decode(ids) == key_to_chunk(v.chunk_keys[3])     # no code points: escapes are empty
+
+
+def test_chunk_map_between_vocabularies():
+    old = _vocab()
+    new = Vocab(old.chars, old.chunk_keys[:2] + list(reversed(old.chunk_keys[2:]))).with_escape()
+    mapping = new.chunk_map(old)
+    assert mapping[UNK_CHUNK] == UNK_CHUNK
+    for i in range(2, old.n_chunks):
+        assert new.chunk_keys[mapping[i]] == old.chunk_keys[i]
+    assert old.chunk_map(new)[new.escape_id] == UNK_CHUNK     # the older one cannot escape
