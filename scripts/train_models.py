@@ -3,7 +3,9 @@
     python scripts/train_models.py --corpus corpus --out runs/release \
         --table en-ueb-g2.ctb:large:base:200:100 --table en-ueb-g1.ctb:cpu:cpu:50:30
 
-Each ``--table`` is TABLE:CNN_PRESET:RNN_PRESET:CNN_SECONDS:RNN_SECONDS. Work runs in the order
+Each ``--table`` is TABLE:CNN_PRESET:RNN_PRESET:CNN_SECONDS:RNN_SECONDS. ``--finish
+TABLE:CNN_FILE:RNN_FILE`` trains nothing: it calibrates, evaluates and writes the checkpoints and
+card of models made elsewhere (a CNN fine-tuned with ``braillejobs train --init``). Work runs in the order
 given, and ``--deadline`` (seconds from start) shrinks or skips later stages so that the whole
 run ends in time; every finished checkpoint is copied to ``--out`` at once, so an interrupted run
 still leaves what it finished. Needs only numpy, torch, rapidfuzz and liblouis (no database or
@@ -47,12 +49,60 @@ def progress(event: dict) -> None:
             f"{event['chars_seen'] / max(event['seconds'], 1e-9):,.0f} chars/s")
 
 
+def finish(args: argparse.Namespace, device: str, table: str, paths: dict, card: dict) -> None:
+    """Calibrate the auto thresholds, evaluate, and write the checkpoints and the model card."""
+    stem = table.removesuffix(".ctb")
+    lines = ev.load_lines(args.corpus / "heldout.txt", args.eval_lines)
+    cnn = Tagger(ckpt_mod.load(paths["cnn"]), torch.device(device))
+    engines = {"cnn": NeuralEngine("cnn", table, cnn, None, DEFAULT_THRESHOLDS)}
+    if "rnn" in paths:
+        rnn = Tagger(ckpt_mod.load(paths["rnn"]), torch.device(device))
+        engines["rnn"] = NeuralEngine("rnn", table, rnn, None, DEFAULT_THRESHOLDS)
+        calib = ev.calibrate(cnn, rnn, lines)
+        log(f"calibration: {json.dumps(calib['chosen'])}")
+        for point in calib["curve"]:
+            log(f"  t={point['threshold']:<6} exact {point['exact_lines']:.4f} "
+                f"cer {point['cell_error_rate']:.5f} cnn {point['cnn']:.4f} "
+                f"rnn {point['rnn']:.4f} louis {point['louis']:.4f}")
+        card["calibration"] = calib
+        engines["auto"] = NeuralEngine("auto", table, cnn, rnn, calib["chosen"])
+    card["heldout"] = {}
+    for name, engine in engines.items():
+        figures = ev.evaluate(engine, lines)
+        card["heldout"][name] = figures
+        log(f"held-out {name}: exact {figures['exact_lines']:.4f} "
+            f"cer {figures['cell_error_rate']:.5f} share {figures['share']}")
+        if args.rulebook and args.rulebook.exists():
+            rb = ev.evaluate_rulebook(engine, args.rulebook)
+            card.setdefault("rulebook", {})[name] = rb
+            log(f"rulebook {name}: agrees with liblouis {rb['agrees_with_liblouis']:.4f}, "
+                f"matches rulebook {rb['matches_rulebook']:.4f}")
+    # the CNN checkpoint carries the chosen thresholds and the figures
+    final = ckpt_mod.load(paths["cnn"])
+    meta = dict(final.meta)
+    if "calibration" in card:
+        meta["thresholds"] = card["calibration"]["chosen"]
+        meta["calibration"] = card["calibration"]
+    meta["heldout"] = card["heldout"]
+    ckpt_mod.save(args.out / f"cnn-{stem}.pt", final.build_model("cpu"), final.vocab, table,
+                  meta)
+    if "rnn" in paths:
+        rfinal = ckpt_mod.load(paths["rnn"])
+        rmeta = dict(rfinal.meta, heldout=card["heldout"].get("rnn"))
+        ckpt_mod.save(args.out / f"rnn-{stem}.pt", rfinal.build_model("cpu"), rfinal.vocab,
+                      table, rmeta)
+    (args.out / f"model-card-{stem}.json").write_text(json.dumps(card, indent=2) + "\n")
+    log(f"wrote {table} models and card to {args.out}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--work", type=Path, default=Path("runs/work"))
-    p.add_argument("--table", action="append", required=True)
+    p.add_argument("--table", action="append", default=[])
+    p.add_argument("--finish", action="append", default=[],
+                   help="TABLE:CNN_FILE:RNN_FILE: calibrate, evaluate and write trained models")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--length", type=int, default=512)
     p.add_argument("--device", default="auto")
@@ -67,6 +117,18 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     log(f"device {device} ({torch.cuda.get_device_name(0) if device == 'cuda' else 'cpu'}), "
         f"torch {torch.__version__}, {os.cpu_count()} cpus")
+
+    for spec in args.finish:
+        table, cnn_file, rnn_file = spec.split(":")
+        paths = {"cnn": Path(cnn_file), "rnn": Path(rnn_file)}
+        card = {"table": table, "models": {}}
+        for arch, path in paths.items():
+            meta = ckpt_mod.load(path).meta
+            card["models"][arch] = {k: meta.get(k) for k in (
+                "preset", "steps", "chars_seen", "train_seconds", "device", "parameters", "batch",
+                "length", "precision", "fine_tuned_from", "labels")}
+        log(f"finish {table}: {json.dumps(card['models'])}")
+        finish(args, device, table, paths, card)
 
     for spec in args.table:
         table, cnn_preset, rnn_preset, cnn_s, rnn_s = spec.split(":")
@@ -95,49 +157,9 @@ def main() -> None:
             card["models"][arch] = {k: ckpt.meta[k] for k in ("preset", "steps", "chars_seen",
                                     "train_seconds", "device", "parameters", "batch", "length")}
             shutil.copy(work, args.out / work.name)
-        if "cnn" not in paths:
-            continue
-        lines = ev.load_lines(args.corpus / "heldout.txt", args.eval_lines)
-        cnn = Tagger(ckpt_mod.load(paths["cnn"]), torch.device(device))
-        engines = {"cnn": NeuralEngine("cnn", table, cnn, None, DEFAULT_THRESHOLDS)}
-        if "rnn" in paths:
-            rnn = Tagger(ckpt_mod.load(paths["rnn"]), torch.device(device))
-            engines["rnn"] = NeuralEngine("rnn", table, rnn, None, DEFAULT_THRESHOLDS)
-            calib = ev.calibrate(cnn, rnn, lines)
-            log(f"calibration: {json.dumps(calib['chosen'])}")
-            for point in calib["curve"]:
-                log(f"  t={point['threshold']:<6} exact {point['exact_lines']:.4f} "
-                    f"cer {point['cell_error_rate']:.5f} cnn {point['cnn']:.4f} "
-                    f"rnn {point['rnn']:.4f} louis {point['louis']:.4f}")
-            card["calibration"] = calib
-            engines["auto"] = NeuralEngine("auto", table, cnn, rnn, calib["chosen"])
-        card["heldout"] = {}
-        for name, engine in engines.items():
-            figures = ev.evaluate(engine, lines)
-            card["heldout"][name] = figures
-            log(f"held-out {name}: exact {figures['exact_lines']:.4f} "
-                f"cer {figures['cell_error_rate']:.5f} share {figures['share']}")
-            if args.rulebook and args.rulebook.exists():
-                rb = ev.evaluate_rulebook(engine, args.rulebook)
-                card.setdefault("rulebook", {})[name] = rb
-                log(f"rulebook {name}: agrees with liblouis {rb['agrees_with_liblouis']:.4f}, "
-                    f"matches rulebook {rb['matches_rulebook']:.4f}")
-        # the CNN checkpoint carries the chosen thresholds and the figures
-        final = ckpt_mod.load(paths["cnn"])
-        meta = dict(final.meta)
-        if "calibration" in card:
-            meta["thresholds"] = card["calibration"]["chosen"]
-            meta["calibration"] = card["calibration"]
-        meta["heldout"] = card["heldout"]
-        ckpt_mod.save(args.out / paths["cnn"].name, final.build_model("cpu"), final.vocab, table,
-                      meta)
-        if "rnn" in paths:
-            rfinal = ckpt_mod.load(paths["rnn"])
-            rmeta = dict(rfinal.meta, heldout=card["heldout"].get("rnn"))
-            ckpt_mod.save(args.out / paths["rnn"].name, rfinal.build_model("cpu"), rfinal.vocab,
-                          table, rmeta)
-        (args.out / f"model-card-{stem}.json").write_text(json.dumps(card, indent=2) + "\n")
-        log(f"wrote {table} models and card to {args.out}")
+        if "cnn" in paths:
+            finish(args, device, table, paths, card)
+
 
 
 if __name__ == "__main__":

@@ -121,6 +121,7 @@ def calibrate(cnn, rnn, lines: Sequence[str], *, grid: Sequence[float] = DEFAULT
     louis = LouisEngine(cnn.checkpoint.table)
     refs = [louis.translate_text(line) for line in lines]
     curve = []
+    cnn, rnn = _Remembering(cnn), _Remembering(rnn)
     for t in grid:
         engine = NeuralEngine("auto", cnn.checkpoint.table, cnn, rnn, {"cnn": t, "rnn": t})
         results, _seconds = run_engine(engine, lines)
@@ -132,6 +133,24 @@ def calibrate(cnn, rnn, lines: Sequence[str], *, grid: Sequence[float] = DEFAULT
                       "louis": share.get("louis", 0.0)})
     return {"curve": curve, "chosen": choose(curve, min_neural_share),
             "min_neural_share": min_neural_share, "lines": len(lines)}
+
+
+class _Remembering:
+    """A tagger that tags the same lines only once: every point of a sweep reads them again, and
+    the tags do not depend on the thresholds."""
+
+    def __init__(self, tagger):
+        self._tagger = tagger
+        self._seen: dict[tuple[str, ...], object] = {}
+
+    def __getattr__(self, name: str):
+        return getattr(self._tagger, name)
+
+    def tag_lines(self, lines: Sequence[str]):
+        key = tuple(lines)
+        if key not in self._seen:
+            self._seen[key] = self._tagger.tag_lines(lines)
+        return self._seen[key]
 
 
 def choose(curve: Sequence[dict], min_neural_share: float = 0.97) -> dict:

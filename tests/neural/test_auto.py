@@ -131,3 +131,19 @@ def test_gpu_and_cpu_agree(taggers):
 def test_auto_is_the_product_default():
     from braillejobs import config
     assert config.setting("engine").default == "auto"
+
+
+def test_calibration_sweep_matches_fresh_runs(taggers):
+    """The sweep tags each line once and reuses the tags; every point equals a fresh run."""
+    lines = SAMPLE + ["Unicode コンソーシアム (Unicode規格の選定団体)", "the horseradish plant"]
+    result = ev.calibrate(taggers[0], taggers[1], lines, grid=(0.0, 0.9, 1.01))
+    assert [p["threshold"] for p in result["curve"]] == [0.0, 0.9, 1.01]
+    louis = LouisEngine(G2)
+    refs = [louis.translate_text(line) for line in lines]
+    for point in result["curve"]:
+        fresh = _auto(taggers, point["threshold"], point["threshold"]).translate_lines(lines)
+        s = ev.score([r.braille for r in fresh], refs)
+        assert s["exact_lines"] == point["exact_lines"]
+        assert ev.shares(fresh).get("louis", 0.0) == point["louis"]
+    assert result["curve"][-1]["louis"] == 1.0 and result["curve"][-1]["exact_lines"] == 1.0
+    assert result["chosen"]["cnn"] in (0.0, 0.9, 1.01)
