@@ -26,6 +26,7 @@ import torch
 from . import checkpoint as ckpt_mod
 from .corpus import read_lines
 from .labels import ESCAPE, label_lines
+from .neural import cpu_has_bf16
 from .vocab import SEPARATOR, Vocab
 
 Progress = Callable[[dict], None]
@@ -175,12 +176,6 @@ class TrainOptions:
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AMX or AVX-512 BF16): bf16 training pays there."""
-    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
-    return bool(probe and probe())
 
 
 def use_bf16(opts: TrainOptions, device: torch.device) -> bool:
