@@ -147,3 +147,18 @@ def test_calibration_sweep_matches_fresh_runs(taggers):
         assert ev.shares(fresh).get("louis", 0.0) == point["louis"]
     assert result["curve"][-1]["louis"] == 1.0 and result["curve"][-1]["exact_lines"] == 1.0
     assert result["chosen"]["cnn"] in (0.0, 0.9, 1.01)
+
+
+def test_shipped_cnn_writes_escapes_and_lumped_words(taggers):
+    """What the labels' escape class and spread words made expressible: characters the table does
+    not define, and words liblouis reports whole on their first character."""
+    lines = ["The Korean name of the country is 한국, and Tokyo is 東京 in Japanese.",
+             "Add grated horseradish to the sauce before serving.",
+             "The Russian word да means yes.", "A multimedia guide comes with the book.",
+             "The prescription began with the sign ℞ and a date.",
+             "She sent a smiley 😀 at the end."]
+    louis = LouisEngine(G2)
+    cnn = NeuralEngine("cnn", G2, taggers[0], None, {})
+    for line, r in zip(lines, cnn.translate_lines(lines)):
+        assert r.braille == louis.translate_text(line), line
+        assert r.chars_by_engine == {"cnn": len(line)}
