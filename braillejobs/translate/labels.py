@@ -94,6 +94,11 @@ def escape_chunk(ch: str) -> str:
     raise ValueError(f"code point {cp:#x} is outside Unicode")
 
 
+def is_escape(ch: str, chunk: str) -> bool:
+    """Whether ``chunk`` is liblouis's escape for ``ch`` (cheap for every other chunk)."""
+    return chunk.startswith(ESCAPE_OPEN) and chunk == escape_chunk(ch)
+
+
 def key_to_chunk(key: int) -> str:
     if key < 0:
         raise ValueError(f"key {key} has no chunk of its own")
@@ -152,7 +157,7 @@ def refine(text: str, chunks: list[str], table: str,
     n = len(text)
     for p in range(n):
         c = out[p]
-        if not c or known(c) or c == escape_chunk(text[p]):
+        if not c or known(c) or is_escape(text[p], c):
             continue
         q = p + 1
         while q < n and not out[q] and not text[q].isspace():
@@ -174,7 +179,7 @@ def line_keys(text: str, table: str, known_keys: Container[int] | None = None) -
             key = chunk_key(c)
             return key >= 0 and key in known_keys
     chunks = refine(text, chunks, table, known)
-    return np.fromiter((ESCAPE if c and c == escape_chunk(ch) else chunk_key(c)
+    return np.fromiter((ESCAPE if is_escape(ch, c) else chunk_key(c)
                         for ch, c in zip(text, chunks)), dtype=np.int64, count=len(chunks))
 
 

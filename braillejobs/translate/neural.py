@@ -29,7 +29,7 @@ from . import checkpoint as ckpt_mod
 from .engine import EngineError, LineTranslation, check_table
 from .labels import AlignmentError, align
 from .louis_engine import LouisEngine
-from .vocab import SEP_ID, SEPARATOR, UNK_CHUNK, UNK_ID, Vocab
+from .vocab import SEP_ID, SEPARATOR, UNK_CHUNK, UNK_ID, Vocab, code_points
 
 log = logging.getLogger("braillejobs.neural")
 
@@ -95,13 +95,14 @@ class Tagger:
         self.windows_per_batch = max(1, batch_chars // self.window)
         self._lock = threading.Lock()
 
-    def encode_lines(self, lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Stream ids (separator, line, separator, line, ..., separator) and the line mask."""
-        stream = self.vocab.encode(SEPARATOR + SEPARATOR.join(lines) + SEPARATOR)
-        is_line = np.ones(len(stream), dtype=bool)
+    def encode_lines(self, lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Stream ids (separator, line, separator, line, ..., separator), the line mask and the
+        stream's code points."""
+        points = code_points(SEPARATOR + SEPARATOR.join(lines) + SEPARATOR)
+        is_line = np.ones(len(points), dtype=bool)
         seps = np.cumsum([0] + [len(line) + 1 for line in lines])
         is_line[seps] = False
-        return stream, is_line
+        return self.vocab.encode_points(points), is_line, points
 
     @torch.inference_mode()
     def tag_stream(self, stream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -137,10 +138,9 @@ class Tagger:
         return pred, conf
 
     def tag_lines(self, lines: Sequence[str]) -> Tagged:
-        stream, is_line = self.encode_lines(lines)
+        stream, is_line, points = self.encode_lines(lines)
         pred, conf = self.tag_stream(stream)
-        points = np.frombuffer("".join(lines).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        return Tagged(pred[is_line], conf[is_line], stream[is_line], points)
+        return Tagged(pred[is_line], conf[is_line], stream[is_line], points[is_line])
 
 
 def _segments(ids: np.ndarray, lengths: np.ndarray, space_id: int) -> tuple[np.ndarray, np.ndarray]:

@@ -25,7 +25,7 @@ import torch
 
 from . import checkpoint as ckpt_mod
 from .corpus import read_lines
-from .labels import ESCAPE, label_lines
+from .labels import label_lines
 from .neural import cpu_has_bf16
 from .vocab import SEPARATOR, Vocab
 
@@ -131,9 +131,7 @@ def label_corpus(corpus_dir: Path, table: str, *, vocab: Vocab | None = None,
     text, all_keys, dropped = _label_pass(corpus_dir, table, known, workers, progress, "label")
     kuniq = np.unique(all_keys)
     x = vocab.encode(text).astype(np.int16)
-    y = vocab.chunk_ids(all_keys).astype(np.int16)
-    if vocab.escape_id >= 0:
-        y[all_keys == ESCAPE] = vocab.escape_id
+    y = vocab.chunk_ids(all_keys).astype(np.int16)       # ESCAPE keys map to the escape id
     covered = float(np.mean(y != 1)) if len(y) else 0.0
     stats = {
         "table": table,
@@ -202,6 +200,7 @@ def _grow_outputs(model: torch.nn.Module, state: dict, n_old: int) -> dict:
         merged[key] = value.to(target.dtype)
     return merged
 
+
 def _device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -241,7 +240,7 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         config = ckpt_mod.make_config(opts.arch, opts.preset, vocab)
         model = ckpt_mod.ARCHS[opts.arch][1](config).to(device)
         preset, init_meta = opts.preset, None
-    lr = opts.lr or ((3e-4 if base else 2e-3) if opts.arch == "cnn" else (3e-4 if base else 1e-3))
+    lr = opts.lr or (3e-4 if base else (2e-3 if opts.arch == "cnn" else 1e-3))
     optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     step, elapsed, chars_seen = 0, 0.0, 0
     rng = np.random.default_rng(opts.seed)

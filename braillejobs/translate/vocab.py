@@ -60,9 +60,10 @@ class Vocab:
     # -- input ----------------------------------------------------------------------------------
     def encode(self, text: str) -> np.ndarray:
         """Character ids of ``text`` (int64), unknown characters as UNK_ID."""
-        if not text:
-            return np.zeros(0, dtype=np.int64)
-        points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        return self.encode_points(code_points(text))
+
+    def encode_points(self, points: np.ndarray) -> np.ndarray:
+        """Character ids of code points (see ``code_points``)."""
         return self._char_table[points]
 
     # -- output ---------------------------------------------------------------------------------
@@ -146,6 +147,11 @@ class Vocab:
             if (key > 0 or key == ESCAPE) and len(keys) < max_chunks:
                 keys.append(int(key))
         return cls(chars, keys)
+
+
+def code_points(text: str) -> np.ndarray:
+    """The code points of ``text`` as uint32, in one step."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 _HEX = np.array([ord(c) for c in HEX_CELLS], dtype=np.uint32)
