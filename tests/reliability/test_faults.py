@@ -155,22 +155,33 @@ def own_postgres():
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.mark.postgres
-def test_postgres_stopped_for_seconds_during_a_job(fleet_factory, fault_redis, own_postgres,
-                                                   tmp_path):
-    fleet = fleet_factory(fault_redis.url, own_postgres.url, **FAST)
-    write_corpus(tmp_path / "in", count=50, size=20_000, seed=11)
+def _stop_postgres_mid_job(fleet, own_postgres, tmp_path, count: int, seed: int):
+    """Start one worker on a job of ``count`` documents; stop PostgreSQL once the first are done
+    and some are still queued. Returns the worker and the job."""
+    write_corpus(tmp_path / "in", count=count, size=20_000, seed=seed)
     worker = fleet.worker("a")
     job = fleet.submit([str(tmp_path / "in")], format="brf")
     wait_for(lambda: fleet.counts(job)["done"] >= 3, 60, "the first documents")
     assert fleet.counts(job)["queued"] > 0, "the job finished before the database was stopped"
     own_postgres.stop("immediate")
-    time.sleep(4)
-    own_postgres.start()
+    return worker, job
+
+
+def _all_done_once_by_the_same_worker(fleet, job, worker) -> None:
     rows = fleet.wait_finished(job, timeout=120, supervise=False)
     fleet.check_exactly_once(rows)
     assert all(r["status"] == "done" for r in rows)
     assert worker.alive() and worker.generation == 1, worker.log_text()[-3000:]
+
+
+@pytest.mark.postgres
+def test_postgres_stopped_for_seconds_during_a_job(fleet_factory, fault_redis, own_postgres,
+                                                   tmp_path):
+    fleet = fleet_factory(fault_redis.url, own_postgres.url, **FAST)
+    worker, job = _stop_postgres_mid_job(fleet, own_postgres, tmp_path, count=50, seed=11)
+    time.sleep(4)
+    own_postgres.start()
+    _all_done_once_by_the_same_worker(fleet, job, worker)
     log = worker.log_text()
     assert "database unreachable" in log, log[-3000:]
     assert "Traceback" not in log.split("database unreachable", 1)[0][-2000:]
@@ -184,20 +195,12 @@ def test_postgres_down_longer_than_the_retries_sends_the_task_again(fleet_factor
     countdown past the stale-claim age, and runs again once the database is back."""
     fleet = fleet_factory(fault_redis.url, own_postgres.url,
                           **{**FAST, "visibility_timeout": 12, "db_retry_attempts": 2})
-    write_corpus(tmp_path / "in", count=40, size=20_000, seed=12)
-    worker = fleet.worker("a")
-    job = fleet.submit([str(tmp_path / "in")], format="brf")
-    wait_for(lambda: fleet.counts(job)["done"] >= 3, 60, "the first documents")
-    assert fleet.counts(job)["queued"] > 0, "the job finished before the database was stopped"
-    own_postgres.stop("immediate")
+    worker, job = _stop_postgres_mid_job(fleet, own_postgres, tmp_path, count=40, seed=12)
     wait_for(lambda: "goes back to the queue" in worker.log_text(), 30,
              "the task to be sent again", interval=0.2)
     time.sleep(1)
     own_postgres.start()
-    rows = fleet.wait_finished(job, timeout=120, supervise=False)
-    fleet.check_exactly_once(rows)
-    assert all(r["status"] == "done" for r in rows)
-    assert worker.alive() and worker.generation == 1, worker.log_text()[-3000:]
+    _all_done_once_by_the_same_worker(fleet, job, worker)
     REPORT.postgres_stops += 1
 
 

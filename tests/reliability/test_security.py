@@ -121,6 +121,23 @@ def test_hostile_broker_messages_are_refused_and_the_worker_survives(fleet_facto
 
 # --- passwords and TLS ----------------------------------------------------------------------
 
+def _small_job_through(tmp_path, broker_url: str, name: str, seed: int) -> str:
+    """Three small documents through one real worker on ``broker_url`` (SQLite store), all done;
+    returns the worker's log."""
+    from conftest import Fleet
+
+    fleet = Fleet(tmp_path / "fleet", broker_url, f"sqlite:///{tmp_path / 'bj.db'}")
+    try:
+        worker = fleet.worker(name)
+        write_corpus(tmp_path / "in", count=3, size=1_000, seed=seed)
+        job = fleet.submit([str(tmp_path / "in")], format="brf")
+        rows = fleet.wait_finished(job, timeout=60, supervise=False)
+        assert all(r["status"] == "done" for r in rows)
+    finally:
+        fleet.stop_all()
+    return worker.log_text()
+
+
 def test_redis_password_works_and_never_shows(tmp_path):
     redis = RedisServer(tmp_path / "redis-auth", password=SECRET).start()
     try:
@@ -128,18 +145,7 @@ def test_redis_password_works_and_never_shows(tmp_path):
         assert SECRET in url
         values = {"broker_url": url, "database_url": f"sqlite:///{tmp_path / 'bj.db'}",
                   "queue": f"auth-{uuid.uuid4().hex[:8]}", "data_dir": str(tmp_path / "data")}
-        from conftest import Fleet
-
-        fleet = Fleet(tmp_path / "fleet", url, values["database_url"])
-        try:
-            worker = fleet.worker("auth")
-            write_corpus(tmp_path / "in", count=3, size=1_000, seed=5)
-            job = fleet.submit([str(tmp_path / "in")], format="brf")
-            rows = fleet.wait_finished(job, timeout=60, supervise=False)
-            assert all(r["status"] == "done" for r in rows)
-        finally:
-            fleet.stop_all()
-        assert SECRET not in worker.log_text()
+        assert SECRET not in _small_job_through(tmp_path, url, "auth", seed=5)
         # A wrong password is an error that names the broker without the password.
         wrong = url.replace(SECRET, SECRET + "x")
         out = _run_cli(["submit", str(tmp_path / "in")], broker_url=wrong,
@@ -225,18 +231,7 @@ def test_rediss_tls_broker_with_a_checked_certificate(tmp_path):
             raise AssertionError(text + help_text.stdout[-300:])
         url = (f"rediss://:{SECRET}@127.0.0.1:{port}/0?ssl_cert_reqs=required"
                f"&ssl_ca_certs={quote(str(files['ca']), safe='/')}")
-        from conftest import Fleet
-
-        fleet = Fleet(tmp_path / "fleet", url, f"sqlite:///{tmp_path / 'bj.db'}")
-        try:
-            worker = fleet.worker("tls")
-            write_corpus(tmp_path / "in", count=3, size=1_000, seed=9)
-            job = fleet.submit([str(tmp_path / "in")], format="brf")
-            rows = fleet.wait_finished(job, timeout=60, supervise=False)
-            assert all(r["status"] == "done" for r in rows)
-            assert SECRET not in worker.log_text()
-        finally:
-            fleet.stop_all()
+        assert SECRET not in _small_job_through(tmp_path, url, "tls", seed=9)
         # The same server without our CA: the certificate check refuses it.
         bad = url.split("&ssl_ca_certs=")[0]
         out = _run_cli(["submit", str(tmp_path / "in")], broker_url=bad,
