@@ -474,7 +474,13 @@ def _upsert_results(session: Session, rows: list[dict]) -> None:
 
 
 def refresh_job(session: Session, job_id: str) -> str:
-    """Recompute a job's state from its documents' statuses; returns it."""
+    """Recompute a job's state from its documents' statuses; returns it.
+
+    The job's row is locked first (``FOR UPDATE``; SQLite serialises writers anyway), so two
+    workers finishing the last documents of a job in parallel cannot each count the other's
+    documents as still running and leave the job ``running`` for ever: the second waits for
+    the first to commit, and under read committed its count then sees those documents."""
+    session.execute(select(Job.id).where(Job.id == job_id).with_for_update())
     counts = document_counts(session, job_id)
     job = session.get(Job, job_id, populate_existing=True)
     if job is None:

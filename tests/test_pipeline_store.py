@@ -234,3 +234,45 @@ def test_retry_takes_back_documents_of_a_dead_claimer(db, tmp_path):
     assert jobs.progress(created.job_id)["running"] == 3
     job_id, n = jobs.retry(created.job_id)
     assert n == 3 and jobs.progress(job_id)["done"] == 3
+
+
+def test_parallel_finishes_of_the_last_documents_leave_the_job_finished(db, tmp_path):
+    """Two workers store the last documents of a job at the same moment. Each transaction
+    counts the documents after writing its own: without the lock on the job row, each sees the
+    other's documents still running, both write `running`, and the job never finishes."""
+    import threading
+
+    root = write(tmp_path / "in", TEXTS)
+    created = jobs.create_job([str(root)], options())
+    first, *rest = sorted(created.queued_ids)
+    factory = session_factory()
+    with factory() as s:
+        assert len(pipeline._claim(s, created.job_id, created.queued_ids, "a" * 32, "w1")) == 3
+        s.commit()
+
+    def finish(session, ids):
+        session.execute(update(Document).where(Document.id.in_(ids))
+                        .values(status="done", finished_at=utcnow())
+                        .execution_options(synchronize_session=False))
+        return pipeline.refresh_job(session, created.job_id)
+
+    a = factory()
+    try:
+        assert finish(a, rest) == "running"       # the first document is still running
+        seen = {}
+
+        def other():
+            with factory() as b:
+                seen["state"] = finish(b, [first])
+                b.commit()
+
+        t = threading.Thread(target=other)
+        t.start()
+        t.join(1.0)                     # it waits for the job row (or, on SQLite, the database)
+        assert t.is_alive()
+        a.commit()
+    finally:
+        a.close()
+    t.join(30)
+    assert seen["state"] == "done"
+    assert jobs.progress(created.job_id)["state"] == "done"
