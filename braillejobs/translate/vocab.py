@@ -34,16 +34,18 @@ class Vocab:
         for i, ch in enumerate(self.chars):
             if i >= SEP_ID and ch:
                 self._char_table[ord(ch)] = i
-        cells = np.zeros((len(self.chunk_keys), ESCAPE_WIDTH), dtype=np.uint32)
         self.escape_id = self.chunk_keys.index(ESCAPE) if ESCAPE in self.chunk_keys else -1
-        for i, key in enumerate(self.chunk_keys):
-            if i == UNK_CHUNK or key == ESCAPE:
-                continue
-            chunk = key_to_chunk(key)
-            cells[i, :len(chunk)] = [ord(c) for c in chunk]
-        self._cells = cells
         self.chunk_strings = ["" if i == UNK_CHUNK or k == ESCAPE else key_to_chunk(k)
                               for i, k in enumerate(self.chunk_keys)]
+        # Every chunk's cells end to end in one flat array, then room for one escape: chunk i is
+        # flat[start[i]:start[i] + length[i]]. Braille cells (escapes too) are single UTF-16 code
+        # units, so the output is decoded as UTF-16.
+        points = [ord(c) for chunk in self.chunk_strings for c in chunk]
+        self._flat = np.array(points + [0] * ESCAPE_WIDTH, dtype=np.uint16)
+        self._length = np.array([len(c) for c in self.chunk_strings], dtype=np.int64)
+        self._start = np.concatenate([[0], np.cumsum(self._length)[:-1]]).astype(np.int64)
+        if self.escape_id >= 0:
+            self._start[self.escape_id] = len(points)   # the room after the chunks
         known = [(k, i) for i, k in enumerate(self.chunk_keys) if i != UNK_CHUNK]
         known.sort()
         self._sorted_keys = np.array([k for k, _ in known], dtype=np.int64)
@@ -74,37 +76,46 @@ class Vocab:
         found = self._sorted_keys[pos] == keys
         return np.where(found, self._sorted_ids[pos], UNK_CHUNK)
 
-    def _cells_of(self, ids: np.ndarray, points: np.ndarray | None) -> np.ndarray:
-        """[n, ESCAPE_WIDTH] cell code points (0 = none) of each chunk id; escapes spelled from
-        ``points``, the input code points at the same positions (without them, escapes are empty)."""
-        ids = np.asarray(ids, dtype=np.int64)
-        cells = self._cells[ids]
-        if self.escape_id >= 0 and points is not None:
-            where = np.flatnonzero(ids == self.escape_id)
-            if len(where):
-                cells[where] = escape_cells(np.asarray(points)[where])
-        return cells
-
     def decode(self, ids: np.ndarray, points: np.ndarray | None = None) -> str:
         """Braille for a sequence of chunk ids: the chunks joined, in one vectorised step."""
-        if len(ids) == 0:
-            return ""
-        cells = self._cells_of(ids, points).reshape(-1)
-        cells = cells[cells != 0]
-        return cells.tobytes().decode("utf-32-le")
+        return self.decode_many(ids, [len(ids)], points)[0]
 
     def decode_many(self, ids: np.ndarray, lengths: Iterable[int],
                     points: np.ndarray | None = None) -> list[str]:
-        """Decode several lines at once: ``ids`` is their concatenation, ``lengths`` their sizes."""
-        lengths = list(lengths)
-        if not lengths:
+        """Decode several lines at once: ``ids`` is their concatenation, ``lengths`` their sizes.
+        Escapes are spelled from ``points``, the input code points at the same positions
+        (without them, escapes come out empty).
+
+        A few passes of numpy over the output cells, no Python loop over characters: each
+        position's cells are ``flat[start[id]:start[id] + length[id]]``, so the output is one
+        gather from ``flat`` at ``repeat(start[id] - first output index, length) + arange``."""
+        ids = np.asarray(ids, dtype=np.int64)
+        bounds = np.concatenate([[0], np.cumsum(np.fromiter(lengths, dtype=np.int64))])
+        if len(bounds) == 1:
             return []
-        cells = self._cells_of(ids, points)                             # [n, width]
-        per_char = (cells != 0).sum(axis=1)
-        flat = cells[cells != 0].tobytes().decode("utf-32-le")
-        bounds = np.concatenate([[0], np.cumsum(lengths)])
-        cell_bounds = np.concatenate([[0], np.cumsum(per_char)])[bounds]
-        return [flat[cell_bounds[i]:cell_bounds[i + 1]] for i in range(len(lengths))]
+        length = self._length[ids]
+        escapes = None
+        if self.escape_id >= 0 and points is not None and len(ids):
+            where = np.flatnonzero(ids == self.escape_id)
+            if len(where):
+                cells = escape_cells(np.asarray(points)[where])
+                present = cells != 0
+                length[where] = present.sum(axis=1)
+                escapes = where, cells[present]
+        ends = np.cumsum(length)
+        total = int(ends[-1]) if len(ends) else 0
+        firsts = ends - length
+        source = np.repeat(self._start[ids] - firsts, length)
+        source += np.arange(total, dtype=np.int64)
+        out = self._flat[source]
+        if escapes is not None:
+            where, values = escapes
+            n = length[where]
+            at = np.repeat(firsts[where] - (np.cumsum(n) - n), n)
+            out[at + np.arange(len(values))] = values
+        text = out.tobytes().decode("utf-16-le")
+        cut = np.concatenate([[0], ends])[bounds].tolist()
+        return [text[a:b] for a, b in zip(cut, cut[1:])]
 
     def chunks(self, ids: np.ndarray, points: np.ndarray | None = None) -> list[str]:
         """The chunk of every position, as strings (escapes spelled from ``points``)."""

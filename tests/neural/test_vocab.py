@@ -80,3 +80,20 @@ def test_chunk_map_between_vocabularies():
     for i in range(2, old.n_chunks):
         assert new.chunk_keys[mapping[i]] == old.chunk_keys[i]
     assert old.chunk_map(new)[new.escape_id] == UNK_CHUNK     # the older one cannot escape
+
+
+def test_decode_many_equals_the_per_character_definition_on_random_input():
+    v = _vocab().with_escape()
+    rng = np.random.default_rng(7)
+    text = "".join(rng.choice(list("ab 한😀\U00100000\u2019")) for _ in range(3000))
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    ids = rng.integers(0, v.n_chunks, len(text))
+    per_char = ["" if i == UNK_CHUNK else escape_chunk(ch) if i == v.escape_id
+                else key_to_chunk(v.chunk_keys[i]) for i, ch in zip(ids.tolist(), text)]
+    cuts = np.sort(rng.integers(0, len(text), 40))
+    lengths = np.diff(np.r_[0, cuts, len(text)]).tolist()     # some lines empty
+    bounds = np.cumsum([0] + lengths)
+    expected = ["".join(per_char[a:b]) for a, b in zip(bounds, bounds[1:])]
+    assert v.decode_many(ids, lengths, points) == expected
+    assert v.decode_many(np.zeros(0, dtype=np.int64), [], points[:0]) == []
+    assert v.decode_many(np.zeros(0, dtype=np.int64), [0, 0]) == ["", ""]
