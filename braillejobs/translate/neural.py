@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from . import checkpoint as ckpt_mod
+from .device_decode import DeviceDecoder
 from .engine import EngineError, LineTranslation, check_table
 from .labels import AlignmentError, align
 from .louis_engine import LouisEngine
@@ -94,6 +95,8 @@ class Tagger:
             batch_chars = 1 << 20 if device.type == "cuda" else 1 << 16
         self.windows_per_batch = max(1, batch_chars // self.window)
         self._lock = threading.Lock()
+        self._char_table = torch.from_numpy(self.vocab.char_table).to(device)
+        self._decoder = DeviceDecoder(self.vocab, device)
 
     def encode_lines(self, lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Stream ids (separator, line, separator, line, ..., separator), the line mask and the
@@ -106,12 +109,20 @@ class Tagger:
 
     @torch.inference_mode()
     def tag_stream(self, stream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        n = len(stream)
+        """Chunk id and its probability at every position of a stream of character ids."""
+        pred, conf = self._tag(torch.from_numpy(stream).to(self.device), with_conf=True)
+        return pred.cpu().numpy(), conf.cpu().numpy()
+
+    def _tag(self, ids: torch.Tensor, with_conf: bool
+             ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Tag a stream of ids on the device, in overlapping windows; the results stay there.
+        Without ``with_conf``, only the argmax of the logits is taken (in their own precision:
+        the same ids as in fp32, without writing the logits out again as fp32)."""
+        n = len(ids)
         n_windows = max(1, -(-n // self.core))
-        padded = np.zeros(n_windows * self.core + 2 * self.margin, dtype=np.int64)
-        padded[self.margin:self.margin + n] = stream
-        ids = torch.from_numpy(padded).to(self.device)
-        windows = ids.unfold(0, self.window, self.core)            # [n_windows, window]
+        padded = ids.new_zeros(n_windows * self.core + 2 * self.margin)
+        padded[self.margin:self.margin + n] = ids
+        windows = padded.unfold(0, self.window, self.core)          # [n_windows, window]
         preds, confs = [], []
         i = 0
         per_batch = self.windows_per_batch
@@ -119,9 +130,13 @@ class Tagger:
             while i < n_windows:
                 batch = windows[i:i + per_batch]
                 try:
-                    logits = self.model(batch)[:, self.margin:self.margin + self.core].float()
-                    top, pred = logits.max(dim=-1)
-                    conf = torch.exp(top - torch.logsumexp(logits, dim=-1))
+                    logits = self.model(batch)[:, self.margin:self.margin + self.core]
+                    if with_conf:
+                        logits = logits.float()
+                        top, pred = logits.max(dim=-1)
+                        confs.append(torch.exp(top - torch.logsumexp(logits, dim=-1)).reshape(-1))
+                    else:
+                        pred = logits.argmax(dim=-1)
                 except torch.cuda.OutOfMemoryError:
                     if per_batch == 1:
                         raise
@@ -130,17 +145,25 @@ class Tagger:
                     log.warning("CUDA out of memory: batch halved to %d windows", per_batch)
                     continue
                 preds.append(pred.reshape(-1))
-                confs.append(conf.reshape(-1))
                 i += len(batch)
             self.windows_per_batch = per_batch
-        pred = torch.cat(preds)[:n].cpu().numpy()
-        conf = torch.cat(confs)[:n].cpu().numpy()
-        return pred, conf
+        return torch.cat(preds)[:n], (torch.cat(confs)[:n] if with_conf else None)
 
     def tag_lines(self, lines: Sequence[str]) -> Tagged:
         stream, is_line, points = self.encode_lines(lines)
         pred, conf = self.tag_stream(stream)
         return Tagged(pred[is_line], conf[is_line], stream[is_line], points[is_line])
+
+    @torch.inference_mode()
+    def braille_lines(self, lines: Sequence[str]) -> list[str]:
+        """The braille of each line by this model alone, text in to text out. Only the code
+        points go to the device and only the cells come back: the character table, the tagging
+        and the decoding all run there (see ``device_decode``)."""
+        points = code_points(SEPARATOR + SEPARATOR.join(lines) + SEPARATOR)
+        points = torch.from_numpy(points.view(np.int32).copy()).to(self.device)   # writable
+        pred, _ = self._tag(self._char_table[points], with_conf=False)
+        on_line = points != ord(SEPARATOR)
+        return self._decoder.decode(pred[on_line], points[on_line], [len(x) for x in lines])
 
 
 def _segments(ids: np.ndarray, lengths: np.ndarray, space_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -211,13 +234,13 @@ class NeuralEngine:
     def _translate_plain(self, lines: list[str]) -> list[LineTranslation]:
         if not lines:
             return []
+        if self.name != "auto":
+            own = self.primary.arch
+            texts = self.primary.braille_lines(lines)
+            return [LineTranslation(t, {own: len(x)} if x else {}) for t, x in zip(texts, lines)]
         vocab = self.primary.vocab
         lengths = np.array([len(line) for line in lines], dtype=np.int64)
         tagged = self.primary.tag_lines(lines)
-        own = self.primary.arch
-        if self.name != "auto":
-            texts = vocab.decode_many(tagged.pred, lengths, tagged.points)
-            return [LineTranslation(t, {own: int(n)} if n else {}) for t, n in zip(texts, lengths)]
 
         engine = np.zeros(len(tagged.pred), dtype=np.int8)          # 0 cnn, 1 rnn, 2 louis
         unsure = unsure_chars(tagged, lengths, self.thresholds["cnn"], self.space_id)

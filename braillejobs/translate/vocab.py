@@ -15,7 +15,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .labels import ESCAPE, ESCAPE_FORMS, ESCAPE_OPEN, ESCAPE_CLOSE, ESCAPE_WIDTH, HEX_CELLS, \
+from .labels import ESCAPE, ESCAPE_CLOSE, ESCAPE_FORMS, ESCAPE_OPEN, ESCAPE_WIDTH, HEX_CELLS, \
     key_to_chunk
 
 PAD_ID, UNK_ID, SEP_ID = 0, 1, 2          # input ids
@@ -30,22 +30,22 @@ class Vocab:
     chunk_keys: list[int]     # id -> packed chunk key; ids 0..1 are empty and unknown
 
     def __post_init__(self) -> None:
-        self._char_table = np.full(_N_CODEPOINTS, UNK_ID, dtype=np.int64)
+        self.char_table = np.full(_N_CODEPOINTS, UNK_ID, dtype=np.int64)
         for i, ch in enumerate(self.chars):
             if i >= SEP_ID and ch:
-                self._char_table[ord(ch)] = i
+                self.char_table[ord(ch)] = i
         self.escape_id = self.chunk_keys.index(ESCAPE) if ESCAPE in self.chunk_keys else -1
         self.chunk_strings = ["" if i == UNK_CHUNK or k == ESCAPE else key_to_chunk(k)
                               for i, k in enumerate(self.chunk_keys)]
         # Every chunk's cells end to end in one flat array, then room for one escape: chunk i is
-        # flat[start[i]:start[i] + length[i]]. Braille cells (escapes too) are single UTF-16 code
+        # flat[start[i]:start[i] + length[i]] (the tables the decoders gather from). Braille cells (escapes too) are single UTF-16 code
         # units, so the output is decoded as UTF-16.
         points = [ord(c) for chunk in self.chunk_strings for c in chunk]
-        self._flat = np.array(points + [0] * ESCAPE_WIDTH, dtype=np.uint16)
-        self._length = np.array([len(c) for c in self.chunk_strings], dtype=np.int64)
-        self._start = np.concatenate([[0], np.cumsum(self._length)[:-1]]).astype(np.int64)
+        self.flat = np.array(points + [0] * ESCAPE_WIDTH, dtype=np.uint16)
+        self.length = np.array([len(c) for c in self.chunk_strings], dtype=np.int64)
+        self.start = np.concatenate([[0], np.cumsum(self.length)[:-1]]).astype(np.int64)
         if self.escape_id >= 0:
-            self._start[self.escape_id] = len(points)   # the room after the chunks
+            self.start[self.escape_id] = len(points)   # the room after the chunks
         known = [(k, i) for i, k in enumerate(self.chunk_keys) if i != UNK_CHUNK]
         known.sort()
         self._sorted_keys = np.array([k for k, _ in known], dtype=np.int64)
@@ -66,7 +66,7 @@ class Vocab:
 
     def encode_points(self, points: np.ndarray) -> np.ndarray:
         """Character ids of code points (see ``code_points``)."""
-        return self._char_table[points]
+        return self.char_table[points]
 
     # -- output ---------------------------------------------------------------------------------
     def chunk_ids(self, keys: np.ndarray) -> np.ndarray:
@@ -93,26 +93,19 @@ class Vocab:
         bounds = np.concatenate([[0], np.cumsum(np.fromiter(lengths, dtype=np.int64))])
         if len(bounds) == 1:
             return []
-        length = self._length[ids]
-        escapes = None
+        length = self.length[ids]
+        where = np.zeros(0, dtype=np.int64)
         if self.escape_id >= 0 and points is not None and len(ids):
             where = np.flatnonzero(ids == self.escape_id)
-            if len(where):
-                cells = escape_cells(np.asarray(points)[where])
-                present = cells != 0
-                length[where] = present.sum(axis=1)
-                escapes = where, cells[present]
+            length[where] = escape_lengths(np.asarray(points)[where])
         ends = np.cumsum(length)
         total = int(ends[-1]) if len(ends) else 0
         firsts = ends - length
-        source = np.repeat(self._start[ids] - firsts, length)
+        source = np.repeat(self.start[ids] - firsts, length)
         source += np.arange(total, dtype=np.int64)
-        out = self._flat[source]
-        if escapes is not None:
-            where, values = escapes
-            n = length[where]
-            at = np.repeat(firsts[where] - (np.cumsum(n) - n), n)
-            out[at + np.arange(len(values))] = values
+        out = self.flat[source]
+        if len(where):
+            write_escapes(out, firsts[where], np.asarray(points)[where])
         text = out.tobytes().decode("utf-16-le")
         cut = np.concatenate([[0], ends])[bounds].tolist()
         return [text[a:b] for a, b in zip(cut, cut[1:])]
@@ -165,7 +158,28 @@ def code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
+# (highest code point, cells) of each escape form
+ESCAPE_LENGTHS = tuple((limit, len(ESCAPE_OPEN) + 1 + digits + len(ESCAPE_CLOSE))
+                       for limit, _letter, digits in ESCAPE_FORMS)
 _HEX = np.array([ord(c) for c in HEX_CELLS], dtype=np.uint32)
+
+
+def escape_lengths(points: np.ndarray) -> np.ndarray:
+    """How many cells liblouis's escape of each code point has."""
+    points = np.asarray(points, dtype=np.int64)
+    out = np.full(len(points), ESCAPE_LENGTHS[-1][1], dtype=np.int64)
+    for limit, n in reversed(ESCAPE_LENGTHS[:-1]):
+        out[points <= limit] = n
+    return out
+
+
+def write_escapes(out: np.ndarray, firsts: np.ndarray, points: np.ndarray) -> None:
+    """Write the escapes of ``points`` into the decoded cells ``out`` (uint16), each from its
+    output index in ``firsts``."""
+    cells = escape_cells(points)
+    values = cells[cells != 0]
+    n = escape_lengths(points)
+    out[np.repeat(firsts - (np.cumsum(n) - n), n) + np.arange(len(values))] = values
 
 
 def escape_cells(points: np.ndarray) -> np.ndarray:

@@ -128,6 +128,40 @@ def test_gpu_and_cpu_agree(taggers):
     assert (gpu.pred == cpu.pred).mean() > 0.999
 
 
+ESCAPES = ["Unicode コンソーシアム (Unicode規格の選定団体)", "emoji 😀 and \U00100000 too", "", "a"]
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA GPU"))])
+def test_device_decoder_equals_the_host_decoder(taggers, device):
+    import numpy as np
+    from braillejobs.translate.device_decode import DeviceDecoder
+    from braillejobs.translate.vocab import code_points
+    vocab = taggers[0].vocab
+    text = "".join(SAMPLE + ESCAPES)
+    points = code_points(text)
+    rng = np.random.default_rng(3)
+    ids = rng.integers(0, vocab.n_chunks, len(points))
+    ids[rng.random(len(points)) < 0.05] = vocab.escape_id
+    lengths = [len(x) for x in SAMPLE + ESCAPES]
+    dev = torch.device(device)
+    got = DeviceDecoder(vocab, dev).decode(torch.from_numpy(ids).to(dev),
+                                           torch.from_numpy(points.astype(np.int32)).to(dev),
+                                           lengths)
+    assert got == vocab.decode_many(ids, lengths, points)
+
+
+def test_cnn_engine_direct_path_equals_tagging_then_decoding(taggers):
+    """The cnn engine goes text to braille on the device (argmax in the model's precision,
+    decoding there); the auto chain tags with probabilities and decodes on the host."""
+    lines = SAMPLE + ESCAPES
+    direct = NeuralEngine("cnn", G2, taggers[0], None, {}).translate_lines(lines)
+    tagged = taggers[0].tag_lines(lines)
+    host = taggers[0].vocab.decode_many(tagged.pred, [len(x) for x in lines], tagged.points)
+    assert [r.braille for r in direct] == host
+    assert [r.chars_by_engine for r in direct] == [{"cnn": len(x)} if x else {} for x in lines]
+
+
 def test_auto_is_the_product_default():
     from braillejobs import config
     assert config.setting("engine").default == "auto"
