@@ -4,7 +4,11 @@
     python bench/translate.py --device cuda --louis-procs 0        # GPU, liblouis on every core
 
 Prints chars/s of liblouis (one process, and ``--louis-procs`` processes when asked), cnn, rnn and
-auto, and each engine's ratio to liblouis. Prints JSON with ``--json``.
+auto, and each engine's ratio to liblouis. Then the cnn engine's stages, each timed alone on the
+same text: code points to the device, the model (argmax included) and the decoding (cells back
+to the host and into text, with liblouis's chunk ids as the input so no model runs). Their
+inverse sum is about the engine's speed; the stages apart show what bounds it. Prints JSON with
+``--json``.
 """
 
 from __future__ import annotations
@@ -74,6 +78,49 @@ def bench_engine(name: str, table: str, lines: list[str], repeat: int) -> float:
     return best
 
 
+def bench_cnn_stages(table: str, lines: list[str], repeat: int) -> dict[str, float]:
+    """chars/s of each stage of the cnn engine's text-to-braille path, timed apart."""
+    import numpy as np
+    import torch
+
+    from braillejobs.translate.labels import AlignmentError, line_keys
+    from braillejobs.translate.neural import load_tagger
+    from braillejobs.translate.vocab import SEPARATOR, code_points
+
+    tagger = load_tagger("cnn", table)
+    device = tagger.device
+    chars = sum(len(line) for line in lines)
+    lengths = [len(line) for line in lines]
+    known = set(tagger.vocab.chunk_keys)
+    def keys(line: str) -> np.ndarray:
+        try:
+            return line_keys(line, table, known)
+        except AlignmentError:            # a line liblouis cannot align: empty chunks will do
+            return np.zeros(len(line), dtype=np.int64)
+
+    gold = tagger.vocab.chunk_ids(np.concatenate([keys(line) for line in lines]))
+    best = {"code points to the device": 0.0, "model": 0.0, "decoding": 0.0}
+
+    def timed(name: str, fn):
+        _sync()
+        started = time.perf_counter()
+        out = fn()
+        _sync()
+        best[name] = max(best[name], chars / (time.perf_counter() - started))
+        return out
+
+    for _ in range(repeat):
+        points = timed("code points to the device", lambda: torch.from_numpy(
+            code_points(SEPARATOR + SEPARATOR.join(lines) + SEPARATOR).view(np.int32).copy())
+            .to(device))
+        with torch.inference_mode():
+            timed("model", lambda: tagger.tag_ids(tagger.char_table[points], with_conf=False))
+        on_line = points[points != ord(SEPARATOR)]
+        pred = torch.from_numpy(gold).to(device)
+        timed("decoding", lambda: tagger.decoder.decode(pred, on_line, lengths))
+    return best
+
+
 def _sync() -> None:
     if "torch" in sys.modules:
         import torch
@@ -107,6 +154,9 @@ def main() -> None:
             results[name] = bench_engine(name, args.table, lines, args.repeat)
         except EngineError as exc:
             skipped[name] = str(exc)
+    stages: dict[str, float] = {}
+    if "cnn" in results:
+        stages = bench_cnn_stages(args.table, lines, args.repeat)
     base = results["liblouis"]
     parallel = results.get(f"liblouis x{procs} processes")
     report = {"chars": chars, "lines": len(lines), "device": args.device, "table": args.table,
@@ -114,6 +164,7 @@ def main() -> None:
               "ratio_to_liblouis": {k: v / base for k, v in results.items()}}
     if parallel:
         report["ratio_to_liblouis_all_cores"] = {k: v / parallel for k, v in results.items()}
+    report["cnn_stages_chars_per_second"] = stages
     report["skipped"] = skipped
     if args.json:
         print(json.dumps(report, indent=2))
@@ -124,6 +175,13 @@ def main() -> None:
         if parallel:
             line += f"   x{cps / parallel:6.2f} of liblouis on {procs} processes"
         print(line)
+    if stages:
+        print("  cnn stages, each timed alone:")
+        for name, cps in stages.items():
+            line = f"    {name:<26} {cps:>14,.0f} chars/s   x{cps / base:6.2f} of liblouis"
+            if parallel:
+                line += f"   x{cps / parallel:6.2f} of liblouis on {procs} processes"
+            print(line)
     for name, why in skipped.items():
         print(f"  {name:<28} skipped: {why}")
 

@@ -36,22 +36,23 @@ class DeviceDecoder:
         if len(bounds) == 1:
             return []
         length = self.length[pred]
-        is_escape = None
+        escapes = None
         if self.escape_id >= 0 and len(pred):
-            is_escape = pred == self.escape_id
-            length = torch.where(is_escape, _escape_lengths(points), length)
+            escapes = torch.nonzero(pred == self.escape_id).flatten()
+            if len(escapes):
+                length[escapes] = _escape_lengths(points[escapes])
+            else:
+                escapes = None
         ends = torch.cumsum(length, 0)
         firsts = ends - length
-        total = int(ends[-1]) if len(ends) else 0           # the one wait for the device
+        total = int(ends[-1]) if len(ends) else 0           # waits for the device
         source = torch.repeat_interleave(self.start[pred] - firsts, length, output_size=total)
         source += torch.arange(total, device=self.device)
         cells = self.flat[source].cpu().numpy().view(np.uint16)
         cut = torch.cat([ends.new_zeros(1), ends])[torch.from_numpy(bounds).to(self.device)]
         cut = cut.tolist()
-        if is_escape is not None:
-            where = torch.nonzero(is_escape).flatten()
-            if len(where):
-                write_escapes(cells, firsts[where].cpu().numpy(), points[where].cpu().numpy())
+        if escapes is not None:
+            write_escapes(cells, firsts[escapes].cpu().numpy(), points[escapes].cpu().numpy())
         text = cells.tobytes().decode("utf-16-le")
         return [text[a:b] for a, b in zip(cut, cut[1:])]
 

@@ -95,8 +95,8 @@ class Tagger:
             batch_chars = 1 << 20 if device.type == "cuda" else 1 << 16
         self.windows_per_batch = max(1, batch_chars // self.window)
         self._lock = threading.Lock()
-        self._char_table = torch.from_numpy(self.vocab.char_table).to(device)
-        self._decoder = DeviceDecoder(self.vocab, device)
+        self.char_table = torch.from_numpy(self.vocab.char_table).to(device)
+        self.decoder = DeviceDecoder(self.vocab, device)
 
     def encode_lines(self, lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Stream ids (separator, line, separator, line, ..., separator), the line mask and the
@@ -110,10 +110,10 @@ class Tagger:
     @torch.inference_mode()
     def tag_stream(self, stream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Chunk id and its probability at every position of a stream of character ids."""
-        pred, conf = self._tag(torch.from_numpy(stream).to(self.device), with_conf=True)
+        pred, conf = self.tag_ids(torch.from_numpy(stream).to(self.device), with_conf=True)
         return pred.cpu().numpy(), conf.cpu().numpy()
 
-    def _tag(self, ids: torch.Tensor, with_conf: bool
+    def tag_ids(self, ids: torch.Tensor, with_conf: bool
              ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Tag a stream of ids on the device, in overlapping windows; the results stay there.
         Without ``with_conf``, only the argmax of the logits is taken (in their own precision:
@@ -161,9 +161,9 @@ class Tagger:
         and the decoding all run there (see ``device_decode``)."""
         points = code_points(SEPARATOR + SEPARATOR.join(lines) + SEPARATOR)
         points = torch.from_numpy(points.view(np.int32).copy()).to(self.device)   # writable
-        pred, _ = self._tag(self._char_table[points], with_conf=False)
+        pred, _ = self.tag_ids(self.char_table[points], with_conf=False)
         on_line = points != ord(SEPARATOR)
-        return self._decoder.decode(pred[on_line], points[on_line], [len(x) for x in lines])
+        return self.decoder.decode(pred[on_line], points[on_line], [len(x) for x in lines])
 
 
 def _segments(ids: np.ndarray, lengths: np.ndarray, space_id: int) -> tuple[np.ndarray, np.ndarray]:
