@@ -17,6 +17,8 @@ from braillejobs.translate.neural import NeuralEngine, load_tagger
 from .conftest import REPO, RULEBOOK, SAMPLE
 
 G2 = "en-ueb-g2.ctb"
+# lines with characters the tables do not define (escapes), and empty and one-letter lines
+ESCAPES = ["Unicode コンソーシアム (Unicode規格の選定団体)", "emoji 😀 and \U00100000 too", "", "a"]
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +48,20 @@ def test_shipped_cnn_floor_on_fixed_sample(taggers):
     s = ev.score([r.braille for r in results], refs)
     assert s["exact_lines"] == 1.0, s
     assert ev.shares(results).get("cnn", 0) >= 0.9
+
+
+def test_shipped_g1_models_floor_on_fixed_sample():
+    g1 = "en-ueb-g1.ctb"
+    cnn, rnn = load_tagger("cnn", g1), load_tagger("rnn", g1)
+    lines = SAMPLE + ["THE END OF THE STORY", "It cost \u00a312.50 at 9:30, not 10:15."]
+    louis = LouisEngine(g1)
+    refs = [louis.translate_text(line) for line in lines]
+    alone = NeuralEngine("cnn", g1, cnn, None, {}).translate_lines(lines)
+    assert ev.score([r.braille for r in alone], refs)["exact_lines"] >= 0.9
+    t = cnn.checkpoint.meta["thresholds"]
+    results = NeuralEngine("auto", g1, cnn, rnn, t).translate_lines(lines + ESCAPES)
+    assert [r.braille for r in results] == refs + [louis.translate_text(x) for x in ESCAPES]
+    assert ev.shares(results[:len(lines)]).get("cnn", 0) >= 0.9
 
 
 def test_forced_low_confidence_goes_to_liblouis(taggers):
@@ -126,9 +142,6 @@ def test_gpu_and_cpu_agree(taggers):
     gpu = Tagger(load(shipped_path("cnn", G2)), torch.device("cuda")).tag_lines(SAMPLE)
     cpu = taggers[0].tag_lines(SAMPLE)
     assert (gpu.pred == cpu.pred).mean() > 0.999
-
-
-ESCAPES = ["Unicode コンソーシアム (Unicode規格の選定団体)", "emoji 😀 and \U00100000 too", "", "a"]
 
 
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
