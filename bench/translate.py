@@ -155,8 +155,11 @@ def main() -> None:
         except EngineError as exc:
             skipped[name] = str(exc)
     stages: dict[str, float] = {}
+    flops = 0
     if "cnn" in results:
         stages = bench_cnn_stages(args.table, lines, args.repeat)
+        from braillejobs.translate.neural import load_tagger
+        flops = load_tagger("cnn", args.table).model.config.flops_per_char
     base = results["liblouis"]
     parallel = results.get(f"liblouis x{procs} processes")
     report = {"chars": chars, "lines": len(lines), "device": args.device, "table": args.table,
@@ -165,6 +168,9 @@ def main() -> None:
     if parallel:
         report["ratio_to_liblouis_all_cores"] = {k: v / parallel for k, v in results.items()}
     report["cnn_stages_chars_per_second"] = stages
+    if flops:
+        report["cnn_flops_per_char"] = flops
+        report["cnn_model_tflops_per_second"] = flops * stages["model"] / 1e12
     report["skipped"] = skipped
     if args.json:
         print(json.dumps(report, indent=2))
@@ -176,7 +182,8 @@ def main() -> None:
             line += f"   x{cps / parallel:6.2f} of liblouis on {procs} processes"
         print(line)
     if stages:
-        print("  cnn stages, each timed alone:")
+        print(f"  cnn stages, each timed alone (the model: {flops / 1e6:.1f} MFLOP a character, "
+              f"{flops * stages['model'] / 1e12:.3f} TFLOP/s here):")
         for name, cps in stages.items():
             line = f"    {name:<26} {cps:>14,.0f} chars/s   x{cps / base:6.2f} of liblouis"
             if parallel:

@@ -29,6 +29,13 @@ class CNNConfig:
         """Characters of context on each side of a position."""
         return sum((self.kernel - 1) // 2 * d for d in self.dilations)
 
+    @property
+    def flops_per_char(self) -> int:
+        """Multiply-adds of one character's forward pass, times two (norms and GELUs aside)."""
+        c = self.channels
+        macs = self.embed * c + len(self.dilations) * (self.kernel + 1) * c * c + c * self.n_chunks
+        return 2 * macs
+
     def to_dict(self) -> dict:
         return asdict(self)
 

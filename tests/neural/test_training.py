@@ -145,3 +145,13 @@ def test_precision_choice():
     assert not trainer.use_bf16(trainer.TrainOptions(arch="cnn", precision="fp32"), cuda)
     with pytest.raises(ValueError, match="precision"):
         trainer.use_bf16(trainer.TrainOptions(precision="fp16"), cpu)
+
+
+def test_flops_per_char_counts_every_convolution():
+    """The figure the benchmark divides by: twice the multiply-adds of one position, which for
+    1-d convolutions is the sum of their weights' sizes."""
+    from braillejobs.translate.cnn import CNN_PRESETS, CNNConfig, CNNTagger
+    for name, preset in CNN_PRESETS.items():
+        config = CNNConfig(n_chars=50, n_chunks=70, **preset)
+        convs = [m for m in CNNTagger(config).modules() if isinstance(m, torch.nn.Conv1d)]
+        assert config.flops_per_char == 2 * sum(m.weight.numel() for m in convs), name
