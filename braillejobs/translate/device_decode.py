@@ -14,7 +14,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .vocab import ESCAPE_LENGTHS, Vocab, write_escapes
+from .labels import ESCAPE_LENGTHS
+from .vocab import Vocab, write_escapes
 
 
 class DeviceDecoder:
@@ -36,13 +37,9 @@ class DeviceDecoder:
         if len(bounds) == 1:
             return []
         length = self.length[pred]
-        escapes = None
-        if self.escape_id >= 0 and len(pred):
-            escapes = torch.nonzero(pred == self.escape_id).flatten()
-            if len(escapes):
-                length[escapes] = _escape_lengths(points[escapes])
-            else:
-                escapes = None
+        escapes = torch.nonzero(pred == self.escape_id).flatten()   # none when it is -1
+        if len(escapes):
+            length[escapes] = _escape_lengths(points[escapes])
         ends = torch.cumsum(length, 0)
         firsts = ends - length
         total = int(ends[-1]) if len(ends) else 0           # waits for the device
@@ -51,7 +48,7 @@ class DeviceDecoder:
         cells = self.flat[source].cpu().numpy().view(np.uint16)
         cut = torch.cat([ends.new_zeros(1), ends])[torch.from_numpy(bounds).to(self.device)]
         cut = cut.tolist()
-        if escapes is not None:
+        if len(escapes):
             write_escapes(cells, firsts[escapes].cpu().numpy(), points[escapes].cpu().numpy())
         text = cells.tobytes().decode("utf-16-le")
         return [text[a:b] for a, b in zip(cut, cut[1:])]

@@ -84,14 +84,43 @@ def chunk_key(chunk: str) -> int:
     return key | (len(chunk) << 48)
 
 
+# (highest code point, cells) of each escape form
+ESCAPE_LENGTHS = tuple((limit, len(ESCAPE_OPEN) + 1 + digits + len(ESCAPE_CLOSE))
+                       for limit, _letter, digits in ESCAPE_FORMS)
+_HEX = np.array([ord(c) for c in HEX_CELLS], dtype=np.uint32)
+
+
+def escape_lengths(points: np.ndarray) -> np.ndarray:
+    """How many cells liblouis's escape of each code point has."""
+    points = np.asarray(points, dtype=np.int64)
+    out = np.full(len(points), ESCAPE_LENGTHS[-1][1], dtype=np.int64)
+    for limit, n in reversed(ESCAPE_LENGTHS[:-1]):
+        out[points <= limit] = n
+    return out
+
+
+def escape_cells(points: np.ndarray) -> np.ndarray:
+    """liblouis's escape of each code point, as [n, ESCAPE_WIDTH] cell code points (0-padded)."""
+    points = np.asarray(points, dtype=np.int64)
+    out = np.zeros((len(points), ESCAPE_WIDTH), dtype=np.uint32)
+    lower = -1
+    for limit, letter, digits in ESCAPE_FORMS:
+        rows = np.flatnonzero((points > lower) & (points <= limit))
+        lower = limit
+        if not len(rows):
+            continue
+        head = [ord(c) for c in ESCAPE_OPEN + letter]
+        out[rows, :len(head)] = head
+        shifts = 4 * np.arange(digits - 1, -1, -1)
+        out[rows, len(head):len(head) + digits] = _HEX[(points[rows, None] >> shifts) & 15]
+        out[rows, len(head) + digits] = ord(ESCAPE_CLOSE)
+    return out
+
+
 def escape_chunk(ch: str) -> str:
     """The cells liblouis writes for a character its table does not define."""
-    cp = ord(ch)
-    for limit, letter, digits in ESCAPE_FORMS:
-        if cp <= limit:
-            return (ESCAPE_OPEN + letter + "".join(HEX_CELLS[int(d, 16)] for d in f"{cp:0{digits}x}")
-                    + ESCAPE_CLOSE)
-    raise ValueError(f"code point {cp:#x} is outside Unicode")
+    cells = escape_cells(np.array([ord(ch)]))[0]
+    return "".join(map(chr, cells[cells != 0].tolist()))
 
 
 def is_escape(ch: str, chunk: str) -> bool:

@@ -1,10 +1,9 @@
 """Input and output vocabularies of the taggers, with vectorised encoding and decoding.
 
 Characters map to ids through a dense table over all code points (no per-character Python loop);
-chunk ids map back to braille through a table of up to eight code points per chunk, gathered and
-flattened with numpy. The ``ESCAPE`` chunk (liblouis's escape for a character its table does not
-define) is spelled from the input code point, also vectorised. Both vocabularies travel inside
-every checkpoint.
+chunk ids map back to braille through one flat array of every chunk's cells, gathered with numpy.
+The ``ESCAPE`` chunk (liblouis's escape for a character its table does not define) is spelled
+from the input code point, also vectorised. Both vocabularies travel inside every checkpoint.
 """
 
 from __future__ import annotations
@@ -15,8 +14,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .labels import ESCAPE, ESCAPE_CLOSE, ESCAPE_FORMS, ESCAPE_OPEN, ESCAPE_WIDTH, HEX_CELLS, \
-    key_to_chunk
+from .labels import ESCAPE, ESCAPE_WIDTH, escape_cells, escape_lengths, key_to_chunk
 
 PAD_ID, UNK_ID, SEP_ID = 0, 1, 2          # input ids
 EMPTY_CHUNK, UNK_CHUNK = 0, 1             # output ids
@@ -38,8 +36,8 @@ class Vocab:
         self.chunk_strings = ["" if i == UNK_CHUNK or k == ESCAPE else key_to_chunk(k)
                               for i, k in enumerate(self.chunk_keys)]
         # Every chunk's cells end to end in one flat array, then room for one escape: chunk i is
-        # flat[start[i]:start[i] + length[i]] (the tables the decoders gather from). Braille cells (escapes too) are single UTF-16 code
-        # units, so the output is decoded as UTF-16.
+        # flat[start[i]:start[i] + length[i]] (the tables the decoders gather from). Braille
+        # cells, escapes too, are single UTF-16 code units: the output is decoded as UTF-16.
         points = [ord(c) for chunk in self.chunk_strings for c in chunk]
         self.flat = np.array(points + [0] * ESCAPE_WIDTH, dtype=np.uint16)
         self.length = np.array([len(c) for c in self.chunk_strings], dtype=np.int64)
@@ -158,21 +156,6 @@ def code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-# (highest code point, cells) of each escape form
-ESCAPE_LENGTHS = tuple((limit, len(ESCAPE_OPEN) + 1 + digits + len(ESCAPE_CLOSE))
-                       for limit, _letter, digits in ESCAPE_FORMS)
-_HEX = np.array([ord(c) for c in HEX_CELLS], dtype=np.uint32)
-
-
-def escape_lengths(points: np.ndarray) -> np.ndarray:
-    """How many cells liblouis's escape of each code point has."""
-    points = np.asarray(points, dtype=np.int64)
-    out = np.full(len(points), ESCAPE_LENGTHS[-1][1], dtype=np.int64)
-    for limit, n in reversed(ESCAPE_LENGTHS[:-1]):
-        out[points <= limit] = n
-    return out
-
-
 def write_escapes(out: np.ndarray, firsts: np.ndarray, points: np.ndarray) -> None:
     """Write the escapes of ``points`` into the decoded cells ``out`` (uint16), each from its
     output index in ``firsts``."""
@@ -180,21 +163,3 @@ def write_escapes(out: np.ndarray, firsts: np.ndarray, points: np.ndarray) -> No
     values = cells[cells != 0]
     n = escape_lengths(points)
     out[np.repeat(firsts - (np.cumsum(n) - n), n) + np.arange(len(values))] = values
-
-
-def escape_cells(points: np.ndarray) -> np.ndarray:
-    """liblouis's escape of each code point, as [n, ESCAPE_WIDTH] cell code points (0-padded)."""
-    points = np.asarray(points, dtype=np.int64)
-    out = np.zeros((len(points), ESCAPE_WIDTH), dtype=np.uint32)
-    lower = -1
-    for limit, letter, digits in ESCAPE_FORMS:
-        rows = np.flatnonzero((points > lower) & (points <= limit))
-        lower = limit
-        if not len(rows):
-            continue
-        head = [ord(c) for c in ESCAPE_OPEN + letter]
-        out[rows, :len(head)] = head
-        shifts = 4 * np.arange(digits - 1, -1, -1)
-        out[rows, len(head):len(head) + digits] = _HEX[(points[rows, None] >> shifts) & 15]
-        out[rows, len(head) + digits] = ord(ESCAPE_CLOSE)
-    return out
