@@ -78,20 +78,22 @@ def bench_engine(name: str, table: str, lines: list[str], repeat: int) -> float:
     return best
 
 
-def bench_cnn_stages(table: str, lines: list[str], repeat: int) -> dict[str, float]:
-    """chars/s of each stage of the cnn engine's text-to-braille path, timed apart."""
+def bench_cnn_stages(table: str, lines: list[str], repeat: int) -> tuple[dict[str, float], int]:
+    """chars/s of each stage of the cnn engine's text-to-braille path, timed apart, and the
+    model's FLOPs a character."""
     import numpy as np
     import torch
 
     from braillejobs.translate.labels import AlignmentError, line_keys
-    from braillejobs.translate.neural import load_tagger
-    from braillejobs.translate.vocab import SEPARATOR, code_points
+    from braillejobs.translate.neural import load_tagger, stream_points
+    from braillejobs.translate.vocab import SEPARATOR
 
     tagger = load_tagger("cnn", table)
     device = tagger.device
     chars = sum(len(line) for line in lines)
     lengths = [len(line) for line in lines]
     known = set(tagger.vocab.chunk_keys)
+
     def keys(line: str) -> np.ndarray:
         try:
             return line_keys(line, table, known)
@@ -111,14 +113,13 @@ def bench_cnn_stages(table: str, lines: list[str], repeat: int) -> dict[str, flo
 
     for _ in range(repeat):
         points = timed("code points to the device", lambda: torch.from_numpy(
-            code_points(SEPARATOR + SEPARATOR.join(lines) + SEPARATOR).view(np.int32).copy())
-            .to(device))
+            stream_points(lines).view(np.int32).copy()).to(device))
         with torch.inference_mode():
             timed("model", lambda: tagger.tag_ids(tagger.char_table[points], with_conf=False))
         on_line = points[points != ord(SEPARATOR)]
         pred = torch.from_numpy(gold).to(device)
         timed("decoding", lambda: tagger.decoder.decode(pred, on_line, lengths))
-    return best
+    return best, tagger.model.config.flops_per_char
 
 
 def _sync() -> None:
@@ -157,9 +158,7 @@ def main() -> None:
     stages: dict[str, float] = {}
     flops = 0
     if "cnn" in results:
-        stages = bench_cnn_stages(args.table, lines, args.repeat)
-        from braillejobs.translate.neural import load_tagger
-        flops = load_tagger("cnn", args.table).model.config.flops_per_char
+        stages, flops = bench_cnn_stages(args.table, lines, args.repeat)
     base = results["liblouis"]
     parallel = results.get(f"liblouis x{procs} processes")
     report = {"chars": chars, "lines": len(lines), "device": args.device, "table": args.table,
@@ -175,20 +174,21 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"{chars:,} characters in {len(lines):,} lines, table {args.table}, device {args.device}")
-    for name, cps in results.items():
-        line = f"  {name:<28} {cps:>14,.0f} chars/s   x{cps / base:6.2f} of liblouis"
+
+    def show(label: str, cps: float) -> None:
+        line = f"{label:<30} {cps:>14,.0f} chars/s   x{cps / base:6.2f} of liblouis"
         if parallel:
             line += f"   x{cps / parallel:6.2f} of liblouis on {procs} processes"
         print(line)
+
+    print(f"{chars:,} characters in {len(lines):,} lines, table {args.table}, device {args.device}")
+    for name, cps in results.items():
+        show(f"  {name}", cps)
     if stages:
         print(f"  cnn stages, each timed alone (the model: {flops / 1e6:.1f} MFLOP a character, "
               f"{flops * stages['model'] / 1e12:.3f} TFLOP/s here):")
         for name, cps in stages.items():
-            line = f"    {name:<26} {cps:>14,.0f} chars/s   x{cps / base:6.2f} of liblouis"
-            if parallel:
-                line += f"   x{cps / parallel:6.2f} of liblouis on {procs} processes"
-            print(line)
+            show(f"    {name}", cps)
     for name, why in skipped.items():
         print(f"  {name:<28} skipped: {why}")
 

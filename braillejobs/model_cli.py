@@ -115,7 +115,8 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
 @click.option("--max-seconds", type=float, help="Stop after this much training time.")
 @click.option("--batch", default=32, show_default=True, help="Windows per step.")
 @click.option("--length", default=512, show_default=True, help="Characters per window.")
-@click.option("--lr", type=float, help="Peak learning rate (default 2e-3 cnn, 1e-3 rnn; 3e-4 when fine-tuning).")
+@click.option("--lr", type=float,
+              help="Peak learning rate (default 2e-3 cnn, 1e-3 rnn; 3e-4 when fine-tuning).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--no-resume", is_flag=True, help="Start afresh even if a resume file exists.")
 @click.option("--eval-lines", default=2000, show_default=True,

@@ -59,6 +59,11 @@ def cpu_has_bf16() -> bool:
     return bool(probe and probe())
 
 
+def stream_points(lines: Sequence[str]) -> np.ndarray:
+    """The code points of a stream: separator, line, separator, line, ..., separator."""
+    return code_points(SEPARATOR + SEPARATOR.join(lines) + SEPARATOR)
+
+
 @dataclass
 class Tagged:
     pred: np.ndarray   # chunk id per character of the concatenated lines
@@ -106,7 +111,7 @@ class Tagger:
     def encode_lines(self, lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Stream ids (separator, line, separator, line, ..., separator), the line mask and the
         stream's code points."""
-        points = code_points(SEPARATOR + SEPARATOR.join(lines) + SEPARATOR)
+        points = stream_points(lines)
         is_line = np.ones(len(points), dtype=bool)
         seps = np.cumsum([0] + [len(line) + 1 for line in lines])
         is_line[seps] = False
@@ -164,8 +169,7 @@ class Tagger:
         """The braille of each line by this model alone, text in to text out. Only the code
         points go to the device and only the cells come back: the character table, the tagging
         and the decoding all run there (see ``device_decode``)."""
-        points = code_points(SEPARATOR + SEPARATOR.join(lines) + SEPARATOR)
-        points = torch.from_numpy(points.view(np.int32).copy()).to(self.device)   # writable
+        points = torch.from_numpy(stream_points(lines).view(np.int32).copy()).to(self.device)
         pred, _ = self.tag_ids(self.char_table[points], with_conf=False)
         on_line = points != ord(SEPARATOR)
         return self.decoder.decode(pred[on_line], points[on_line], [len(x) for x in lines])

@@ -3,10 +3,12 @@
 Labelling runs once per corpus, table and vocabulary and is cached next to the corpus
 (``labels-<table>.npz``). A fresh vocabulary takes two passes: the first counts liblouis's chunks,
 the second labels with lumped chunks spread over known pieces (``labels.refine``); fine-tuning
-(``init``) labels once, with the vocabulary of the checkpoint it starts from. Training samples windows from the labelled stream (lines joined by the
-separator, exactly as the engines feed them at inference), runs on CUDA when present with bf16
-autocast, saves a resume file every minute and at the end, and writes a checkpoint that carries
-its config, vocabularies, table, corpus digest and evaluation figures.
+(``init``) labels once, with the vocabulary of the checkpoint it starts from.
+
+Training samples windows from the labelled stream (lines joined by the separator, exactly as the
+engines feed them at inference), runs on CUDA when present with bf16 autocast, saves a resume
+file every minute and at the end, and writes a checkpoint that carries its config,
+vocabularies, table, corpus digest and evaluation figures.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from . import checkpoint as ckpt_mod
 from .corpus import read_lines
 from .labels import label_lines
 from .neural import cpu_has_bf16
-from .vocab import SEPARATOR, Vocab
+from .vocab import SEPARATOR, Vocab, code_points
 
 Progress = Callable[[dict], None]
 
@@ -121,8 +123,7 @@ def label_corpus(corpus_dir: Path, table: str, *, vocab: Vocab | None = None,
     started = time.monotonic()
     if vocab is None:
         text, all_keys, dropped = _label_pass(corpus_dir, table, None, workers, progress, "count")
-        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        uniq, counts = np.unique(points, return_counts=True)
+        uniq, counts = np.unique(code_points(text), return_counts=True)
         char_counts = {chr(int(u)): int(c) for u, c in zip(uniq, counts)}
         kuniq, kcounts = np.unique(all_keys, return_counts=True)
         key_counts = {int(u): int(c) for u, c in zip(kuniq, kcounts)}
