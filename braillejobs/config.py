@@ -82,6 +82,13 @@ SETTINGS: tuple[Setting, ...] = (
             "reached (waits grow from 0.5 s to 10 s between them) before the task gives up and "
             "its message goes back to the queue.", int),
     Setting("queue", "translate", "Name of the Celery queue that carries translation tasks."),
+    Setting("dead_letter_list", "braillejobs.dead-letters", "Redis list where workers move "
+            "every queued message that is not a well-formed translation task (with the reason "
+            "and the time) instead of running it; see `braillejobs dead-letters`."),
+    Setting("dead_letter_max", 1000, "Most dead letters kept; the oldest go first.", int),
+    Setting("max_message_bytes", 1024 * 1024, "Largest task message a worker accepts, in "
+            "bytes; a larger one is a dead letter (a translation task carrying "
+            "documents_per_task ids needs a few hundred bytes).", int),
     Setting("worker_concurrency", 1, "Tasks one worker process runs at once, in its threads "
             "pool (never a forking pool).", int),
     Setting("wait_poll_seconds", 0.5, "How often `submit --wait` and the benchmark poll the "

@@ -1,7 +1,7 @@
 """``braillejobs exporter``: the fleet's gauges for Prometheus, read at each scrape.
 
 Workers count what they do; what no single worker knows comes from here: queue lengths (Redis;
-the configured queue, every queue a worker consumes, every paused queue),
+the configured queue, every queue a worker consumes, every paused queue), dead letters by queue,
 jobs and documents by state and the longest-idle unfinished job (the database), and how many
 workers answer a ping. The broker and the database are read when Prometheus scrapes (at most
 once per ``min_interval`` seconds, so that several scrapers do not multiply the load); a source
@@ -69,11 +69,13 @@ class FleetReader:
             names = list(dict.fromkeys([*(self.queues or [config.get("queue")]), *consumed,
                                         *paused]))
             lengths = fleet.queue_lengths(names)
+            dead = fleet.dead_letter_counts()
         except Exception as exc:
             log.warning("reading the broker failed: %s", exc)
             metrics.EXPORTER_UP.labels("broker").set(0)
             return
         metrics.set_labelled(metrics.QUEUE_LENGTH, lengths)
+        metrics.set_labelled(metrics.DEAD_LETTER_MESSAGES, dead, names)
         metrics.WORKERS_ONLINE.set(len(online))
         metrics.EXPORTER_UP.labels("broker").set(1)
 

@@ -17,15 +17,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
 from . import config
-from .queue import PRIORITY_STEPS, QueueError, app as celery_app
+from .queue import PRIORITY_STEPS, QueueError, app as celery_app, queue_keys
 
 DEFAULT_TIMEOUT = 2.0
 INFO_COMMAND = "braillejobs_info"
 PAUSED_KEY = "braillejobs:paused:{queue}"
 # kombu's Redis transport keeps one list per priority step; all but step 0 carry a suffix.
-PRIORITY_SEPARATOR = "\x06\x16"
-
-
 class FleetError(RuntimeError):
     """An operation on the fleet cannot be done; the message says what to do."""
 
@@ -381,11 +378,6 @@ def scale(host: str, n: int, *, app=None, timeout: float = DEFAULT_TIMEOUT) -> d
 
 
 # ---------------------------------------------------------------------------------- queues
-def queue_keys(queue: str) -> list[str]:
-    """The Redis lists kombu keeps for ``queue``: one per priority step."""
-    return [queue + (f"{PRIORITY_SEPARATOR}{step}" if step else "") for step in PRIORITY_STEPS]
-
-
 def queue_lengths(queues: Iterable[str], app=None) -> dict[str, int]:
     """Queue -> messages waiting in Redis (all priority lists together)."""
     conn, client = _redis(app)
@@ -406,6 +398,21 @@ def queue_lengths(queues: Iterable[str], app=None) -> dict[str, int]:
         conn.release()
     steps = len(PRIORITY_STEPS)
     return {name: int(sum(counts[i * steps:(i + 1) * steps])) for i, name in enumerate(names)}
+
+
+def dead_letter_counts(app=None) -> dict[str, int]:
+    """Records in the dead-letter list, by the queue (or broadcast channel) they came from."""
+    from . import deadletters
+
+    conn, client = _redis(app)
+    try:
+        return dict(deadletters.counts_by_queue(client))
+    except Exception as exc:
+        url = config.mask_url(config.get("broker_url"))
+        raise FleetError(f"cannot read the dead-letter list {deadletters.list_name()} from "
+                         f"{url} ({exc.__class__.__name__}: {exc})") from None
+    finally:
+        conn.release()
 
 
 def unacked_count(app=None) -> int:
@@ -433,8 +440,10 @@ def queues_overview(*, app=None, timeout: float = DEFAULT_TIMEOUT, extra: Iterab
     paused = paused_queues(app)
     names = sorted({config.get("queue"), *extra, *consumers, *paused})
     lengths = queue_lengths(names, app)
+    dead = dead_letter_counts(app)
     return [{"queue": name, "waiting": lengths[name], "consumers": sorted(consumers.get(name, [])),
-             "paused_on": paused.get(name, [])} for name in names]
+             "paused_on": paused.get(name, []), "dead_letters": dead.get(name, 0)}
+            for name in names]
 
 
 def check_reachable(app=None) -> None:
@@ -450,4 +459,4 @@ def check_reachable(app=None) -> None:
 
 __all__ = ["FleetError", "WorkerInfo", "QueueError", "ping", "list_workers", "active_tasks",
            "pause", "resume", "drain", "shutdown", "scale", "queue_lengths", "queues_overview",
-           "paused_queues", "queue_keys", "unacked_count", "DEFAULT_TIMEOUT", "INFO_COMMAND"]
+           "paused_queues", "dead_letter_counts", "unacked_count", "DEFAULT_TIMEOUT", "INFO_COMMAND"]

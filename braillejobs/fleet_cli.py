@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from . import config
+from .terminal import printable
 
 TIMEOUT_HELP = "Seconds to wait for workers' answers."
 
@@ -33,12 +34,13 @@ def _errors(func):
     def wrapper(*args, **kwargs):
         from .config import ConfigError
         from .fleet import FleetError
+        from .deadletters import DeadLetterError
         from .queue import QueueError
 
         try:
             return func(*args, **kwargs)
-        except (FleetError, QueueError, ConfigError) as exc:
-            raise click.ClickException(str(exc)) from None
+        except (FleetError, QueueError, ConfigError, DeadLetterError) as exc:
+            raise click.ClickException(printable(str(exc))) from None
 
     return wrapper
 
@@ -93,13 +95,14 @@ def _models_text(w) -> str:
 
 def _print_table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, title_justify="left", header_style="bold", box=None,
                   pad_edge=False)
     for col in columns:
         table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(*[str(c) for c in row])
+    for row in rows:  # Text: no rich markup, and control characters shown escaped
+        table.add_row(*[Text(printable(c)) for c in row])
     _console().print(table)
 
 
@@ -293,9 +296,149 @@ def queues(extra, timeout, as_json):
     if as_json:
         _json(rows)
         return
-    _print_table(None, ["QUEUE", "WAITING", "CONSUMERS", "PAUSED ON"],
+    _print_table(None, ["QUEUE", "WAITING", "CONSUMERS", "PAUSED ON", "DEAD LETTERS"],
                  [[r["queue"], str(r["waiting"]), ", ".join(r["consumers"]) or "-",
-                   ", ".join(r["paused_on"]) or "-"] for r in rows])
+                   ", ".join(r["paused_on"]) or "-", str(r["dead_letters"])] for r in rows])
+    dead = sum(_fleet().dead_letter_counts().values())
+    if dead:
+        click.echo(f"{dead} dead letter(s) in {config.get('dead_letter_list')}: "
+                   "braillejobs dead-letters list")
+
+
+# ------------------------------------------------------------------------------ dead letters
+@click.group("dead-letters")
+def dead_letters():
+    """Messages the workers refused to run (malformed, unknown task, not JSON, too large).
+
+    Workers never run, requeue or unpickle such a message: they move it, as it was, to the
+    Redis list named by BRAILLEJOBS_DEAD_LETTER_LIST, with the reason and the time."""
+
+
+def _dead_client():
+    fleet = _fleet()
+    conn, client = fleet._redis()
+    return conn, client
+
+
+@dead_letters.command("list")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True,
+              help="Show at most this many, newest first.")
+@_json_option
+@_errors
+def dead_list(limit, as_json):
+    """The dead letters, newest first: id, time, queue, reason."""
+    from . import deadletters
+
+    conn, client = _dead_client()
+    try:
+        total = deadletters.count(client)
+        letters = deadletters.entries(client, limit=limit)
+    finally:
+        conn.release()
+    if as_json:
+        _json([d.as_dict() for d in letters])
+        return
+    if not letters:
+        click.echo(f"no dead letters in {deadletters.list_name()}")
+        return
+    _print_table(None, ["ID", "TIME", "QUEUE", "KIND", "SIZE", "REASON"],
+                 [[d.id, d.time[:19].replace("T", " ") + (" UTC" if d.time else ""),
+                   d.queue, d.kind, _human_bytes(d.size), d.reason] for d in letters])
+    if total > len(letters):
+        click.echo(f"{len(letters)} of {total} shown (--limit {total} shows all)")
+
+
+@dead_letters.command("show")
+@click.argument("letter_id")
+@click.option("--raw", is_flag=True, help="Write the message exactly as it was popped, for "
+              "saving to a file (`> FILE`), editing and `requeue --message FILE`.")
+@_json_option
+@_errors
+def dead_show(letter_id, raw, as_json):
+    """One dead letter: why it was refused, and its message (an id prefix will do)."""
+    from . import deadletters
+
+    conn, client = _dead_client()
+    try:
+        letter = deadletters.find(client, letter_id)
+        message = deadletters.message(client, letter)
+    finally:
+        conn.release()
+    if raw:
+        click.get_binary_stream("stdout").write(message)
+        return
+    shown = _readable_message(message)
+    if as_json:
+        _json({**letter.as_dict(), "message": shown})
+        return
+    for key, value in letter.as_dict().items():
+        click.echo(f"{key + ':':<10} {printable(str(value))}")
+    click.echo("message:")
+    click.echo(printable(json.dumps(shown, indent=2, ensure_ascii=True)
+                         if not isinstance(shown, str) else shown, keep_newlines=True))
+
+
+def _readable_message(raw: bytes):
+    """The envelope as JSON with its base64 body decoded when it decodes; else the text."""
+    import base64
+
+    try:
+        envelope = json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "backslashreplace")
+    if isinstance(envelope, dict) and isinstance(envelope.get("body"), str):
+        try:
+            envelope["body (decoded)"] = json.loads(base64.b64decode(envelope["body"],
+                                                                     validate=True))
+        except ValueError:
+            pass
+    return envelope
+
+
+@dead_letters.command("purge")
+@click.argument("letter_ids", nargs=-1)
+@click.option("--all", "purge_all", is_flag=True, help="Delete every dead letter.")
+@click.option("--yes", is_flag=True, help="Do not ask before deleting them all.")
+@_errors
+def dead_purge(letter_ids, purge_all, yes):
+    """Delete the named dead letters, or all of them with --all."""
+    from . import deadletters
+
+    if bool(letter_ids) == purge_all:
+        raise click.UsageError("name dead letters to delete, or give --all")
+    conn, client = _dead_client()
+    try:
+        if purge_all:
+            total = deadletters.count(client)
+            if total and not yes:
+                click.confirm(f"delete all {total} dead letter(s) in "
+                              f"{deadletters.list_name()}?", abort=True)
+            click.echo(f"deleted {deadletters.purge(client)} dead letter(s)")
+            return
+        letters = [deadletters.find(client, i) for i in letter_ids]
+        click.echo(f"deleted {deadletters.remove(client, letters)} dead letter(s)")
+    finally:
+        conn.release()
+
+
+@dead_letters.command("requeue")
+@click.argument("letter_id")
+@click.option("--message", "message_file", type=click.File("rb"),
+              help="Send this corrected copy of the message instead (from `show ID --raw`).")
+@_errors
+def dead_requeue(letter_id, message_file):
+    """Send a dead letter back to its queue, only if it is now a well-formed task message."""
+    from . import deadletters
+
+    replacement = message_file.read() if message_file else None
+    conn, client = _dead_client()
+    try:
+        letter = deadletters.find(client, letter_id)
+        key = deadletters.requeue(client, letter, replacement=replacement)
+    finally:
+        conn.release()
+    click.echo(f"dead letter {letter.id} is back on queue {printable(letter.queue)}"
+               + (" (priority list)" if key != letter.queue else ""))
 
 
 # -------------------------------------------------------------------------------------- top
@@ -351,4 +494,4 @@ def exporter(port, addr, queue_names, ping_timeout):
         pass
 
 
-COMMANDS: list[click.Command] = [workers, queues, top, exporter]
+COMMANDS: list[click.Command] = [workers, queues, dead_letters, top, exporter]

@@ -77,6 +77,11 @@ def record_stats(stats) -> None:
     note_models()
 
 
+def record_dead_letter(refusal) -> None:
+    """Count one message the gate refused (a :class:`braillejobs.messages.Refusal`)."""
+    metrics.record_dead_letter(refusal.kind)
+
+
 def _queue_of(task) -> str:
     info = getattr(task.request, "delivery_info", None) or {}
     return info.get("routing_key") or info.get("queue") or config.get("queue")

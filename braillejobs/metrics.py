@@ -38,6 +38,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from . import __version__
+from .messages import KINDS
 
 NAMESPACE = "braillejobs"
 
@@ -47,6 +48,7 @@ ENGINES = ("louis", "cnn", "rnn")
 DOCUMENT_STATUSES = ("done", "failed", "cancelled")
 TASK_STATUSES = ("success", "failure", "retry")
 FORMATS = ("unicode", "brf", "pef")
+DEAD_LETTER_REASONS = KINDS  # why a worker refuses a message (braillejobs.messages)
 
 _DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
                      1800, 3600)
@@ -99,6 +101,13 @@ TASK_DOCUMENTS = Histogram(
     "braillejobs_task_documents",
     "Documents carried by one task message.",
     ["queue"], buckets=_DOC_BUCKETS)
+DEAD_LETTERS = Counter(
+    "braillejobs_dead_letters",
+    "Messages a worker refused to run and moved to the dead-letter list, by reason (envelope, "
+    "encoding, properties, headers, task, body, arguments, too_large).",
+    ["reason"])
+for _reason in DEAD_LETTER_REASONS:  # every series from the start: rate() has data at once
+    DEAD_LETTERS.labels(_reason)
 MODEL_INFO = Gauge(
     "braillejobs_model_info",
     "The model a worker loaded for an engine (value 1): its version and the device it runs on.",
@@ -192,6 +201,10 @@ def record_document(status: str, fmt: str, *, requested_engine: str | None = Non
         DOCUMENT_DURATION.labels(fmt).observe(seconds)
 
 
+def record_dead_letter(kind: str) -> None:
+    DEAD_LETTERS.labels(_bounded(kind, DEAD_LETTER_REASONS)).inc()
+
+
 def record_batch(engine: str, characters: int) -> None:
     BATCH_CHARACTERS.labels(_bounded(engine, ENGINES + ("auto",))).observe(characters)
 
@@ -258,6 +271,11 @@ FLEET_REGISTRY = CollectorRegistry(auto_describe=True)
 QUEUE_LENGTH = Gauge(
     "braillejobs_queue_length",
     "Messages waiting in a broker queue (not counting those a worker has reserved).",
+    ["queue"], registry=FLEET_REGISTRY)
+DEAD_LETTER_MESSAGES = Gauge(
+    "braillejobs_dead_letter_messages",
+    "Records in the dead-letter list (refused messages kept for an operator), by the queue or "
+    "broadcast channel they came from.",
     ["queue"], registry=FLEET_REGISTRY)
 JOBS = Gauge(
     "braillejobs_jobs",

@@ -20,6 +20,20 @@ TRANSLATE_DOCUMENTS = "braillejobs.translate_documents"
 # priority_steps and pops the lowest number first, so 0 is the most urgent.
 PRIORITY_STEPS = [0, 3, 6, 9]
 PRIORITIES = {"high": 0, "normal": 3, "low": 6}
+# kombu names the list of a step other than 0 "<queue><separator><step>".
+PRIORITY_SEPARATOR = "\x06\x16"
+
+
+def queue_keys(queue: str) -> list[str]:
+    """The Redis lists kombu keeps for ``queue``: one per priority step, most urgent first."""
+    return [queue_key(queue, step) for step in PRIORITY_STEPS]
+
+
+def queue_key(queue: str, priority: int = 0) -> str:
+    """The Redis list that holds ``queue``'s messages of ``priority`` (as kombu files them:
+    the highest step not above it)."""
+    step = max(s for s in PRIORITY_STEPS if s <= max(0, min(priority, PRIORITY_STEPS[-1])))
+    return queue + (f"{PRIORITY_SEPARATOR}{step}" if step else "")
 
 
 class QueueError(RuntimeError):

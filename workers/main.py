@@ -15,13 +15,18 @@ from braillejobs.db.session import ensure_schema
 from braillejobs.queue import check_limits, check_serializers, make_app
 from braillejobs.translate.engine import get_engine
 
-from . import tasks
+from . import gate, tasks
 
 log = logging.getLogger("braillejobs.worker")
 
 
 def build_app(queues: list[str] | None = None):
     app = make_app(queue=(queues or [None])[0])
+    # Every message is checked whole where it leaves Redis (workers.gate); refused ones go to
+    # the dead-letter list instead of reaching Celery's consumer.
+    app.conf.broker_transport = gate.TRANSPORT
+    app.conf.broker_use_ssl = gate.broker_ssl(config.get("broker_url"),
+                                              app.conf.broker_use_ssl)
     tasks.register(app)
     return app
 
@@ -48,11 +53,14 @@ def start(queues: list[str] | None = None, concurrency: int | None = None,
     # The threads pool does not enforce task_time_limit; the watchdog does (see resilience).
     resilience.install_time_limit()
     fleet_worker.install(app, tasks.on_chunk_done)  # /metrics, task metrics, info command
+    if fleet_worker.record_dead_letter not in gate.on_dead_letter:
+        gate.on_dead_letter.append(fleet_worker.record_dead_letter)
     # threads, even for 1: the task runs in a pool thread, so the consumer thread still answers
     # remote control (workers list/pause/drain) while a long task runs; solo would not.
     pool = "threads"
+    node = hostname or f"braillejobs-{os.getpid()}@{socket.gethostname()}"
+    gate.set_node_name(node.replace("%h", socket.gethostname()))
     argv = ["worker", f"--pool={pool}", f"--concurrency={max(1, concurrency)}",
-            f"--queues={','.join(queues)}", f"--loglevel={level}",
-            f"--hostname={hostname or f'braillejobs-{os.getpid()}@{socket.gethostname()}'}",
+            f"--queues={','.join(queues)}", f"--loglevel={level}", f"--hostname={node}",
             "--without-gossip", "--without-mingle", "--without-heartbeat"]
     app.worker_main(argv)

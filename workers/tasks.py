@@ -56,6 +56,6 @@ def _finished(job_id: str, stats: pipeline.Stats) -> dict:
 
 
 def register(app: Celery) -> None:
-    # The strategy checks each message's shape before Celery unpacks it (see workers.guard).
-    app.task(name=TRANSLATE_DOCUMENTS, bind=True, acks_late=True, reject_on_worker_lost=True,
-             Strategy="workers.guard:strategy")(translate_documents_task)
+    # Messages reach the task only through the gate (workers.gate), which checks them whole.
+    app.task(name=TRANSLATE_DOCUMENTS, bind=True, acks_late=True,
+             reject_on_worker_lost=True)(translate_documents_task)

@@ -263,7 +263,7 @@ def test_keda_scaled_object_targets_the_worker_and_queue():
     config = next(d for _n, d in docs if d["kind"] == "ConfigMap")["data"]
     triggers = scaled["spec"]["triggers"]
     # One trigger per Redis list that kombu keeps for the queue (one per priority step).
-    from braillejobs.fleet import queue_keys
+    from braillejobs.queue import queue_keys
 
     assert [t["metadata"]["listName"] for t in triggers] == \
         queue_keys(config["BRAILLEJOBS_QUEUE"])
@@ -375,7 +375,8 @@ def test_dashboard_shows_what_operators_need():
     for needed in ("braillejobs_characters_total", "braillejobs_documents_total",
                    "braillejobs_fallback_characters_total", "braillejobs_queue_length",
                    "braillejobs_jobs", "braillejobs_task_duration_seconds_bucket",
-                   "braillejobs_worker_gpu_memory_used_bytes", 'up{job="braillejobs-worker"}'):
+                   "braillejobs_worker_gpu_memory_used_bytes", 'up{job="braillejobs-worker"}',
+                   "braillejobs_dead_letters_total", "braillejobs_dead_letter_messages"):
         assert needed in exprs
     for q in ("0.5", "0.95", "0.99"):
         assert f"histogram_quantile({q}, sum by (le) (rate(braillejobs_task_duration" in exprs
@@ -386,7 +387,7 @@ def test_alert_rules_cover_the_failure_modes():
              for r in g["rules"]}
     assert {"BraillejobsNoWorkerUp", "BraillejobsQueueGrowing",
             "BraillejobsDocumentFailureRatioHigh", "BraillejobsFallbackRatioHigh",
-            "BraillejobsJobStuck"} <= set(rules)
+            "BraillejobsJobStuck", "BraillejobsDeadLetters"} <= set(rules)
     assert rules["BraillejobsQueueGrowing"]["for"] == "10m"
     assert "> 0.05" in rules["BraillejobsDocumentFailureRatioHigh"]["expr"]
     assert "> 0.2" in rules["BraillejobsFallbackRatioHigh"]["expr"]
