@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from . import __version__, config, fleet_cli, formats, model_cli
+from .terminal import echo, printable
 from .config import ConfigError
 from .db.models import JOB_STATES, PRIORITIES
 from .translate.engine import ENGINE_NAMES, TABLES, EngineError
@@ -31,7 +32,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except USER_ERRORS as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(printable(str(exc))) from None
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -112,9 +113,9 @@ class _Bar:
 
 def _print_errors(errors: list[str], limit: int = 50) -> None:
     for line in errors[:limit]:
-        click.echo(f"error: {line}", err=True)
+        echo(f"error: {line}", err=True)
     if len(errors) > limit:
-        click.echo(f"error: ... and {len(errors) - limit} more; "
+        echo(f"error: ... and {len(errors) - limit} more; "
                    "`braillejobs status JOB --json` lists them all", err=True)
 
 
@@ -187,11 +188,13 @@ def convert(paths, outdir, name, **opts):
     counts = result.counts
     total = sum(counts.values())
     stats = result.stats
-    click.echo(f"job {result.job_id}: {counts['done']} of {total} documents converted "
+    echo(f"job {result.job_id}: {counts['done']} of {total} documents converted "
                f"({stats.deduplicated} reused), {counts['failed']} failed, "
                f"{stats.chars:,} characters in {elapsed:.1f} s; "
-               f"{len(result.written)} files in {outdir}", err=True)
-    if counts["failed"] or counts["done"] != total:
+               f"{len(result.written)} files in {outdir}"
+               + (f" ({len(result.write_errors)} could not be written)"
+                  if result.write_errors else ""), err=True)
+    if counts["failed"] or counts["done"] != total or result.write_errors:
         sys.exit(1)
 
 
@@ -219,8 +222,8 @@ def submit(paths, name, priority, wait, timeout, **opts):
                        f"{', '.join(PRIORITIES)}")
     created = jobs.submit(paths, options, name=name, priority=priority)
     _print_errors(created.errors)
-    click.echo(created.job_id)
-    click.echo(f"queued {len(created.queued_ids)} of {created.total} documents "
+    echo(created.job_id)
+    echo(f"queued {len(created.queued_ids)} of {created.total} documents "
                f"({len(created.errors)} rejected)", err=True)
     if not wait:
         if created.errors:
@@ -231,7 +234,7 @@ def submit(paths, name, priority, wait, timeout, **opts):
                          on_progress=lambda i: bar.update(i["done"] + i["failed"] +
                                                           i["cancelled"], i["total"]))
     _print_errors([e for e in jobs.errors(created.job_id) if e not in created.errors])
-    click.echo(f"job {info['id']}: {info['state']}: {info['done']} done "
+    echo(f"job {info['id']}: {info['state']}: {info['done']} done "
                f"({info['deduplicated']} reused), {info['failed']} failed, "
                f"{info['cancelled']} cancelled of {info['total']}", err=True)
     if info["state"] != "done":
@@ -257,19 +260,19 @@ def status(job, as_json):
         info = jobs.progress(job)
         if as_json:
             info["errors"] = jobs.errors(job)
-            click.echo(json.dumps(info, indent=2))
+            echo(json.dumps(info, indent=2))
         else:
-            click.echo(_progress_line(info))
+            echo(_progress_line(info))
             _print_errors(jobs.errors(job), limit=10)
         return
     infos = jobs.list_jobs("running", limit=100) + jobs.list_jobs("queued", limit=100)
     if as_json:
-        click.echo(json.dumps(infos, indent=2))
+        echo(json.dumps(infos, indent=2))
         return
     if not infos:
-        click.echo("no unfinished jobs; `braillejobs jobs` lists recent ones", err=True)
+        echo("no unfinished jobs; `braillejobs jobs` lists recent ones", err=True)
     for info in infos:
-        click.echo(_progress_line(info))
+        echo(_progress_line(info))
 
 
 @main.command(name="jobs")
@@ -282,10 +285,10 @@ def jobs_cmd(state, limit, as_json):
 
     infos = jobs.list_jobs(state, limit)
     if as_json:
-        click.echo(json.dumps(infos, indent=2))
+        echo(json.dumps(infos, indent=2))
         return
     for info in infos:
-        click.echo(_progress_line(info))
+        echo(_progress_line(info))
 
 
 @main.command()
@@ -299,10 +302,13 @@ def fetch(job, outdir):
     fetched = jobs.fetch(job, outdir)
     counts = fetched.counts
     total = sum(counts.values())
-    click.echo(f"wrote {len(fetched.written)} files to {outdir}; {counts['done']} of {total} "
+    _print_errors(fetched.write_errors)
+    echo(f"wrote {len(fetched.written)} files to {outdir}; {counts['done']} of {total} "
                f"done, {counts['failed']} failed, {counts['queued'] + counts['running']} not "
-               f"finished, {counts['cancelled']} cancelled", err=True)
-    if counts["done"] != total:
+               f"finished, {counts['cancelled']} cancelled"
+               + (f"; {len(fetched.write_errors)} not written" if fetched.write_errors else ""),
+               err=True)
+    if counts["done"] != total or fetched.write_errors:
         sys.exit(1)
 
 
@@ -313,7 +319,7 @@ def cancel(job):
     from . import jobs
 
     n = jobs.cancel(job)
-    click.echo(f"cancelled {n} queued documents", err=True)
+    echo(f"cancelled {n} queued documents", err=True)
 
 
 @main.command()
@@ -325,7 +331,7 @@ def retry(job, failed_only):
     from . import jobs
 
     job_id, n = jobs.retry(job, failed_only=failed_only)
-    click.echo(f"job {job_id}: requeued {n} documents", err=True)
+    echo(f"job {job_id}: requeued {n} documents", err=True)
 
 
 # --- worker, config, db -------------------------------------------------------------------
@@ -352,10 +358,10 @@ def config_cmd(as_json):
     """Print the effective settings (secrets masked)."""
     values = config.masked()
     if as_json:
-        click.echo(json.dumps(values, indent=2, default=str))
+        echo(json.dumps(values, indent=2, default=str))
         return
     for item in config.SETTINGS:
-        click.echo(f"{item.name} = {values[item.name]}    [{item.env_var}]")
+        echo(f"{item.name} = {values[item.name]}    [{item.env_var}]")
 
 
 @main.group()
@@ -378,7 +384,7 @@ def upgrade(revision):
             f"cannot upgrade {config.mask_url(config.get('database_url'))}: "
             f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}; check "
             f"{config.setting('database_url').env_var}") from None
-    click.echo(f"database at revision {rev}", err=True)
+    echo(f"database at revision {rev}", err=True)
 
 
 @db.command()
@@ -387,7 +393,7 @@ def current():
     from .db import session
 
     rev = session.current_revision(session.get_engine())
-    click.echo(rev or "none (empty database: `braillejobs db upgrade` creates the schema)")
+    echo(rev or "none (empty database: `braillejobs db upgrade` creates the schema)")
 
 
 for _cmd in model_cli.COMMANDS + fleet_cli.COMMANDS:

@@ -74,6 +74,9 @@ SETTINGS: tuple[Setting, ...] = (
             "pages; unicode: lines / lines_per_page); a longer document is failed with a "
             "message.", int),
     Setting("documents_per_task", 25, "Documents carried by one Celery task message.", int),
+    Setting("solo_document_bytes", 1024 * 1024, "Most source bytes one task message carries: "
+            "a document at least this large goes in a task of its own, so that its long run "
+            "(or its time-out) never holds small documents back.", int),
     Setting("task_time_limit", 600, "Hard time limit of one task, in seconds.", int),
     Setting("visibility_timeout", 3600, "Seconds before Redis redelivers an unacknowledged task; "
             "must be longer than task_time_limit.", int),
@@ -128,7 +131,10 @@ def effective() -> dict[str, Any]:
     return {s.name: get(s.name) for s in SETTINGS}
 
 
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/]*):(?P<pw>[^@/]*)@",
+# The user name ends at the first ':'; the password runs to the last '@' of the URL (which ends
+# at white space, unless the password holds some): people write passwords with an unencoded '/',
+# '@' or '?' and the URL still works, so the mask errs towards hiding more (an '@' in a query).
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/?#]*):",
                            re.IGNORECASE)
 
 
@@ -139,7 +145,20 @@ _QUERY_PASSWORD = re.compile(r"(?P<key>[?&](?:password|passwd|pwd|sslpassword)=)
 def mask_url(url: str) -> str:
     """Hide the password of a URL: ``redis://:secret@h/0`` -> ``redis://:***@h/0``, and a
     ``password=`` query parameter (``postgresql://h/db?password=secret``)."""
-    url = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
+    out, pos = [], 0
+    for m in _URL_USERINFO.finditer(url):
+        if m.start() < pos:
+            continue
+        rest = url[m.end():]
+        token = re.split(r"\s", rest, maxsplit=1)[0]  # this URL ends at white space...
+        if "@" not in token:
+            token = rest  # ...unless the password itself holds some
+        at = token.rfind("@")
+        if at < 0:
+            continue
+        out.append(url[pos:m.end()] + "***")
+        pos = m.end() + at
+    url = "".join(out) + url[pos:]
     return _QUERY_PASSWORD.sub(lambda m: f"{m['key']}***", url)
 
 

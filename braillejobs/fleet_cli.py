@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from . import config
-from .terminal import printable
+from .terminal import echo, printable
 
 TIMEOUT_HELP = "Seconds to wait for workers' answers."
 
@@ -46,7 +46,7 @@ def _errors(func):
 
 
 def _json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+    echo(json.dumps(data, indent=2, default=str))
 
 
 def _timeout_option(func):
@@ -145,7 +145,7 @@ def list_cmd(destination, timeout, as_json):
         _json([w.as_dict() for w in infos])
         return
     if not infos:
-        click.echo(f"no worker answered within {timeout:g} s", err=True)
+        echo(f"no worker answered within {timeout:g} s", err=True)
         return
     _print_table(None, WORKER_COLUMNS, _worker_rows(infos))
 
@@ -163,7 +163,7 @@ def ping(destination, timeout, as_json):
         _json({h: round(s, 4) for h, s in replies.items()})
     else:
         for host, seconds in replies.items():
-            click.echo(f"{host}: pong in {seconds * 1000:.0f} ms")
+            echo(f"{host}: pong in {seconds * 1000:.0f} ms")
     missing = [h for h in dest or [] if h not in replies]
     if not replies or missing:
         raise click.ClickException(
@@ -192,7 +192,7 @@ def active(destination, timeout, as_json):
             rows.append([host, str(t["name"]).rsplit(".", 1)[-1], t["id"], str(job or "-"),
                          str(len(ids)) if isinstance(ids, list) else "-", started])
     if not rows:
-        click.echo("no task is running", err=True)
+        echo("no task is running", err=True)
         return
     _print_table(None, ["HOST", "TASK", "ID", "JOB", "DOCUMENTS", "STARTED (UTC)"], rows)
 
@@ -202,7 +202,7 @@ def _report(result: dict[str, str], as_json: bool) -> None:
         _json(result)
     else:
         for host, text in result.items():
-            click.echo(f"{host}: {text}")
+            echo(f"{host}: {text}")
     if any(text.startswith(("error", "no answer")) for text in result.values()):
         raise click.ClickException("not every worker did it; see above")
 
@@ -242,12 +242,12 @@ def resume(queue, destination, timeout, as_json):
 @_errors
 def drain(host, wait, timeout, as_json):
     """Let HOST finish its current work, take no more, and exit."""
-    say = (lambda m: None) if as_json else (lambda m: click.echo(m, err=True))
+    say = (lambda m: None) if as_json else (lambda m: echo(m, err=True))
     result = _fleet().drain(host, timeout=timeout, wait=wait, progress=say)
     if as_json:
         _json(result)
     else:
-        click.echo(f"{host}: drained ({result['tasks_finished']} task(s) finished), "
+        echo(f"{host}: drained ({result['tasks_finished']} task(s) finished), "
                    + ("exited" if result["exited"] else "still answering pings"))
     if not result["exited"]:
         raise click.ClickException(f"{host} was asked to shut down but still answers")
@@ -265,7 +265,7 @@ def shutdown(host, wait, timeout, as_json):
     if as_json:
         _json(result)
     else:
-        click.echo(f"{host}: shutdown sent" + (", exited" if result["exited"] else ""))
+        echo(f"{host}: shutdown sent" + (", exited" if result["exited"] else ""))
 
 
 @workers.command()
@@ -280,7 +280,7 @@ def scale(host, n, timeout, as_json):
     if as_json:
         _json(result)
     else:
-        click.echo(f"{host}: pool {result['pool']} {result['from']} -> {result['to']} "
+        echo(f"{host}: pool {result['pool']} {result['from']} -> {result['to']} "
                    f"({result['result']})")
 
 
@@ -301,7 +301,7 @@ def queues(extra, timeout, as_json):
                    ", ".join(r["paused_on"]) or "-", str(r["dead_letters"])] for r in rows])
     dead = sum(_fleet().dead_letter_counts().values())
     if dead:
-        click.echo(f"{dead} dead letter(s) in {config.get('dead_letter_list')}: "
+        echo(f"{dead} dead letter(s) in {config.get('dead_letter_list')}: "
                    "braillejobs dead-letters list")
 
 
@@ -339,13 +339,13 @@ def dead_list(limit, as_json):
         _json([d.as_dict() for d in letters])
         return
     if not letters:
-        click.echo(f"no dead letters in {deadletters.list_name()}")
+        echo(f"no dead letters in {deadletters.list_name()}")
         return
     _print_table(None, ["ID", "TIME", "QUEUE", "KIND", "SIZE", "REASON"],
                  [[d.id, d.time[:19].replace("T", " ") + (" UTC" if d.time else ""),
                    d.queue, d.kind, _human_bytes(d.size), d.reason] for d in letters])
     if total > len(letters):
-        click.echo(f"{len(letters)} of {total} shown (--limit {total} shows all)")
+        echo(f"{len(letters)} of {total} shown (--limit {total} shows all)")
 
 
 @dead_letters.command("show")
@@ -372,9 +372,9 @@ def dead_show(letter_id, raw, as_json):
         _json({**letter.as_dict(), "message": shown})
         return
     for key, value in letter.as_dict().items():
-        click.echo(f"{key + ':':<10} {printable(str(value))}")
-    click.echo("message:")
-    click.echo(printable(json.dumps(shown, indent=2, ensure_ascii=True)
+        echo(f"{key + ':':<10} {printable(str(value))}")
+    echo("message:")
+    echo(printable(json.dumps(shown, indent=2, ensure_ascii=True)
                          if not isinstance(shown, str) else shown, keep_newlines=True))
 
 
@@ -413,10 +413,10 @@ def dead_purge(letter_ids, purge_all, yes):
             if total and not yes:
                 click.confirm(f"delete all {total} dead letter(s) in "
                               f"{deadletters.list_name()}?", abort=True)
-            click.echo(f"deleted {deadletters.purge(client)} dead letter(s)")
+            echo(f"deleted {deadletters.purge(client)} dead letter(s)")
             return
         letters = [deadletters.find(client, i) for i in letter_ids]
-        click.echo(f"deleted {deadletters.remove(client, letters)} dead letter(s)")
+        echo(f"deleted {deadletters.remove(client, letters)} dead letter(s)")
     finally:
         conn.release()
 
@@ -437,7 +437,7 @@ def dead_requeue(letter_id, message_file):
         key = deadletters.requeue(client, letter, replacement=replacement)
     finally:
         conn.release()
-    click.echo(f"dead letter {letter.id} is back on queue {printable(letter.queue)}"
+    echo(f"dead letter {letter.id} is back on queue {printable(letter.queue)}"
                + (" (priority list)" if key != letter.queue else ""))
 
 

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import config
+from .terminal import printable
 from .fleet_cli import WORKER_COLUMNS, _human_seconds, _worker_rows
 
 WINDOW = timedelta(seconds=60)
@@ -109,6 +110,12 @@ def _table(title: str, columns: list[str]) -> Table:
     return table
 
 
+def _add_row(table: Table, *cells) -> None:
+    """Cells as plain Text: no rich markup, control characters shown escaped."""
+    table.add_row(*[c if isinstance(c, Text) else Text("" if c is None else printable(c))
+                    for c in cells])
+
+
 def render(snap: dict[str, Any]):
     broker = config.mask_url(config.get("broker_url"))
     rate = (lambda v, unit: "-" if v is None else f"{v:,.1f} {unit}")
@@ -122,12 +129,12 @@ def render(snap: dict[str, Any]):
         f"{'-' if snap.get('unacked') is None else snap['unacked']}")
     workers = _table(f"Workers ({len(snap['workers'])})", WORKER_COLUMNS)
     for row in _worker_rows(snap["workers"]):
-        workers.add_row(*row)
+        _add_row(workers, *row)
     if not snap["workers"]:
-        workers.add_row("(no worker answered)", *[""] * (len(WORKER_COLUMNS) - 1))
+        _add_row(workers, "(no worker answered)", *[""] * (len(WORKER_COLUMNS) - 1))
     queues = _table("Queues", ["QUEUE", "WAITING", "CONSUMERS", "PAUSED ON"])
     for q in snap["queues"]:
-        queues.add_row(q["queue"], str(q["waiting"]), str(len(q["consumers"])),
+        _add_row(queues, q["queue"], str(q["waiting"]), str(len(q["consumers"])),
                        ", ".join(q["paused_on"]) or "-")
     jobs = _table("Jobs in flight", ["JOB", "NAME", "STATE", "ENGINE", "DONE", "FAILED",
                                      "RUNNING", "TOTAL", "PROGRESS", "AGE"])
@@ -135,12 +142,12 @@ def render(snap: dict[str, Any]):
         finished = j["done"] + j["failed"]
         pct = 100.0 * finished / j["total"] if j["total"] else 0.0
         bar = "█" * int(pct // 10) + "░" * (10 - int(pct // 10))
-        jobs.add_row(j["id"], j["name"], j["state"], j["engine"], str(j["done"]),
+        _add_row(jobs, j["id"], j["name"], j["state"], j["engine"], str(j["done"]),
                      str(j["failed"]), str(j["running"]), str(j["total"]),
                      f"{bar} {pct:5.1f}%", _human_seconds(j["age_s"]))
     if not snap.get("jobs"):
-        jobs.add_row("(none)", *[""] * 9)
+        _add_row(jobs, "(none)", *[""] * 9)
     parts = [head, Text(""), workers, Text(""), queues, Text(""), jobs]
     for err in snap["errors"]:
-        parts.append(Text(f"! {err}", style="bold red"))
+        parts.append(Text(f"! {printable(err)}", style="bold red"))
     return Group(*parts)

@@ -70,12 +70,18 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
+def _checked(path: Path, root: Path, within: Path, shown: str) -> InputFile:
+    """``path`` found by a search under ``within``: refused when it resolves outside it (a
+    symbolic link planted to make the job read another file)."""
+    if escapes(path, within):
+        return InputFile(str(path), _rel(path, root), f"{path}: symbolic link to a file outside "
+                         f"{shown}; refusing it, copy the file into the folder instead")
+    return InputFile(str(path), _rel(path, root))
+
+
 def _from_directory(directory: Path, root: Path, shown: str) -> list[InputFile]:
     try:
-        found = [InputFile(str(p), _rel(p, root)) if not escapes(p, directory) else
-                 InputFile(str(p), _rel(p, root), f"{p}: symbolic link to a file outside "
-                           f"{shown}; refusing it, copy the file into the folder instead")
-                 for p in _walk(directory)]
+        found = [_checked(p, root, directory, shown) for p in _walk(directory)]
     except PermissionError:
         return [InputFile(shown, Path(shown).name or shown,
                           f"{shown}: cannot read the directory (permission denied); "
@@ -103,12 +109,17 @@ def _expand_one(arg: str, base: Path | None, root_override: Path | None) -> list
         root = root_override or Path(head if head.endswith(os.sep) else os.path.dirname(head)
                                      or ".")
         out: list[InputFile] = []
+        # A glob searches a folder as a directory argument does: what it finds must lie in the
+        # folder before its first wildcard, symbolic links included.
         for m in matches:
             mp = Path(m)
             if mp.is_dir():
-                out.extend(InputFile(str(p), _rel(p, root)) for p in _walk(mp))
+                if escapes(mp, root):
+                    out.append(_checked(mp, root, root, str(root)))
+                else:
+                    out.extend(_checked(p, root, root, str(root)) for p in _walk(mp))
             elif mp.is_file() and is_document(mp):
-                out.append(InputFile(m, _rel(mp, root)))
+                out.append(_checked(mp, root, root, str(root)))
         if not out:
             return [InputFile(shown, Path(arg).name, f"{shown}: the pattern matches no "
                               f"documents ({_suffix_list()}); check it")]

@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ from . import config, formats, inputs
 from .db.models import (CANCELLED, DONE, FAILED, JOB_STATES, PRIORITIES, QUEUED, RUNNING,
                         Document, Job, Result, utcnow)
 from .db.session import session_factory
-from .resilience import stale_claim_seconds
+from .resilience import retry_db, stale_claim_seconds
 from .safepaths import UnsafePath, write_inside
 from .translate.engine import ENGINE_NAMES, TABLES
 
@@ -93,6 +93,10 @@ class Created:
     queued_ids: list[int]
     errors: list[str] = field(default_factory=list)
     total: int = 0
+    sizes: dict[int, int] = field(default_factory=dict)  # queued id -> source bytes
+
+    def chunks(self) -> list[list[int]]:
+        return chunks(self.queued_ids, sizes=self.sizes)
 
 
 def _new_job_id() -> str:
@@ -105,6 +109,9 @@ def create_job(paths: Sequence[str], options: JobOptions, *, name: str | None = 
     """Record a job with one document per input file; bad inputs are recorded as failed."""
     if priority not in PRIORITIES:
         raise JobError(f"unknown priority {priority!r}: choose one of {', '.join(PRIORITIES)}")
+    if name is not None and len(name) > _column_length(Job.name):
+        raise JobError(f"the job name is {len(name):,} characters; the limit is "
+                       f"{_column_length(Job.name)}: give a shorter --name")
     found = inputs.expand(paths)
     limit = config.get("max_documents_per_job")
     if len(found) > limit:
@@ -127,7 +134,7 @@ def create_job(paths: Sequence[str], options: JobOptions, *, name: str | None = 
             doc = Document(job_id=job_id, seq=seq, path=item.rel, source_path=item.source,
                            output_path=base, status=QUEUED, size=0, attempts=0,
                            deduplicated=False, created_at=now)
-            error = item.error
+            error = item.error or _fit_columns(doc)
             data = None
             if error is None:
                 data, error = _read_input(item, max_bytes)
@@ -143,17 +150,55 @@ def create_job(paths: Sequence[str], options: JobOptions, *, name: str | None = 
             if len(pending) >= 500 or pending_bytes > 32 * 1024 * 1024:
                 session.add_all(pending)
                 session.flush()
-                created.queued_ids.extend(d.id for d in pending if d.status == QUEUED)
+                _note_queued(created, pending)
                 session.expunge_all()
                 pending, pending_bytes = [], 0
         if pending:
             session.add_all(pending)
             session.flush()
-            created.queued_ids.extend(d.id for d in pending if d.status == QUEUED)
+            _note_queued(created, pending)
         from .pipeline import refresh_job
         refresh_job(session, job_id)
         session.commit()
     return created
+
+
+def _column_length(column) -> int:
+    return column.property.columns[0].type.length
+
+
+_PATH_COLUMNS = ((Document.path, "relative path"), (Document.source_path, "path"),
+                 (Document.output_path, "output path"))
+
+
+def _fit_columns(doc: Document) -> str | None:
+    """None when the document's paths fit their columns (PostgreSQL enforces the lengths,
+    SQLite does not: the same limits for both). Otherwise the paths are shortened in the middle
+    to fit, and the message says which one was too long: that document fails alone."""
+    problem = None
+    for column, what in _PATH_COLUMNS:
+        value = getattr(doc, column.key)
+        limit = _column_length(column)
+        if value is not None and len(value) > limit:
+            problem = problem or (f"{_middle(doc.source_path, 300)}: the {what} is "
+                                  f"{len(value):,} characters, over the limit of {limit:,}; "
+                                  "move the file to a shorter path")
+            setattr(doc, column.key, _middle(value, limit))
+    return problem
+
+
+def _middle(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    keep = (limit - 1) // 2
+    return text[:keep] + "…" + text[len(text) - (limit - 1 - keep):]
+
+
+def _note_queued(created: Created, docs: list[Document]) -> None:
+    for d in docs:
+        if d.status == QUEUED:
+            created.queued_ids.append(d.id)
+            created.sizes[d.id] = d.size
 
 
 def _read_input(item: inputs.InputFile, max_bytes: int) -> tuple[bytes | None, str | None]:
@@ -182,9 +227,27 @@ def _read_input(item: inputs.InputFile, max_bytes: int) -> tuple[bytes | None, s
     return data, None
 
 
-def chunks(ids: Sequence[int], size: int | None = None) -> list[list[int]]:
+def chunks(ids: Sequence[int], size: int | None = None,
+           sizes: Mapping[int, int] | None = None) -> list[list[int]]:
+    """The documents ``ids`` in task-sized chunks: at most ``size`` (documents_per_task) a chunk
+    and, when their byte ``sizes`` are known, at most ``solo_document_bytes`` of source a chunk,
+    so that a document whose size predicts a long run goes in a task of its own and cannot hold
+    small task-mates back until a time limit or a visibility timeout."""
     size = max(1, size or config.get("documents_per_task"))
-    return [list(ids[i:i + size]) for i in range(0, len(ids), size)]
+    solo = config.get("solo_document_bytes")
+    out: list[list[int]] = []
+    current: list[int] = []
+    current_bytes = 0
+    for doc_id in ids:
+        nbytes = (sizes or {}).get(doc_id, 0)
+        if current and (len(current) >= size or current_bytes + nbytes > solo):
+            out.append(current)
+            current, current_bytes = [], 0
+        current.append(doc_id)
+        current_bytes += nbytes
+    if current:
+        out.append(current)
+    return out
 
 
 def submit(paths: Sequence[str], options: JobOptions, *, name: str | None = None,
@@ -194,7 +257,7 @@ def submit(paths: Sequence[str], options: JobOptions, *, name: str | None = None
 
     queue.check_broker()
     created = create_job(paths, options, name=name, priority=priority, mode="queued", url=url)
-    queue.send_chunks(created.job_id, chunks(created.queued_ids), priority)
+    queue.send_chunks(created.job_id, created.chunks(), priority)
     return created
 
 
@@ -205,6 +268,7 @@ class ConvertResult:
     counts: Counter
     errors: list[str]
     stats: object
+    write_errors: list[str] = field(default_factory=list)
 
 
 def convert(paths: Sequence[str], outdir: str | Path, options: JobOptions, *,
@@ -221,13 +285,14 @@ def convert(paths: Sequence[str], outdir: str | Path, options: JobOptions, *,
     finished = total - len(created.queued_ids)
     if progress:
         progress(finished, total)
-    for ids in chunks(created.queued_ids):
+    for ids in created.chunks():
         stats.add(process_documents(created.job_id, ids, url=url))
         finished += len(ids)
         if progress:
             progress(finished, total)
     fetched = fetch(created.job_id, outdir, url=url)
-    return ConvertResult(created.job_id, fetched.written, fetched.counts, fetched.errors, stats)
+    return ConvertResult(created.job_id, fetched.written, fetched.counts, fetched.errors, stats,
+                         fetched.write_errors)
 
 
 def find_job(session: Session, ref: str) -> Job:
@@ -298,10 +363,16 @@ def list_jobs(state: str | None = None, limit: int = 20, url: str | None = None)
 
 def cancel(job_ref: str, url: str | None = None) -> int:
     """Cancel the queued documents of a job (running ones finish); returns how many."""
-    from .pipeline import refresh_job
+    return retry_db(lambda: _cancel(job_ref, url), f"cancel job {job_ref}")
+
+
+def _cancel(job_ref: str, url: str | None) -> int:
+    from .pipeline import lock_job, refresh_job
 
     with session_factory(url)() as session:
         job = find_job(session, job_ref)
+        lock_job(session, job.id)  # the job's row first, then its documents (pipeline.lock_job)
+        session.refresh(job)
         if job.status in (DONE, FAILED):
             raise JobError(f"job {job.id} has already finished ({job.status}); nothing to cancel")
         now = utcnow()
@@ -319,12 +390,32 @@ def cancel(job_ref: str, url: str | None = None) -> int:
 def retry(job_ref: str, failed_only: bool = False, url: str | None = None) -> tuple[str, int]:
     """Put the failed (and, unless ``failed_only``, cancelled and never-sent queued) documents
     of a job back in the queue. Returns the job id and how many documents were requeued."""
-    from .pipeline import process_documents, refresh_job
+    from .pipeline import process_documents
+
+    job_id, mode, priority, ids, sizes = retry_db(
+        lambda: _requeue(job_ref, failed_only, url), f"retry job {job_ref}")
+    if not ids:
+        return job_id, 0
+    if mode == "embedded":
+        for chunk in chunks(ids, sizes=sizes):
+            process_documents(job_id, chunk, url=url)
+    else:
+        from . import queue
+        queue.send_chunks(job_id, chunks(ids, sizes=sizes), priority)
+    return job_id, len(ids)
+
+
+def _requeue(job_ref: str, failed_only: bool, url: str | None):
+    from .pipeline import lock_job, refresh_job
 
     with session_factory(url)() as session:
         job = find_job(session, job_ref)
+        lock_job(session, job.id)  # the job's row first, then its documents (pipeline.lock_job)
         statuses = [FAILED] if failed_only else [FAILED, CANCELLED, QUEUED]
         # Documents that failed at submit (missing, unreadable) have no source: not retried.
+        sizes = dict(session.execute(
+            select(Document.id, Document.size).where(Document.job_id == job.id,
+                                                     Document.sha256.is_not(None))).all())
         ids = list(session.scalars(
             select(Document.id).where(Document.job_id == job.id, Document.status.in_(statuses),
                                       Document.sha256.is_not(None)).order_by(Document.id)))
@@ -347,16 +438,7 @@ def retry(job_ref: str, failed_only: bool = False, url: str | None = None) -> tu
             job.finished_at = None
             refresh_job(session, job.id)
         session.commit()
-        job_id, mode, priority = job.id, job.mode, job.priority
-    if not ids:
-        return job_id, 0
-    if mode == "embedded":
-        for chunk in chunks(ids):
-            process_documents(job_id, chunk, url=url)
-    else:
-        from . import queue
-        queue.send_chunks(job_id, chunks(ids), priority)
-    return job_id, len(ids)
+        return job.id, job.mode, job.priority, ids, sizes
 
 
 def _aware(dt: datetime) -> datetime:
@@ -383,7 +465,8 @@ def _claimer_gone(claimed_by: str | None) -> bool:
 class Fetched:
     written: list[Path]
     counts: Counter
-    errors: list[str]
+    errors: list[str]  # failed documents' errors, then write_errors
+    write_errors: list[str] = field(default_factory=list)  # done documents not written out
 
 
 def _safe_target(outdir: Path, base: str, extension: str) -> Path:
@@ -398,15 +481,15 @@ def fetch(job_ref: str, outdir: str | Path, url: str | None = None) -> Fetched:
     from .pipeline import document_counts
 
     out = Path(outdir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise JobError(f"{out}: cannot create the output directory ({exc.strerror}); "
-                       "choose another -o") from None
     written: list[Path] = []
     fetch_errors: list[str] = []
     with session_factory(url)() as session:
-        job = find_job(session, job_ref)
+        job = find_job(session, job_ref)  # an unknown job makes no output folder
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JobError(f"{out}: cannot create the output directory ({exc.strerror}); "
+                           "choose another -o") from None
         counts = document_counts(session, job.id)
         rows = session.execute(
             select(Document.output_path, Document.path, Result.extension, Result.content)
@@ -425,7 +508,7 @@ def fetch(job_ref: str, outdir: str | Path, url: str | None = None) -> Fetched:
         errs = list(session.scalars(
             select(Document.error).where(Document.job_id == job.id, Document.status == FAILED)
             .order_by(Document.seq)))
-    return Fetched(written, counts, [e for e in errs if e] + fetch_errors)
+    return Fetched(written, counts, [e for e in errs if e] + fetch_errors, fetch_errors)
 
 
 def wait(job_ref: str, url: str | None = None, timeout: float | None = None,

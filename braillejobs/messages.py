@@ -248,6 +248,12 @@ def _headers(headers: dict, max_eta_seconds: float | None, now: datetime) -> Non
         value = headers.get(key)
         if isinstance(value, str) and len(value) > MAX_ID_TEXT:
             _refuse("headers", f"{key} is longer than {MAX_ID_TEXT} characters")
+    for key in ("id", "root_id", "parent_id", "group", "shadow", "origin", "argsrepr",
+                "kwargsrepr"):
+        value = headers.get(key)
+        if isinstance(value, str) and not value.isprintable():
+            # Celery writes these into its log lines: no terminal escapes through them
+            _refuse("headers", f"{key} holds control characters")
     if not headers["id"]:
         _refuse("headers", "the task id is empty")
     for key in ("argsrepr", "kwargsrepr"):

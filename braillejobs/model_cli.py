@@ -12,13 +12,14 @@ from pathlib import Path
 
 import click
 
+from .terminal import echo
 from .translate.engine import ENGINE_NAMES, TABLES
 
 REPO_DATA = Path("../shared/data/ueb-rulebook-specs.jsonl")
 
 
 def _echo_json(data) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 class _Bar:
@@ -43,7 +44,7 @@ class _Bar:
                                  **({"total": total} if total else {}))
         elif time.monotonic() - self.last >= 30:
             self.last = time.monotonic()
-            click.echo(f"{self.description}: {info}", err=True)
+            echo(f"{self.description}: {info}", err=True)
 
     def close(self) -> None:
         if self.tty:
@@ -76,7 +77,7 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
     from .translate import corpus
 
     def progress(name: str, total: int) -> None:
-        click.echo(f"  {name:<18} done, corpus now {total:,} characters", err=True)
+        echo(f"  {name:<18} done, corpus now {total:,} characters", err=True)
 
     by_name = {s.name: s for s in corpus.SOURCES}
     names = [n.strip() for n in sources.split(",") if n.strip()]
@@ -98,7 +99,7 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
                                 max_chars=max_chars)
     except corpus.CorpusError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"corpus: {manifest['chars']:,} characters in {out} "
+    echo(f"corpus: {manifest['chars']:,} characters in {out} "
                f"(train sha256 {manifest['sha256']['train'][:16]}…)")
 
 
@@ -156,7 +157,7 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
         raise click.ClickException(str(exc)) from None
     finally:
         bar.close()
-    click.echo(f"saved {out} ({ckpt.version}); held-out: "
+    echo(f"saved {out} ({ckpt.version}); held-out: "
                f"{json.dumps(ckpt.meta.get('heldout', {}))}")
 
 

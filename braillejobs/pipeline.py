@@ -63,11 +63,18 @@ class Stats:
     batch_chars: list[int] = field(default_factory=list)  # characters per engine call
     format: str = ""
     engine: str = ""
+    # Documents left ``running`` under another claim that is not stale yet (a worker that may
+    # have died mid-task), and the seconds until the last of those claims goes stale: whoever
+    # called must look at them again then, or nothing would ever finish them.
+    held: list[int] = field(default_factory=list)
+    held_seconds: float = 0.0
 
     def add(self, other: "Stats") -> None:
         for name in ("claimed", "done", "failed", "deduplicated", "skipped", "chars", "cells",
                      "translate_seconds", "seconds"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.held.extend(other.held)
+        self.held_seconds = max(self.held_seconds, other.held_seconds)
         self.chars_by_engine.update(other.chars_by_engine)
         self.document_seconds.extend(other.document_seconds)
         self.batch_chars.extend(other.batch_chars)
@@ -140,8 +147,39 @@ def process_documents(job_id: str, document_ids: Sequence[int], *, url: str | No
         stats.skipped += len(group) - len(claimed)
         if claimed:
             _process_group(factory, job_id, _outcomes(claimed), options, token, stats)
+        if len(claimed) < len(group):
+            rest = sorted(set(group) - {row.id for row in claimed})
+
+            def held(rest=rest):
+                with factory() as session:
+                    return _held_elsewhere(session, job_id, rest)
+
+            ids_held, wait = retry_db(held, f"look at the claims of job {job_id}")
+            stats.held.extend(ids_held)
+            stats.held_seconds = max(stats.held_seconds, wait)
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+def _held_elsewhere(session: Session, job_id: str, ids: list[int]) -> tuple[list[int], float]:
+    """Of ``ids``, those still ``running`` under a claim that is not stale yet, and the seconds
+    until the last of those claims is stale.
+
+    Such a claim may belong to a worker that is alive (it will finish the document) or to one
+    that died mid-task after claiming it. In the second case its message was redelivered and
+    is being acknowledged by the task that skips the document now; so that task must come back
+    for it once the claim is stale, or the document stays ``running`` for ever."""
+    rows = session.execute(select(Document.id, Document.claimed_at).where(
+        Document.id.in_(ids), Document.job_id == job_id, Document.status == RUNNING)).all()
+    now = utcnow()
+    stale = stale_claim_seconds()
+    wait = 0.0
+    for _id, claimed_at in rows:
+        if claimed_at is not None and claimed_at.tzinfo is None:  # SQLite keeps no zone
+            claimed_at = claimed_at.replace(tzinfo=now.tzinfo)
+        age = (now - claimed_at).total_seconds() if claimed_at is not None else stale
+        wait = max(wait, stale - age)
+    return [r.id for r in rows], max(0.0, wait)
 
 
 def _outcomes(claimed) -> list[_Outcome]:
@@ -209,8 +247,19 @@ def _claimable(now):
                and_(Document.status == RUNNING, Document.claimed_at < stale_before))
 
 
+def lock_job(session: Session, job_id: str) -> None:
+    """Lock the job's row for this transaction (``FOR UPDATE``; SQLite serialises writers).
+
+    The one lock order of the project: every transaction that writes a job's documents takes
+    the job's row first, then the documents. Claims, stores, cancel and retry of one job then
+    wait for each other instead of locking the same documents in different orders (two
+    multi-row UPDATEs over the same rows, one by id and one by status, deadlock otherwise)."""
+    session.execute(select(Job.id).where(Job.id == job_id).with_for_update())
+
+
 def _claim(session: Session, job_id: str, ids: list[int], token: str, worker: str):
     now = utcnow()
+    lock_job(session, job_id)
     claimable = _claimable(now)
     session.execute(
         update(Document)
@@ -354,6 +403,7 @@ _DOC = Document.__table__
 def _store(session: Session, job: Job, outcomes: list[_Outcome], reused: dict[str, int],
            token: str, stats: Stats) -> None:
     now = utcnow()
+    lock_job(session, job.id)
     engine_name = job.options["engine"]
     by_sha = {o.sha256: o for o in outcomes if o.rendered is not None and o.sha256}
     earlier_ids = sorted({o.reused_from for o in outcomes if o.reused_from is not None})
@@ -480,7 +530,7 @@ def refresh_job(session: Session, job_id: str) -> str:
     workers finishing the last documents of a job in parallel cannot each count the other's
     documents as still running and leave the job ``running`` for ever: the second waits for
     the first to commit, and under read committed its count then sees those documents."""
-    session.execute(select(Job.id).where(Job.id == job_id).with_for_update())
+    lock_job(session, job_id)
     counts = document_counts(session, job_id)
     job = session.get(Job, job_id, populate_existing=True)
     if job is None:

@@ -48,6 +48,19 @@ def check_limits(time_limit: int, visibility_timeout: int) -> None:
             f"than {config.setting('task_time_limit').env_var}={time_limit}, or Redis would "
             "hand a running task to a second worker; raise the visibility timeout or lower the "
             "time limit")
+    # A task that finds documents under another worker's recent claim sends itself again for
+    # when that claim is stale (workers.tasks); that message must come due before Redis would
+    # hand it out a second time, or the guarantee that someone finishes them is gone.
+    from .resilience import stale_claim_seconds
+
+    due = stale_claim_seconds(time_limit, visibility_timeout) + 1
+    if due >= visibility_timeout:
+        raise QueueError(
+            f"{config.setting('visibility_timeout').env_var}={visibility_timeout} leaves no room "
+            f"after {config.setting('task_time_limit').env_var}={time_limit}: a document whose "
+            f"worker died is looked at again {due:.0f} s after its claim, which must be sooner "
+            f"than the visibility timeout; make the visibility timeout at least "
+            f"{time_limit + 4} s (twice the time limit is usual)")
 
 
 # Settings of a Celery app that must name JSON only: pickle would let anyone who can write to the

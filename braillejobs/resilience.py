@@ -48,12 +48,26 @@ def stale_claim_seconds(time_limit: int | None = None, visibility: int | None = 
     return limit + margin
 
 
+# PostgreSQL's SQLSTATEs for a transaction the server chose to abort so that another can go on.
+_DEADLOCK_STATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+DEADLOCK_TRIES = 10
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """True when the database aborted the transaction to break a deadlock (or a serialization
+    conflict): nothing is wrong with the database, and the same step should simply run again."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "pgcode", None) in _DEADLOCK_STATES
+
+
 def is_connection_error(exc: BaseException) -> bool:
     """True for errors that mean 'the database is unreachable or went away', worth retrying."""
     from sqlalchemy import exc as sa_exc
 
     from .db.session import DatabaseError
 
+    if is_deadlock(exc):
+        return False
     if isinstance(exc, sa_exc.DBAPIError):
         if exc.connection_invalidated:
             return True
@@ -79,11 +93,22 @@ def retry_db(step: Callable[[], T], what: str, *, attempts: int | None = None,
     setting) the last error is raised: the task then fails and its message is redelivered.
     """
     tries = max(1, attempts if attempts is not None else config.get("db_retry_attempts"))
-    for n in range(1, tries + 1):
+    n = 0
+    deadlocks = 0
+    while True:
+        n += 1
         try:
             return step()
         except Exception as exc:
-            if n == tries or not is_connection_error(exc):
+            if is_deadlock(exc) and deadlocks < DEADLOCK_TRIES:
+                # Another transaction won; the step is a unit (rolled back whole), so run it
+                # again at once, after a short random pause so that the two do not meet again.
+                deadlocks += 1
+                n -= 1
+                log.info("database deadlock while trying to %s; running it again", what)
+                sleep(random.uniform(0.01, 0.05 * deadlocks))
+                continue
+            if n >= tries or not is_connection_error(exc):
                 raise
             delay = min(cap, base * 2 ** (n - 1)) * random.uniform(0.5, 1.0)
             log.warning("database unreachable while trying to %s (%s); try %d of %d again in "
@@ -92,7 +117,6 @@ def retry_db(step: Callable[[], T], what: str, *, attempts: int | None = None,
             t0 = time.monotonic()
             sleep(delay)
             excuse(time.monotonic() - t0)
-    raise AssertionError("unreachable")
 
 
 # Seconds each thread has spent waiting for the database: the time-limit watchdog does not count

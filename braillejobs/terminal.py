@@ -40,3 +40,10 @@ def printable(text: object, keep_newlines: bool = False) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def echo(message: object = "", err: bool = False) -> None:
+    """``click.echo`` of ``message`` with control characters shown escaped (newlines kept)."""
+    import click
+
+    click.echo(printable(message, keep_newlines=True), err=err)

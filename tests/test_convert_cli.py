@@ -113,3 +113,65 @@ def test_progress_bar_on_a_terminal(env, tmp_path):
     shown = b"".join(chunks).decode("utf-8", "replace")
     assert "converting" in shown and "5/5" in shown
     assert "5 of 5 documents converted" in shown
+
+
+def test_fetch_and_convert_fail_when_a_file_cannot_be_written(env, tmp_path):
+    """A planted link in the output folder is refused (right), and the command says so and
+    exits 1 instead of reporting success."""
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "a.txt").write_text("The first book.\n")
+    (src / "b.txt").write_text("The second book.\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").symlink_to(outside, target_is_directory=True)
+    converted = CliRunner().invoke(main, ["convert", str(src), "-o", str(out)])
+    assert converted.exit_code == 1, converted.output
+    assert "sub/a.txt: cannot write its braille" in converted.stderr
+    assert "1 could not be written" in converted.stderr
+    job = converted.stderr.split("job ", 1)[1].split(":", 1)[0]
+    fetched = CliRunner().invoke(main, ["fetch", job, "-o", str(out)])
+    assert fetched.exit_code == 1 and "sub/a.txt: cannot write" in fetched.stderr
+    assert "1 not written" in fetched.stderr and list(outside.iterdir()) == []
+    missing = tmp_path / "never-made"
+    unknown = CliRunner().invoke(main, ["fetch", "ffffffffffff", "-o", str(missing)])
+    assert unknown.exit_code != 0 and not missing.exists()
+
+
+HOSTILE_NAME = "evil\x1b[2J\x1b]0;pwned\x07\rover\bwrite[bold red]markup[/]\u202ertl"
+
+
+def _raw_controls(text: str) -> list[str]:
+    import unicodedata
+
+    return [c for c in text if c not in "\n" and unicodedata.category(c) in ("Cc", "Cf")]
+
+
+def test_names_from_users_and_documents_reach_the_terminal_escaped(env, tmp_path):
+    """A job name and file names with CSI/OSC sequences, a carriage return, a backspace, rich
+    markup and a bidi override: status, jobs, top and the error lines show them escaped."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "ok.txt").write_text("Fine.\n")
+    (src / "bad\x1b[31m\r.txt").write_bytes(b"\x00\x01\x02 binary \xff\xfe")
+    runner = CliRunner()
+    converted = runner.invoke(main, ["convert", str(src), "-o", str(tmp_path / "out"),
+                                     "--name", HOSTILE_NAME])
+    job = converted.stderr.split("job ", 1)[1].split(":", 1)[0]
+    from braillejobs import jobs
+
+    jobs.create_job([str(src / "ok.txt")], jobs.JobOptions.build(engine="louis"),
+                    name=HOSTILE_NAME)  # a job in flight, for top
+    outputs = {"convert": converted.stderr}
+    for args in (["status", job], ["status"], ["jobs"], ["top", "--once", "--timeout", "0.5"]):
+        result = runner.invoke(main, args)
+        outputs[" ".join(args)] = result.output + result.stderr
+    assert "bad\\x1b[31m\\r.txt" in outputs["convert"]
+    assert "evil\\x1b[2J\\x1b]0;pwned\\x07\\rover\\bwrite[bold red]markup[/]\\u202ertl" in \
+        outputs["jobs"]
+    top = outputs["top --once --timeout 0.5"]
+    assert "[bold" in top and "[/]" in top, top  # markup shown, not obeyed
+    for name, text in outputs.items():
+        assert not _raw_controls(text), (name, text)

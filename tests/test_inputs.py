@@ -93,3 +93,27 @@ def test_output_names_are_safe_and_never_collide():
     assert output_bases(["a.txt", "sub/b.md", "c"]) == ["a", "sub/b", "c"]
     assert output_bases(["n.txt", "n.md", "N.html"]) == ["n.txt", "n.md", "N.html"]
     assert output_bases(["x/a.txt", "x/a.txt"]) == ["x/a.txt", "x/a.txt-2"]
+
+
+@pytest.mark.parametrize("form", ["directory", "glob", "recursive glob", "glob of folders"])
+def test_a_link_out_of_the_searched_folder_is_refused_however_it_is_named(tmp_path, form):
+    """A symbolic link planted in a folder, pointing outside it, is refused whether the folder is
+    given as a directory or through a glob (before, ``'DIR/*.txt'`` translated the outside file)."""
+    secret = tmp_path / "private" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("not yours")
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "ok.txt").write_text("fine")
+    (folder / "sub" / "ok2.txt").write_text("fine")
+    (folder / "link-out.txt").symlink_to(secret)
+    (folder / "sub" / "link-dir").symlink_to(secret.parent, target_is_directory=True)
+    (folder / "link-in.txt").symlink_to(folder / "ok.txt")
+    arg = {"directory": str(folder), "glob": str(folder / "*.txt"),
+           "recursive glob": str(folder / "**" / "*.txt"), "glob of folders": str(folder / "*")}
+    items = expand([arg[form]])
+    read = {os.path.realpath(i.source) for i in items if i.error is None}
+    assert str(secret) not in read
+    refused = [i for i in items if i.error]
+    assert any("link-out.txt: symbolic link to a file outside" in i.error for i in refused)
+    assert os.path.realpath(folder / "ok.txt") in read

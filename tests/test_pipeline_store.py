@@ -276,3 +276,90 @@ def test_parallel_finishes_of_the_last_documents_leave_the_job_finished(db, tmp_
     t.join(30)
     assert seen["state"] == "done"
     assert jobs.progress(created.job_id)["state"] == "done"
+
+
+def test_chunks_put_a_large_document_alone_and_bound_the_bytes_of_a_task():
+    from braillejobs import jobs
+
+    with settings(solo_document_bytes="1000", documents_per_task="3"):
+        sizes = {1: 10, 2: 5000, 3: 10, 4: 10, 5: 10, 6: 600, 7: 600, 8: 10}
+        assert jobs.chunks(list(sizes), sizes=sizes) == [[1], [2], [3, 4, 5], [6], [7, 8]]
+        assert jobs.chunks([1, 2, 3, 4]) == [[1, 2, 3], [4]]  # sizes unknown: by count
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_column_limits_are_checked_before_the_database_sees_them(store, tmp_path, request):
+    """PostgreSQL refuses a value longer than its column (SQLite does not): a job name over the
+    limit is a clear error before anything is recorded, and a document whose path is too long
+    fails alone while the documents beside it are converted."""
+    url = request.getfixturevalue("pg_url") if store == "postgres" else \
+        f"sqlite:///{tmp_path / 'bj.db'}"
+    from braillejobs.jobs import JobError
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "short.txt").write_text("A short one.")
+    deep = tmp_path / "in"
+    while len(str(deep.relative_to(tmp_path / "in"))) < 1500:
+        deep = deep / ("d" * 200)
+    deep.mkdir(parents=True)
+    (deep / "long.txt").write_text("A long path.")
+    options = jobs.JobOptions.build(format="brf", engine="louis")
+    with settings(database_url=url):
+        with pytest.raises(JobError, match="the job name is 250 characters; the limit is 200"):
+            jobs.create_job([str(tmp_path / "in")], options, name="n" * 250, mode="embedded")
+        result = jobs.convert([str(tmp_path / "in")], tmp_path / "out", options)
+        with session_factory()() as session:
+            rows = {d.path[-9:]: d for d in session.scalars(
+                select(Document).where(Document.job_id == result.job_id))}
+    assert rows["short.txt"].status == "done"
+    assert rows["/long.txt"].status == "failed" and len(rows["/long.txt"].path) == 1024
+    assert "over the limit of 1,024" in rows["/long.txt"].error
+
+
+@pytest.mark.postgres
+def test_cancel_and_retry_while_workers_store_never_deadlock(pg_url, tmp_path):
+    """Two workers claiming and storing chunks of one job (in opposite orders) while the
+    operator cancels and retries it: every transaction takes the job's row first, so none
+    deadlocks (before, cancel and retry raised DeadlockDetected and the workers logged it as
+    'database unreachable'); at the end every document is done exactly once."""
+    import threading
+
+    from braillejobs.jobs import JobError
+
+    root = write(tmp_path / "in", {f"d{i:03d}.txt": f"Document {i}, short.\n" for i in range(160)})
+    failures: list[BaseException] = []
+    with settings(database_url=pg_url, dedup="no"):
+        created = jobs.create_job([str(root)], options("brf"), mode="embedded")
+        chunks = jobs.chunks(created.queued_ids, size=8)
+
+        def work(order):
+            for c in order:
+                try:
+                    pipeline.process_documents(created.job_id, c)
+                except BaseException as exc:  # noqa: BLE001 - collected for the assert
+                    failures.append(exc)
+
+        threads = [threading.Thread(target=work, args=(chunks,)),
+                   threading.Thread(target=work, args=(list(reversed(chunks)),))]
+        for t in threads:
+            t.start()
+        for _ in range(10):
+            for action in (lambda: jobs.cancel(created.job_id),
+                           lambda: jobs.retry(created.job_id)):
+                try:
+                    action()
+                except JobError:
+                    pass  # "already finished": a clear answer, not a failure
+                except BaseException as exc:  # noqa: BLE001
+                    failures.append(exc)
+        for t in threads:
+            t.join(120)
+        jobs.retry(created.job_id)  # whatever the cancels left queued
+        docs = docs_of(created.job_id)
+        with session_factory()() as s:
+            per_doc = dict(s.execute(select(Result.document_id, func.count())
+                                     .where(Result.job_id == created.job_id)
+                                     .group_by(Result.document_id)).all())
+    assert not failures, [repr(f) for f in failures[:3]]
+    assert {d.status for d in docs.values()} == {"done"}
+    assert all(per_doc.get(d.id) == 1 for d in docs.values())

@@ -108,7 +108,7 @@ def test_postgres_worker_dedup_redelivery_and_bad_input(live_pg, tmp_path):
         assert (info["done"], info["failed"], info["state"]) == (20, 1, "failed")
         assert "broken.txt" in jobs.errors(created.job_id)[0]
         # the same messages again: nothing is claimed twice, no result duplicated
-        queue.send_chunks(created.job_id, jobs.chunks(created.queued_ids), "normal")
+        queue.send_chunks(created.job_id, created.chunks(), "normal")
         time.sleep(1.5)
         again = jobs.submit([str(src)], opts)
         info2 = jobs.wait(again.job_id, timeout=120)

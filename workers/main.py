@@ -11,6 +11,7 @@ import os
 import socket
 
 from braillejobs import config, fleet_worker, resilience
+from braillejobs.terminal import printable
 from braillejobs.db.session import ensure_schema
 from braillejobs.queue import check_limits, check_serializers, make_app
 from braillejobs.translate.engine import get_engine
@@ -18,6 +19,18 @@ from braillejobs.translate.engine import get_engine
 from . import gate, tasks
 
 log = logging.getLogger("braillejobs.worker")
+
+
+class SafeFormatter(logging.Formatter):
+    """Log lines with control characters shown escaped (a file name or a document's text can
+    carry terminal escapes); the line breaks of a traceback are kept."""
+
+    def __init__(self, inner: logging.Formatter | None):
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(self.inner.format(record), keep_newlines=True)
 
 
 def build_app(queues: list[str] | None = None):
@@ -47,6 +60,8 @@ def start(queues: list[str] | None = None, concurrency: int | None = None,
     level = (loglevel or config.get("log_level")).upper()
     # logging first: loading a model logs its device (one line when no GPU is found)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # file names and errors come from documents
+        handler.setFormatter(SafeFormatter(handler.formatter))
     preflight()
     app = build_app(queues)
     check_serializers(app.conf)

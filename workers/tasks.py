@@ -40,7 +40,22 @@ def translate_documents_task(task, job_id: str, document_ids: list[int]) -> dict
         log.warning("job %s: database still unreachable; the task goes back to the queue and "
                     "runs again in %.0f s", job_id, delay)
         raise task.retry(countdown=delay, max_retries=DB_DOWN_RETRIES, exc=None) from None
+    if stats.held:
+        _come_back_for(task, job_id, stats)
     return _finished(job_id, stats)
+
+
+def _come_back_for(task, job_id: str, stats: pipeline.Stats) -> None:
+    """Documents another claim still holds: a new message for them, due when that claim is
+    stale. Sent before this message is acknowledged, so a crash between the two only repeats
+    work (the claims make it a no-op), never loses the documents."""
+    delay = stats.held_seconds + 1
+    info = task.request.delivery_info or {}
+    log.warning("job %s: %d document(s) are running under another worker's recent claim; "
+                "looking at them again in %.0f s, when that claim has gone stale", job_id,
+                len(stats.held), delay)
+    task.apply_async(args=[job_id, sorted(stats.held)], countdown=delay,
+                     queue=info.get("routing_key") or None, priority=info.get("priority"))
 
 
 def _finished(job_id: str, stats: pipeline.Stats) -> dict:

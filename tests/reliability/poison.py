@@ -198,6 +198,7 @@ CASES: list[Case] = [
     Case("unknown header", "headers", _set("headers.exec", "x")),
     Case("stamped message", "headers", _set("headers.stamps", {"a": ["b"]})),
     Case("argsrepr a list", "headers", _set("headers.argsrepr", ["x"])),
+    Case("task id with a terminal escape", "headers", _set("headers.id", "\x1b]0;owned\x07")),
     # the body
     Case("body not base64", "body", _set("body", "!!! not base64 !!!")),
     Case("body base64 of garbage", "body", _set("body", base64.b64encode(b"\x80\x00").decode())),

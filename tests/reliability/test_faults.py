@@ -236,7 +236,7 @@ def test_sigterm_finishes_the_current_task_then_exits(fleet_factory, fault_redis
 def test_poison_document_fails_after_max_attempts_and_never_loops(fleet_factory, fault_redis,
                                                                   tmp_path):
     fleet = fleet_factory(fault_redis.url, f"sqlite:///{tmp_path / 'bj.db'}",
-                          task_time_limit=2, visibility_timeout=4, documents_per_task=4,
+                          task_time_limit=2, visibility_timeout=5, documents_per_task=4,
                           max_attempts=3)
     (tmp_path / "in").mkdir()
     # Longer to translate than the time limit: the worker is ended each time it tries.
@@ -266,3 +266,55 @@ def test_poison_document_fails_after_max_attempts_and_never_loops(fleet_factory,
     assert again == rows
     assert not fleet.crashes(), fleet.crashes()
     fleet.check_exactly_once(list(again.values()))
+
+
+def test_a_document_under_a_dead_workers_recent_claim_is_not_lost(fleet_factory, fault_redis,
+                                                                  tmp_path):
+    """A worker claims a document mid-task and dies; its message comes back while that claim is
+    still younger than the stale age (claims made mid-task are younger than their message).
+    The task that takes the message skips the document, and must come back for it: before the
+    fix it acknowledged the message and the document stayed running for ever."""
+    from sqlalchemy import update
+
+    from braillejobs.db.models import RUNNING, Document, utcnow
+    from braillejobs.db.session import session_factory
+
+    fleet = fleet_factory(fault_redis.url, f"sqlite:///{tmp_path / 'bj.db'}",
+                          task_time_limit=2, visibility_timeout=6, documents_per_task=3)
+    write_corpus(tmp_path / "in", count=3, size=1_500, seed=21)
+    job = fleet.submit([str(tmp_path / "in")], format="brf")
+    held = fleet.rows(job)[1]["id"]
+    with fleet.settings():  # the dead worker's claim, made a moment ago
+        with session_factory()() as session:
+            session.execute(update(Document).where(Document.id == held).values(
+                status=RUNNING, claim_token="f" * 32, claimed_by="gone-host:4242",
+                claimed_at=utcnow(), attempts=1))
+            session.commit()
+    worker = fleet.worker("a")
+    rows = fleet.wait_finished(job, timeout=60, supervise=False)
+    assert all(r["status"] == "done" for r in rows), rows
+    assert next(r for r in rows if r["id"] == held)["attempts"] == 2
+    assert "looking at them again" in worker.log_text()
+    fleet.check_exactly_once(rows)
+
+
+def test_a_large_document_goes_alone_and_its_time_out_spares_the_small_ones(fleet_factory,
+                                                                            fault_redis,
+                                                                            tmp_path):
+    """A document whose size predicts a long run is sent in a task of its own: when it runs out
+    of time, the small documents queued beside it were never in its task, so they are done at
+    their first attempt (before, all four shared one task and were all tried twice)."""
+    fleet = fleet_factory(fault_redis.url, f"sqlite:///{tmp_path / 'bj.db'}",
+                          task_time_limit=2, visibility_timeout=5, documents_per_task=4,
+                          max_attempts=2, solo_document_bytes=200_000)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "b-large.txt").write_text(prose(4_000_000, 5), encoding="utf-8")
+    for name in ("a-1.txt", "c-2.txt", "d-3.txt"):
+        (tmp_path / "in" / name).write_text(prose(2_000, len(name)), encoding="utf-8")
+    fleet.worker("a")
+    job = fleet.submit([str(tmp_path / "in")], format="brf")
+    rows = {r["path"]: r for r in fleet.wait_finished(job, timeout=120)}
+    assert rows["b-large.txt"]["status"] == "failed", rows["b-large.txt"]
+    for name in ("a-1.txt", "c-2.txt", "d-3.txt"):
+        assert rows[name]["status"] == "done" and rows[name]["attempts"] == 1, rows[name]
+    fleet.check_exactly_once(list(rows.values()))

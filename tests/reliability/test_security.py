@@ -26,7 +26,7 @@ def _run_cli(args: list[str], timeout: float = 60, **values) -> subprocess.Compl
 
 # --- start-up checks ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("limit,visibility", [(600, 600), (600, 300)])
+@pytest.mark.parametrize("limit,visibility", [(600, 600), (600, 300), (600, 602)])
 def test_worker_refuses_a_visibility_timeout_not_longer_than_the_time_limit(tmp_path, limit,
                                                                           visibility):
     out = _run_cli(["worker"], database_url=f"sqlite:///{tmp_path / 'bj.db'}",
@@ -193,6 +193,35 @@ def test_mask_url_hides_any_percent_encoded_password(password, scheme):
     assert in_query == f"{scheme}://host.example/db?sslmode=require&password=***&x=1"
     REPORT.hostile_inputs += 1
     REPORT.hostile_by_kind["passwords to mask"] += 1
+
+
+@given(st.text(st.characters(blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc")),
+               min_size=1, max_size=40),
+       st.sampled_from(["redis", "rediss", "postgresql+psycopg2"]),
+       st.sampled_from(["user", "", "me@example.org"]))
+@hsettings(max_examples=300, deadline=None, derandomize=True, database=None)
+def test_mask_url_hides_a_password_written_as_it_is(password, scheme, user):
+    """Unencoded '/', '@', ':' or '?' in the password: the URL may still work for the client,
+    and the password must still never show. (White space in a URL needs percent-encoding to
+    work at all; an encoded password is the test above.)"""
+    from braillejobs.config import mask_url
+
+    url = f"{scheme}://{user}:{password}@host.example:6379/0?ssl_cert_reqs=required"
+    assert mask_url(url) == f"{scheme}://{user}:***@host.example:6379/0?ssl_cert_reqs=required"
+    REPORT.hostile_inputs += 1
+    REPORT.hostile_by_kind["passwords to mask"] += 1
+
+
+def test_mask_url_examples():
+    from braillejobs.config import mask_url
+
+    assert mask_url("redis://:pa/ss@wo@rd@redis.example:6379/0") == \
+        "redis://:***@redis.example:6379/0"
+    assert mask_url("postgresql://bj:s3cr/t@db.example/bj?sslmode=require") == \
+        "postgresql://bj:***@db.example/bj?sslmode=require"
+    assert mask_url("redis://redis.example:6379/0") == "redis://redis.example:6379/0"
+    assert mask_url("cannot reach redis://:x@y@h:1/0 or postgresql://u:p/q@d/b") == \
+        "cannot reach redis://:***@h:1/0 or postgresql://u:***@d/b"
 
 
 def _make_tls_files(folder: Path) -> dict[str, Path]:
