@@ -196,6 +196,7 @@ class Paginator:
                 self._close()
         self._flush_blank()
         indent = first
+        done = 0  # cells of the next word already placed (a word longer than a line)
         while words:
             row = self._row_index()
             avail = self._avail(row)
@@ -207,16 +208,20 @@ class Paginator:
             used = 0
             while words:
                 w = words[-1]
-                need = len(w) + (1 if parts else 0)
+                left = len(w) - done
+                need = left + (1 if parts else 0)
                 if used + need <= limit:
-                    parts.append(w)
+                    parts.append(w[done:] if done else w)
                     used += need
                     words.pop()
+                    done = 0
                     continue
                 line_room = (self.width - 6) if centred else self.width - indent
-                if not parts and len(w) > line_room:  # longer than a line: fill and continue
-                    parts.append(w[:limit])
-                    words[-1] = w[limit:]
+                if not parts and left > line_room:  # longer than a line: fill and continue
+                    # slice one line's worth: taking the rest of the word each time would copy
+                    # it once per line, quadratic in its length
+                    parts.append(w[done:done + limit])
+                    done += limit
                 break
             text = BLANK.join(parts)
             if centred:

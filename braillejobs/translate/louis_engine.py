@@ -1,4 +1,14 @@
-"""liblouis as an engine: the reference translator and the last step of the fallback chain."""
+"""liblouis as an engine: the reference translator and the last step of the fallback chain.
+
+Long lines are translated in pieces. liblouis takes time in proportion to a line's length but
+holds about 175 bytes of working memory per character for the whole call (1.7 GB for a 10 MB
+line with no line breaks), so a line longer than ``PIECE_CHARS`` is cut, at a space where there is
+one, into pieces of about that length. Each piece is translated with ``CONTEXT_CHARS`` of the line
+on either side, and only the cells that liblouis attributes to the piece itself are kept: the
+indicators and contractions at a cut are chosen seeing the same text as one call would (a capital
+or emphasis passage that runs on, a number that continues, UEB §§5–9), so the joined pieces give
+the braille of one call, cell for cell.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +18,8 @@ from typing import Sequence
 from .engine import EngineError, LineTranslation, check_table
 
 _louis_lock = threading.Lock()  # liblouis keeps global state; one call at a time per process
+PIECE_CHARS = 50_000  # lines longer than this are translated in pieces of about this length
+CONTEXT_CHARS = 1_000  # print on each side of a piece that liblouis sees; its cells are dropped
 
 
 def load_louis():
@@ -29,7 +41,44 @@ def translate_with_positions(table: str, text: str, typeform: Sequence[int] | No
     with _louis_lock:
         braille, in_pos, _out_pos, _cursor = louis.translate(
             [table], text, typeform=list(typeform) if typeform is not None else None, mode=mode)
-    return braille, list(in_pos)
+    in_pos = list(in_pos)
+    if louis.wideCharBytes == 2 and any(ord(c) > 0xFFFF for c in text):
+        units = [i for i, c in enumerate(text) for _ in range(2 if ord(c) > 0xFFFF else 1)]
+        in_pos = [units[p] for p in in_pos]  # UTF-16 positions back to code points
+    return braille, in_pos
+
+
+def cut_points(line: str, piece: int) -> list[int]:
+    """Where to cut ``line`` into pieces of at most ``piece`` characters: at the last space of
+    each piece's second half, or (a run of more than half a piece without a space) anywhere."""
+    cuts, start = [0], 0
+    while len(line) - start > piece:
+        cut = line.rfind(" ", start + piece // 2, start + piece)
+        start = cut if cut > start else start + piece
+        cuts.append(start)
+    return cuts + [len(line)]
+
+
+def translate_in_pieces(table: str, line: str, typeform: Sequence[int] | None = None,
+                        piece: int | None = None, context: int | None = None) -> str:
+    """Unicode braille for a long ``line``, translated a piece at a time (see the module's
+    docstring): each call sees at most ``piece + 2 * context`` characters (by default
+    ``PIECE_CHARS`` and ``CONTEXT_CHARS``)."""
+    piece = piece or PIECE_CHARS
+    context = CONTEXT_CHARS if context is None else context
+    cuts = cut_points(line, piece)
+    out = []
+    for start, end in zip(cuts, cuts[1:]):
+        lo, hi = max(0, start - context), min(len(line), end + context)
+        braille, positions = translate_with_positions(
+            table, line[lo:hi], typeform[lo:hi] if typeform is not None else None)
+        first, stop = 0, len(positions)  # the cells that came from line[start:end]
+        while first < stop and positions[first] < start - lo:
+            first += 1
+        while stop > first and positions[stop - 1] >= end - lo:
+            stop -= 1
+        out.append(braille[first:stop])
+    return "".join(out)
 
 
 class LouisEngine:
@@ -46,6 +95,8 @@ class LouisEngine:
                 from None
 
     def translate_text(self, line: str, typeform: Sequence[int] | None = None) -> str:
+        if len(line) > PIECE_CHARS:
+            return translate_in_pieces(self.table, line, typeform)
         tf = list(typeform) if typeform is not None else None
         with _louis_lock:
             return self._louis.translateString([self.table], line, typeform=tf, mode=self._mode)
