@@ -1,6 +1,6 @@
 """Readers: bytes of a document in, a :class:`~braillejobs.formats.blocks.Document` out.
 
-One module per format. Readers that need heavy libraries (python-docx, ebooklib) import them
+One module per format. Readers that need heavy libraries (python-docx) import them
 inside the reader, so importing the package stays cheap.
 """
 

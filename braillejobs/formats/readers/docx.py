@@ -8,6 +8,10 @@ styles give bold, italic and underline; formatting that a paragraph style (a hea
 applies to the whole paragraph is styling, not emphasis, and is not carried. Runs inside hyperlinks, tracked
 insertions, smart tags and content controls are read; deleted revisions are not. Text boxes,
 footnotes, headers and footers are not read.
+
+python-docx opens the package itself, so it is given a copy of the archive whose members were
+read under the zip-bomb defences (:class:`~braillejobs.formats.safety.Archive`) and stored
+uncompressed: it reads no byte that was not checked.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import re
 from ..blocks import (BOLD, ITALIC, UNDERLINE, Document, Heading, Inline, LineBreak, ListItem,
                       Paragraph, Span, Table, normalise_inlines, plain_text)
 from ..errors import DocumentError
-from ..safety import open_zip
+from ..safety import Archive
 from .html import _ordered_marker
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -193,14 +197,14 @@ def _runs_inline(paragraph) -> list[Inline]:
 
 
 def read_docx(data: bytes, filename: str) -> Document:
-    open_zip(data, filename, "DOCX").close()  # container and zip-bomb checks first
+    package = Archive(data, filename, "DOCX").repacked()  # container and zip-bomb checks first
     try:
         import docx  # python-docx
         from docx.opc.exceptions import PackageNotFoundError
     except ImportError:  # pragma: no cover - a dependency of the package
         raise DocumentError(f"{filename}: DOCX support needs python-docx installed") from None
     try:
-        document = docx.Document(io.BytesIO(data))
+        document = docx.Document(io.BytesIO(package))
     except PackageNotFoundError:
         raise DocumentError(f"{filename}: not a Word document (no document part in the package); "
                             "re-save it from Word as .docx") from None

@@ -1,4 +1,11 @@
-"""EPUB 2 and 3 via ebooklib: content documents in spine order, each read as XHTML.
+"""EPUB 2 and 3: content documents in spine order, each read as XHTML.
+
+The container (``META-INF/container.xml``) names the package document (OPF); its metadata give
+the title and language, its manifest the items and its spine their reading order. Only what the
+spine lists is read, each member of the archive at most once and under the zip-bomb defences
+(:class:`~braillejobs.formats.safety.Archive`): a package that lists one chapter many times
+(under many manifest ids, or many times in the spine, neither of which EPUB allows) has it read
+once, where it first appears, with a warning.
 
 Page-break markers (``epub:type="pagebreak"``, ``role="doc-pagebreak"``) become print page
 numbers. The navigation document is left out (its ``nav`` element is dropped anyway); non-linear
@@ -7,55 +14,103 @@ spine items (notes, pop-ups) are read after the linear ones, as print puts them 
 
 from __future__ import annotations
 
-import io
-import warnings as _warnings
+import posixpath
+from collections import Counter
+from urllib.parse import unquote
 
 from ..blocks import Document
 from ..errors import DocumentError
-from ..safety import open_zip
-from .html import document_from_tree, parse_xhtml
+from ..safety import Archive, xml_parser
+from .html import document_from_tree, local_name, parse_xhtml
+
+CONTAINER = "META-INF/container.xml"
+PACKAGE_TYPE = "application/oebps-package+xml"
+XHTML_TYPE = "application/xhtml+xml"
+
+
+def _damaged(filename: str, why: str) -> DocumentError:
+    return DocumentError(f"{filename}: the EPUB is damaged and cannot be read ({why}); "
+                         "re-export the book as EPUB and submit it again")
+
+
+def _xml(archive: Archive, name: str, filename: str):
+    """A package file (container, OPF) parsed forgivingly, with the XML defences."""
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(archive.read(name), parser=xml_parser(recover=True))
+    except etree.XMLSyntaxError as exc:
+        raise _damaged(filename, f"{name}: {exc}") from None
+    if root is None:
+        raise _damaged(filename, f"{name} is empty")
+    return root
+
+
+def _children(el, name: str) -> list:
+    return [c for c in el if local_name(c) == name]
+
+
+def _first_text(metadata, name: str) -> str | None:
+    if metadata is None:
+        return None
+    for el in metadata:
+        if local_name(el) == name and el.text and el.text.strip():
+            return el.text.strip()
+    return None
 
 
 def read_epub(data: bytes, filename: str) -> Document:
-    archive = open_zip(data, filename, "EPUB")
-    names = set(archive.namelist())
-    archive.close()
-    if "META-INF/container.xml" not in names:
+    archive = Archive(data, filename, "EPUB")
+    if CONTAINER not in archive:
         raise DocumentError(f"{filename}: not an EPUB (META-INF/container.xml is missing); "
                             "re-export the book as EPUB")
-    try:
-        from ebooklib import ITEM_DOCUMENT, epub
-    except ImportError:  # pragma: no cover - a dependency of the package
-        raise DocumentError(f"{filename}: EPUB support needs ebooklib installed") from None
-    try:
-        with _warnings.catch_warnings():
-            _warnings.simplefilter("ignore")
-            book = epub.read_epub(io.BytesIO(data), {"ignore_ncx": True})
-    except Exception as exc:  # ebooklib raises KeyError, EpubException, XML errors, ...
-        raise DocumentError(f"{filename}: the EPUB is damaged and cannot be read "
-                            f"({type(exc).__name__}: {exc}); re-export the book as EPUB "
-                            "and submit it again") from None
+    container = _xml(archive, CONTAINER, filename)
+    opf_path = next((el.get("full-path") for el in container.iter()
+                     if local_name(el) == "rootfile" and el.get("media-type") == PACKAGE_TYPE
+                     and el.get("full-path")), None)
+    if opf_path is None:
+        raise _damaged(filename, "META-INF/container.xml names no package document")
+    opf_path = posixpath.normpath(opf_path)
+    if opf_path not in archive:
+        raise _damaged(filename, f"the package document {opf_path} is missing")
+    package = _xml(archive, opf_path, filename)
+    base = posixpath.dirname(opf_path)
+
     doc = Document([])
-    titles = book.get_metadata("DC", "title")
-    if titles and titles[0][0]:
-        doc.title = str(titles[0][0]).strip() or None
-    languages = book.get_metadata("DC", "language")
-    if languages and languages[0][0]:
-        doc.language = str(languages[0][0]).strip()[:35]
+    metadata = next(iter(_children(package, "metadata")), None)
+    doc.title = _first_text(metadata, "title")
+    language = _first_text(metadata, "language")
+    if language:
+        doc.language = language[:35]
+    items: dict[str, tuple[str, str]] = {}  # id → (href as written, member name)
+    for manifest in _children(package, "manifest"):
+        for item in _children(manifest, "item"):
+            ident, href = item.get("id"), item.get("href")
+            if (ident and href and ident not in items and item.get("media-type") == XHTML_TYPE
+                    and "nav" not in (item.get("properties") or "").split()):
+                href = unquote(href)
+                items[ident] = (href, posixpath.normpath(posixpath.join(base, href)))
     linear, later = [], []
-    for entry in book.spine:
-        idref, is_linear = (entry if isinstance(entry, tuple) else (entry, "yes"))
-        item = book.get_item_with_id(idref)
-        if item is None or item.get_type() != ITEM_DOCUMENT:
-            continue
-        if isinstance(item, epub.EpubNav):
-            continue
-        (later if str(is_linear).lower() == "no" else linear).append(item)
+    for spine in _children(package, "spine"):
+        for ref in _children(spine, "itemref"):
+            entry = items.get(ref.get("idref") or "")
+            if entry is not None:
+                (later if (ref.get("linear") or "yes").lower() == "no" else linear).append(entry)
     if not linear and not later:
         raise DocumentError(f"{filename}: the EPUB's spine lists no content documents; "
                             "re-export the book as EPUB")
-    for item in linear + later:
-        part = f"{filename}!{item.get_name()}"
-        root = parse_xhtml(item.content, part)  # raw bytes: get_content() re-serialises
+    listed = Counter(member for _href, member in linear + later)
+    seen: set[str] = set()
+    for href, member in linear + later:
+        if member in seen:
+            continue
+        seen.add(member)
+        if listed[member] > 1:
+            doc.warnings.append(f"{filename}: the EPUB's spine lists {href} {listed[member]} "
+                                "times; it is read once, where it first appears")
+        if member not in archive:
+            raise _damaged(filename, f"{href}, listed in the spine, is not in the archive")
+        part = f"{filename}!{href}"
+        root = parse_xhtml(archive.read(member), part)
         doc.blocks.extend(document_from_tree(root, part).blocks)
     return doc
