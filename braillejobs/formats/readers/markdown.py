@@ -2,6 +2,16 @@
 
 Inline HTML for emphasis (<em>, <i>, <strong>, <b>, <u>) and <br> is honoured; HTML blocks are
 read with the HTML reader's tree walker; images keep their alt text.
+
+Nesting: markdown-it follows containers (list items, block quotes) to ``MAX_NESTING`` token
+levels — about 10 lists within lists, or 20 block quotes within block quotes — and, left to
+itself, skips everything from there to the end of the enclosing container. Here the text past the
+limit is kept, in order, as paragraphs at the deepest level followed (block-quote and bullet
+markers removed, item numbers kept as text), and the document gets a warning. Braille layout
+loses little: lists deeper than ``flow.MAX_LIST_LEVEL`` are laid out at that level anyway (BANA
+Braille Formats §8), and nested block quotes are displayed material at one margin. The HTML reader
+refuses nesting past libxml2's limit instead, because there the parser drops the text before the
+reader sees it.
 """
 
 from __future__ import annotations
@@ -11,6 +21,8 @@ import re
 from ..blocks import (BOLD, ITALIC, UNDERLINE, BlockQuote, Document, Heading, Inline, LineBreak,
                       ListItem, Paragraph, Span, Table, normalise_inlines, plain_text)
 from .txt import decode_text
+
+MAX_NESTING = 20  # markdown-it token levels followed (its CommonMark preset's maxNesting)
 
 _HTML_EMPH = {"em": ITALIC, "i": ITALIC, "cite": ITALIC, "strong": BOLD, "b": BOLD,
               "u": UNDERLINE, "ins": UNDERLINE}
@@ -62,13 +74,87 @@ def _inline(tokens, base: int = 0) -> list[Inline]:
     return normalise_inlines(out)
 
 
-def read_markdown(data: bytes, filename: str) -> Document:
-    from markdown_it import MarkdownIt
+# block-quote and bullet-list markers at the start of a line; an ordered item's number is text
+_CONTAINER_MARK = re.compile(r"[ \t]*(?:>[ \t]?|[-+*](?:[ \t]+|$))")
+_ORDERED_MARK = re.compile(r"[ \t]*\d{1,9}[.)](?=[ \t]|$)")
 
+
+def _without_markers(line: str) -> tuple[str, bool]:
+    """A line's text without leading container markers, and whether it had any (or a number)."""
+    pos, marked = 0, False
+    while (m := _CONTAINER_MARK.match(line, pos)) is not None:
+        pos, marked = m.end(), True
+    rest = line[pos:]
+    return rest.strip(), marked or _ORDERED_MARK.match(rest) is not None
+
+
+def _flat_paragraphs(state, start: int, end: int) -> None:
+    """Tokens for container content past the nesting limit: its lines as paragraphs.
+
+    Ends where markdown-it's block loop would end this container (a block starting left of the
+    container's indent) and leaves ``state.line`` there, so the enclosing rules go on as usual.
+    A line that opens a list item or block quote, or follows a blank line, starts a paragraph;
+    other lines continue it, as lazy continuation lines do.
+    """
+    line, first, parts = start, start, []
+
+    def close(upto: int) -> None:
+        if parts:
+            state.push("paragraph_open", "p", 1).map = [first, upto]
+            token = state.push("inline", "", 0)
+            token.content, token.map, token.children = "\n".join(parts), [first, upto], []
+            state.push("paragraph_close", "p", -1)
+            parts.clear()
+
+    while line < end:
+        if state.isEmpty(line):
+            close(line)
+        elif state.sCount[line] < state.blkIndent and not (parts and state.sCount[line] < 0):
+            break  # a block of an enclosing container (negative: a block quote's lazy line)
+        else:
+            text, marked = _without_markers(state.getLines(line, line + 1, state.blkIndent,
+                                                           False))
+            if marked or not text:
+                close(line)
+            if text:
+                if not parts:
+                    first = line
+                parts.append(text)
+        line += 1
+    close(line)
+    state.line = line
+    state.env["over_deep"] = state.env.get("over_deep", 0) + 1
+
+
+def _parser():
+    """markdown-it (CommonMark, GFM tables, inline HTML) that keeps text nested past its limit."""
+    from markdown_it import MarkdownIt
+    from markdown_it.parser_block import ParserBlock
+
+    class Blocks(ParserBlock):
+        def tokenize(self, state, startLine: int, endLine: int) -> None:
+            if state.level < state.md.options.maxNesting:
+                super().tokenize(state, startLine, endLine)
+            else:
+                _flat_paragraphs(state, startLine, endLine)
+
+    md = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING}).enable("table")
+    blocks = Blocks()
+    blocks.ruler = md.block.ruler  # the rules as configured above
+    md.block = blocks
+    return md
+
+
+def read_markdown(data: bytes, filename: str) -> Document:
     text, warnings = decode_text(data, filename)
-    md = MarkdownIt("commonmark", {"html": True}).enable("table")
-    tokens = md.parse(text)
+    env: dict = {}
+    tokens = _parser().parse(text, env)
     doc = Document([], warnings=warnings)
+    if env.get("over_deep"):
+        doc.warnings.append(
+            f"{filename}: lists or block quotes are nested deeper than the Markdown reader "
+            f"follows ({MAX_NESTING} levels); their text is kept as paragraphs at the deepest "
+            "level — reduce the nesting to keep its structure")
     stack: list[list] = [doc.blocks]
     lists: list[dict] = []  # open lists: ordered?, counter
     item: list[dict] = []  # open list items: level, marker, used?
