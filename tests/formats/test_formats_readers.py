@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from braillejobs.formats import DocumentError
-from braillejobs.formats.blocks import (BOLD, ITALIC, UNDERLINE, BlockQuote, Heading, LineBreak,
-                                        ListItem, PageBreak, PageMarker, Paragraph, Span, Table,
-                                        dump, plain_text)
+from braillejobs.formats.blocks import (BOLD, ITALIC, UNDERLINE, BlockQuote, Code, Heading,
+                                        LineBreak, ListItem, PageBreak, PageMarker, Paragraph, Span,
+                                        Table, dump, plain_text)
 from braillejobs.formats.readers import read_document
 
 from formats_helpers import FIXTURES, GOLDEN
@@ -38,9 +38,9 @@ def test_docx_headings_lists_table_emphasis():
     assert items == [(0, ""), (0, ""), (1, ""), (1, ""), (0, ""), (0, "1."), (0, "2."), (0, "3.")]
     table = next(b for b in doc.blocks if isinstance(b, Table))
     assert table.header_rows == 1 and len(table.rows) == 4
-    assert [plain_text(c) for c in table.rows[2]] == ["Lettuce", "5", "80%"]
+    assert [plain_text(c.content) for c in table.rows[2]] == ["Lettuce", "5", "80%"]
     # a heading row's bold is styling: the labels carry no emphasis
-    assert all(s.emphasis == 0 for c in table.rows[0] for s in c)
+    assert all(s.emphasis == 0 for c in table.rows[0] for s in c.content)
     spans = [s for b in doc.blocks if isinstance(b, Paragraph) for s in b.content
              if isinstance(s, Span)]
     assert Span("some of what they grow", ITALIC) in spans
@@ -80,7 +80,7 @@ def test_html_drops_script_style_nav_keeps_alt_text_and_table():
     assert "The library's front door, painted green" in text
     table = next(b for b in doc.blocks if isinstance(b, Table))
     assert table.header_rows == 1 and plain_text(table.caption) == "Weekly hours"
-    assert [plain_text(c) for c in table.rows[0]] == ["Day", "Opens", "Closes"]
+    assert [plain_text(c.content) for c in table.rows[0]] == ["Day", "Opens", "Closes"]
     assert doc.title == "Town Library Opening Hours"
 
 
@@ -92,7 +92,7 @@ def test_html_nested_lists_blockquote_pre():
     assert doc.blocks[1] == ListItem(1, [Span("inner "), Span("x", ITALIC)], "")
     assert doc.blocks[2].marker == "2."
     assert isinstance(doc.blocks[3], BlockQuote) and len(doc.blocks[3].blocks) == 2
-    assert doc.blocks[4] == Paragraph([Span("a"), LineBreak(), Span("b")])
+    assert doc.blocks[4] == Code(["a", "  b"])  # preformatted: lines and indentation kept
 
 
 def test_xhtml_named_entities_without_dtd():

@@ -3,8 +3,16 @@
 .html is parsed with libxml2's HTML parser (forgiving, like a browser); .xhtml and EPUB content
 documents with the XML parser, entity resolution off (HTML named entities such as ``&nbsp;`` are
 rewritten to character references first, so they need no DTD). script, style, nav, template and
-hidden elements are dropped; the alt text of images is kept as text; EPUB page-break markers
-(``epub:type="pagebreak"`` or ``role="doc-pagebreak"``) become print page numbers.
+hidden elements are dropped; EPUB page-break markers (``epub:type="pagebreak"`` or
+``role="doc-pagebreak"``) become print page numbers.
+
+What print shows by typography is kept as flags the braille layout turns into indicators:
+emphasis, crossed-out text (``<del>``, ``<s>``), computer code (``<code>``, ``<kbd>``: written
+uncontracted), superscripts and subscripts (``<sup>``, ``<sub>``, footnote reference marks: UEB
+level indicators). ``<pre>`` is a :class:`Code` block with its lines as printed; ``<hr>`` a
+:class:`Rule`; ``<q>`` gets the quotation marks a browser draws; the alt text of an image is a
+transcriber's note (BANA: descriptions of images are transcriber's notes), and an image with
+empty alt text is decorative and left out. Table cells keep their row and column spans.
 """
 
 from __future__ import annotations
@@ -12,20 +20,29 @@ from __future__ import annotations
 import html.entities
 import re
 
-from ..blocks import (BOLD, ITALIC, UNDERLINE, BlockQuote, Document, Heading, Inline, LineBreak,
-                      ListItem, PageMarker, Paragraph, Span, Table, normalise_inlines, plain_text)
+from ..blocks import (BOLD, ITALIC, LEVEL_MASK, MAX_SPAN, NO_CONTRACT, STRIKE, SUBSCRIPT,
+                      SUPERSCRIPT, TRANSNOTE, UNDERLINE, BlockQuote, Cell, Code, Document, Heading,
+                      Inline, LineBreak, ListItem, PageMarker, Paragraph, Rule, Span, Table,
+                      normalise_inlines, plain_text)
 from ..errors import DocumentError
 from ..safety import xml_parser
 from .txt import decode_text
 
 DROP = {"script", "style", "nav", "template", "head", "noscript", "iframe", "object", "embed",
         "svg", "math", "button", "select", "input", "textarea", "map", "audio", "video"}
+# inline elements whose print typography the braille shows (the Markdown reader uses these too)
 EMPHASIS = {"em": ITALIC, "i": ITALIC, "cite": ITALIC, "dfn": ITALIC, "var": ITALIC,
-            "strong": BOLD, "b": BOLD, "u": UNDERLINE, "ins": UNDERLINE}
+            "strong": BOLD, "b": BOLD, "u": UNDERLINE, "ins": UNDERLINE,
+            "del": STRIKE, "s": STRIKE, "strike": STRIKE,
+            "code": NO_CONTRACT, "kbd": NO_CONTRACT, "samp": NO_CONTRACT, "tt": NO_CONTRACT,
+            "sup": SUPERSCRIPT, "sub": SUBSCRIPT}
+PRE = {"pre", "listing", "xmp", "plaintext"}  # preformatted text (the last three are obsolete)
+# quotation marks a browser draws around <q>: double outside, single within (UEB 7.6)
+QUOTES = (("\u201c", "\u201d"), ("\u2018", "\u2019"))
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 BLOCKS = {"p", "div", "section", "article", "header", "footer", "main", "aside", "figure",
           "figcaption", "address", "body", "html", "center", "hgroup", "details", "summary",
-          "form", "fieldset", "legend", "hr", "dl", "pre", "caption", "tbody", "thead", "tfoot",
+          "form", "fieldset", "legend", "dl", "caption", "tbody", "thead", "tfoot",
           "tr", "td", "th", "body"}
 
 _XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
@@ -72,6 +89,143 @@ def _hidden(el) -> bool:
     return "display:none" in style
 
 
+def _classes(el) -> list[str]:
+    return (el.get("class") or "").lower().split()
+
+
+def is_noteref(el) -> bool:
+    """A footnote reference mark (pandoc, EPUB, DPUB-ARIA): printed raised, read as one."""
+    types = (attr(el, "type") or "").split()
+    return ("noteref" in types or (el.get("role") or "") == "doc-noteref"
+            or any(c in ("footnote-ref", "footnote-reference", "noteref") for c in _classes(el)))
+
+
+def is_backlink(el) -> bool:
+    """A link from a note back to its reference (↩): screen navigation, not print content."""
+    return ((el.get("role") or "") == "doc-backlink"
+            or any(c in ("footnote-back", "footnote-backref", "reversefootnote")
+                   for c in _classes(el)))
+
+
+def span_count(value: str | None) -> int:
+    """A colspan or rowspan as browsers read it (leading digits); anything else is 1."""
+    m = re.match(r"\s*\+?(\d{1,9})", value or "")
+    n = int(m.group(1)) if m else 1
+    return min(n, MAX_SPAN) if n >= 1 else 1
+
+
+def code_language(el) -> str:
+    """The language a <pre> (or its <code>) names by the usual class="language-x"."""
+    candidates = [el] + [c for c in el if local_name(c) == "code"][:1]
+    for node in candidates:
+        for cls in _classes(node):
+            for prefix in ("language-", "lang-"):
+                if cls.startswith(prefix) and len(cls) > len(prefix):
+                    return cls[len(prefix):][:40]
+        lang = node.get("data-lang") or node.get("data-language")
+        if lang and lang.strip():
+            return lang.strip().lower()[:40]
+    return ""
+
+
+def pre_lines(el) -> list[str]:
+    """The lines of preformatted text as printed: inner markup flattened, <br> a new line, the
+    newline right after the start tag dropped (HTML does), spaces and tabs kept, trailing blank
+    lines (invisible in print) dropped."""
+    parts: list[str] = []
+    _pre_text(el, parts)
+    text = "".join(parts).replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    if text.startswith("\n"):
+        text = text[1:]
+    lines = text.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
+def _pre_text(el, parts: list[str]) -> None:
+    if el.text:
+        parts.append(el.text)
+    for child in el:
+        name = local_name(child)
+        if name == "br":
+            parts.append("\n")
+        elif name and name not in DROP and not _hidden(child) and not is_pagebreak(child):
+            _pre_text(child, parts)
+        elif not name and child.tag is not None and type(child).__name__ == "_Entity":
+            cp = html.entities.name2codepoint.get(child.text.strip("&;"), None)
+            if cp:
+                parts.append(chr(cp))
+        if child.tail:
+            parts.append(child.tail)
+
+
+_CLOSING = set(".,;:!?)]}\u201d\u2019\u2026")
+
+
+def image_note(alt: str, emph: int = 0) -> list[Inline]:
+    """An image's alt text as a transcriber's note (BANA: descriptions of images are
+    transcriber's notes), set apart from the words around it; nothing for empty alt text (a
+    decorative image)."""
+    alt = plain_text([Span(alt)])
+    if not alt:
+        return []
+    emph &= ~LEVEL_MASK  # the spaces around are not raised or lowered
+    return [Span(" ", emph), Span(f"image: {alt}", TRANSNOTE), Span(" ", emph)]
+
+
+def close_up_notes(content: list[Inline]) -> list[Inline]:
+    """Normalised content without the space that set a note apart before punctuation that
+    follows it ("…⠈⠨⠜." rather than "…⠈⠨⠜ .")."""
+    out = list(content)
+    for i in range(len(out) - 1):
+        a, b = out[i], out[i + 1]
+        if isinstance(a, Span) and a.emphasis & TRANSNOTE and isinstance(b, Span) and \
+                not b.emphasis & TRANSNOTE and b.text[:1] == " " and b.text[1:2] in _CLOSING:
+            out[i + 1] = Span(b.text[1:], b.emphasis)
+    return out
+
+
+def flat_inlines(blocks: list) -> list[Inline]:
+    """Blocks as one run of inline content (a table cell, a caption): blocks separated by a
+    space, list markers kept, code uncontracted on one line, a nested table row by row."""
+    parts: list[Inline] = []
+
+    def add(content: list[Inline]) -> None:
+        if content:
+            if parts:
+                parts.append(Span(" "))
+            parts.extend(content)
+
+    for block in blocks:
+        if isinstance(block, ListItem):
+            add(([Span(block.marker + " ")] if block.marker else []) + list(block.content))
+        elif isinstance(block, Code):
+            add([Span(" ".join(line.strip() for line in block.lines if line.strip()),
+                      NO_CONTRACT)])
+        elif isinstance(block, BlockQuote):
+            add(flat_inlines(block.blocks))
+        elif isinstance(block, Table):
+            add(list(block.caption))
+            rows_added = False
+            for row in block.rows:
+                cells: list[Inline] = []
+                for cell in row:
+                    content = cell.content if isinstance(cell, Cell) else cell
+                    if content:
+                        if cells:
+                            cells.append(Span(", "))
+                        cells.extend(content)
+                if cells:
+                    if parts and rows_added:
+                        parts.append(Span(";"))
+                    add(cells)
+                    rows_added = True
+        else:
+            add(list(getattr(block, "content", None) or []))
+    return close_up_notes(normalise_inlines(parts))
+
+
 def _ordered_marker(n: int, kind: str) -> str:
     if kind in ("a", "A"):
         s = ""
@@ -106,7 +260,7 @@ class TreeWalker:
         self.inline: list[Inline] = []
         self.kind: list[tuple] = [("p",)]  # what flushed inline content becomes
         self.list_level = -1
-        self.pre = 0
+        self.quotes = 0  # <q> elements open
 
     @property
     def blocks(self) -> list:
@@ -114,7 +268,7 @@ class TreeWalker:
 
     # -- collecting ------------------------------------------------------------------------
     def flush(self) -> None:
-        content = normalise_inlines(self.inline)
+        content = close_up_notes(normalise_inlines(self.inline))
         self.inline = []
         if not content:
             return
@@ -130,17 +284,14 @@ class TreeWalker:
             target.append(Paragraph(content))
 
     def text(self, text: str | None, emph: int) -> None:
-        if not text:
-            return
-        if self.pre:
-            lines = text.split("\n")
-            for i, line in enumerate(lines):
-                if i:
-                    self.inline.append(LineBreak())
-                if line:
-                    self.inline.append(Span(line, emph))
-        else:
+        if text:
             self.inline.append(Span(text, emph))
+
+    def block(self, block) -> None:
+        """A block of its own (code, a rule, a table) where the walk is: what came before is
+        flushed first."""
+        self.flush()
+        self.stack[-1].append(block)
 
     # -- walking ---------------------------------------------------------------------------
     def walk(self, el, emph: int = 0) -> None:
@@ -165,13 +316,31 @@ class TreeWalker:
             self.inline.append(LineBreak())
             return
         if name == "img":
-            alt = (el.get("alt") or "").strip()
-            if alt:
-                self.text(f" {alt} ", emph)
+            self.inline.extend(image_note(el.get("alt") or "", emph))
             return
-        if name in EMPHASIS:
-            self.text(el.text, emph | EMPHASIS[name])
-            self.walk(el, emph | EMPHASIS[name])
+        if name == "hr":
+            self.block(Rule())
+            return
+        if name in PRE:
+            lines = pre_lines(el)
+            if any(line.strip() for line in lines):
+                self.block(Code(lines, code_language(el)))
+            return
+        if name == "q":
+            marks = QUOTES[min(self.quotes, 1)]
+            self.quotes += 1
+            self.text(marks[0], emph)
+            self.text(el.text, emph)
+            self.walk(el, emph)
+            self.text(marks[1], emph)
+            self.quotes -= 1
+            return
+        if name == "a" and is_backlink(el):
+            return
+        flags = EMPHASIS.get(name, 0) | (SUPERSCRIPT if is_noteref(el) else 0)
+        if flags:
+            self.text(el.text, emph | flags)
+            self.walk(el, emph | flags)
             return
         if name in HEADINGS:
             self.flush()
@@ -222,18 +391,9 @@ class TreeWalker:
                 self.stack[-1].append(BlockQuote(quoted))
             return
         if name == "table":
-            self.flush()
             table = self.table(el)
             if table.rows or table.caption:
-                self.stack[-1].append(table)
-            return
-        if name == "pre":
-            self.flush()
-            self.pre += 1
-            self.text((el.text or "").lstrip("\n"), emph)
-            self.walk(el, emph)
-            self.pre -= 1
-            self.flush()
+                self.block(table)
             return
         if name in BLOCKS or name == "li":
             self.flush()
@@ -241,31 +401,23 @@ class TreeWalker:
             self.walk(el, emph)
             self.flush()
             return
-        # any other element is inline (span, a, code, sup, abbr, unknown tags)
+        # any other element is inline (span, a, abbr, unknown tags)
         self.text(el.text, emph)
         self.walk(el, emph)
 
     def inline_of(self, el, emph: int = 0) -> list[Inline]:
         """Inline content of an element, its block structure flattened to spaces."""
-        saved, saved_pre = self.inline, self.pre
-        self.inline = []
         sub = TreeWalker()
-        sub.pre = 0
+        sub.quotes = self.quotes
         sub.text(el.text, emph)
         sub.walk(el, emph)
-        parts: list[Inline] = []
         sub.flush()
-        for block in sub.blocks:
-            content = getattr(block, "content", None)
-            if content:
-                if parts:
-                    parts.append(Span(" "))
-                parts.extend(content)
-        self.inline, self.pre = saved, saved_pre
-        return normalise_inlines(parts)
+        return flat_inlines(sub.blocks)
 
     def table(self, el) -> Table:
-        rows: list[list[list[Inline]]] = []
+        """Rows of cells with their spans; the header rows are the leading rows inside <thead>
+        or made only of <th> cells."""
+        rows: list[list[Cell]] = []
         header_rows = 0
         in_header = True
         caption: list[Inline] = []
@@ -278,7 +430,9 @@ class TreeWalker:
                 continue
             heads = local_name(row_el.getparent()) == "thead" or all(
                 local_name(c) == "th" for c in cells)
-            rows.append([self.inline_of(c) for c in cells])
+            rows.append([Cell(self.inline_of(c), span_count(c.get("colspan")),
+                              span_count(c.get("rowspan")), local_name(c) == "th")
+                         for c in cells])
             if in_header and heads:
                 header_rows += 1
             else:

@@ -1,7 +1,12 @@
-"""Markdown (CommonMark with GFM tables) via markdown-it-py's token stream.
+"""Markdown (CommonMark with GFM tables and strike-through, and footnotes) via markdown-it-py's
+token stream.
 
-Inline HTML for emphasis (<em>, <i>, <strong>, <b>, <u>) and <br> is honoured; HTML blocks are
-read with the HTML reader's tree walker; images keep their alt text.
+Code spans are uncontracted text, fenced and indented code blocks :class:`Code` blocks, ``~~x~~``
+crossed-out text, ``---`` a :class:`Rule`. Inline HTML tags that change how text reads (emphasis,
+<del>, <code>, <kbd>, <sup>, <sub>, <q>, <br>, <img>) are honoured as the HTML reader honours them;
+HTML blocks are read with the HTML reader's tree walker. An image's alt text is a transcriber's
+note. Footnote references (``[^1]``) are raised numbers and the notes follow the text at the end,
+each opening with its number, as print sets them.
 
 Nesting: markdown-it follows containers (list items, block quotes) to ``MAX_NESTING`` token
 levels — about 10 lists within lists, or 20 block quotes within block quotes — and, left to
@@ -16,27 +21,32 @@ reader sees it.
 
 from __future__ import annotations
 
+import html
 import re
 
-from ..blocks import (BOLD, ITALIC, UNDERLINE, BlockQuote, Document, Heading, Inline, LineBreak,
-                      ListItem, Paragraph, Span, Table, normalise_inlines, plain_text)
+from ..blocks import (BOLD, EMPHASIS_MASK, ITALIC, NO_CONTRACT, STRIKE, SUPERSCRIPT,
+                      BlockQuote, Cell, Code, Document, Heading, Inline, LineBreak, ListItem,
+                      Paragraph, Rule, Span, Table, has_text, normalise_inlines, plain_text)
+from .html import EMPHASIS as _HTML_FLAGS
+from .html import QUOTES, close_up_notes, image_note
 from .txt import decode_text
 
 MAX_NESTING = 20  # markdown-it token levels followed (its CommonMark preset's maxNesting)
 
-_HTML_EMPH = {"em": ITALIC, "i": ITALIC, "cite": ITALIC, "strong": BOLD, "b": BOLD,
-              "u": UNDERLINE, "ins": UNDERLINE}
 _TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][A-Za-z0-9]*)[^>]*?(/?)\s*>")
+_ALT = re.compile(r"""\salt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
+_TOKEN_FLAGS = {"em": ITALIC, "strong": BOLD, "s": STRIKE}  # markdown-it's x_open / x_close
 
 
 def _inline(tokens, base: int = 0) -> list[Inline]:
     out: list[Inline] = []
     emph = base
-    counts = {ITALIC: 0, BOLD: 0, UNDERLINE: 0}
+    counts: dict[int, int] = {}
+    quotes = 0  # inline <q> elements open
 
     def change(flag: int, delta: int) -> None:
         nonlocal emph
-        counts[flag] = max(0, counts[flag] + delta)
+        counts[flag] = max(0, counts.get(flag, 0) + delta)
         emph = base
         for f, n in counts.items():
             if n:
@@ -44,34 +54,66 @@ def _inline(tokens, base: int = 0) -> list[Inline]:
 
     for tok in tokens or []:
         t = tok.type
-        if t == "text" or t == "code_inline":
+        if t == "text":
             out.append(Span(tok.content, emph))
+        elif t == "code_inline":  # computer code is uncontracted (UEB 10.12)
+            out.append(Span(tok.content, emph | NO_CONTRACT))
+        elif t == "footnote_ref":  # a note reference: its number raised, as printed
+            out.append(Span(str(tok.meta["id"] + 1), emph | SUPERSCRIPT))
         elif t == "softbreak":
             out.append(Span(" ", emph))
         elif t == "hardbreak":
             out.append(LineBreak())
-        elif t == "em_open":
-            change(ITALIC, 1)
-        elif t == "em_close":
-            change(ITALIC, -1)
-        elif t == "strong_open":
-            change(BOLD, 1)
-        elif t == "strong_close":
-            change(BOLD, -1)
+        elif t.endswith(("_open", "_close")) and t.rsplit("_", 1)[0] in _TOKEN_FLAGS:
+            change(_TOKEN_FLAGS[t.rsplit("_", 1)[0]], 1 if t.endswith("_open") else -1)
         elif t == "image":
             alt = "".join(c.content for c in (tok.children or [])) or tok.content
-            if alt.strip():
-                out.append(Span(f" {alt} ", emph))
+            out.extend(image_note(alt, emph))
         elif t == "html_inline":
             m = _TAG.match(tok.content.strip())
             if m:
                 name = m.group(2).lower()
+                closing = bool(m.group(1))
                 if name == "br":
                     out.append(LineBreak())
-                elif name in _HTML_EMPH and not m.group(3):
-                    change(_HTML_EMPH[name], -1 if m.group(1) else 1)
-        # link_open/close, s_open/close and others carry no text of their own
-    return normalise_inlines(out)
+                elif name == "img" and not closing:
+                    alt = _ALT.search(tok.content)
+                    if alt:
+                        out.extend(image_note(html.unescape(next(g for g in alt.groups()
+                                                                 if g is not None)), emph))
+                elif name == "q" and not m.group(3):
+                    if not closing:
+                        out.append(Span(QUOTES[min(quotes, 1)][0], emph))
+                        quotes += 1
+                    elif quotes:
+                        quotes -= 1
+                        out.append(Span(QUOTES[min(quotes, 1)][1], emph))
+                elif name in _HTML_FLAGS and not m.group(3):
+                    change(_HTML_FLAGS[name], -1 if closing else 1)
+        # link_open/close and others carry no text of their own
+    return close_up_notes(normalise_inlines(out))
+
+
+def _header_cells(cells: list[Cell]) -> list[Cell]:
+    """GFM header cells without the emphasis that covers each whole cell when every header cell
+    has it (``| **Name** |``): that is heading styling, and the listed table format repeats the
+    headings on every row, each time with its indicator."""
+    whole = [_whole_emphasis(cell.content) for cell in cells]
+    if not any(has_text(cell.content) for cell in cells) or not all(
+            flags for flags, cell in zip(whole, cells) if has_text(cell.content)):
+        return cells
+    return [Cell(normalise_inlines([Span(i.text, i.emphasis & ~flags) if isinstance(i, Span)
+                                    else i for i in cell.content]), cell.colspan, cell.rowspan,
+                 cell.header) for flags, cell in zip(whole, cells)]
+
+
+def _whole_emphasis(content: list[Inline]) -> int:
+    """The emphasis every character of ``content`` has (0 for no text)."""
+    common = EMPHASIS_MASK
+    spans = [i for i in content if isinstance(i, Span) and i.text.strip()]
+    for span in spans:
+        common &= span.emphasis
+    return common if spans else 0
 
 
 # block-quote and bullet-list markers at the start of a line; an ordered item's number is text
@@ -138,7 +180,10 @@ def _parser():
             else:
                 _flat_paragraphs(state, startLine, endLine)
 
-    md = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING}).enable("table")
+    from mdit_py_plugins.footnote import footnote_plugin
+
+    md = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING})
+    md.enable(["table", "strikethrough"]).use(footnote_plugin)
     blocks = Blocks()
     blocks.ruler = md.block.ruler  # the rules as configured above
     md.block = blocks
@@ -159,6 +204,16 @@ def read_markdown(data: bytes, filename: str) -> Document:
     lists: list[dict] = []  # open lists: ordered?, counter
     item: list[dict] = []  # open list items: level, marker, used?
     table: dict | None = None
+    note = ""  # the number of the footnote whose first paragraph is still to come
+
+    def place(block) -> None:
+        """A block other than a paragraph: an ordered list item it opens is numbered first."""
+        if item and not item[-1]["used"] and item[-1]["marker"]:
+            it = item[-1]
+            stack[-1].append(ListItem(it["level"], [Span(it["marker"])], ""))
+            it["used"] = True
+        stack[-1].append(block)
+
     i = 0
     while i < len(tokens):
         tok = tokens[i]
@@ -173,6 +228,9 @@ def read_markdown(data: bytes, filename: str) -> Document:
             continue
         if t == "paragraph_open":
             content = _inline(tokens[i + 1].children)
+            if note:  # a footnote opens with its number, as printed at the foot of a page
+                content = normalise_inlines([Span(f"{note}. ")] + content)
+                note = ""
             if content:
                 if item:
                     it = item[-1]
@@ -207,15 +265,19 @@ def read_markdown(data: bytes, filename: str) -> Document:
             if quoted:
                 stack[-1].append(BlockQuote(quoted))
         elif t in ("fence", "code_block"):
-            lines = tok.content.rstrip("\n").split("\n")
-            content: list[Inline] = []
-            for n, line in enumerate(lines):
-                if n:
-                    content.append(LineBreak())
-                content.append(Span(line))
-            content = normalise_inlines(content)
-            if content:
-                stack[-1].append(Paragraph(content))
+            text = tok.content[:-1] if tok.content.endswith("\n") else tok.content
+            if text.strip():
+                info = tok.info.split() if t == "fence" else []
+                place(Code(text.split("\n"), info[0][:40] if info else ""))
+        elif t == "hr":
+            place(Rule())
+        elif t == "footnote_block_open":
+            stack[-1].append(Rule())  # the notes follow the text, set apart as in print
+        elif t == "footnote_open":
+            note = str(tok.meta["id"] + 1)
+            if i + 1 < len(tokens) and tokens[i + 1].type != "paragraph_open":
+                stack[-1].append(Paragraph([Span(f"{note}.")]))
+                note = ""
         elif t == "html_block":
             from .html import document_from_tree, parse_html
             root = parse_html(tok.content.encode("utf-8"), filename, [])
@@ -232,9 +294,12 @@ def read_markdown(data: bytes, filename: str) -> Document:
             if table["in_head"]:
                 table["header"] += 1
         elif t == "inline" and table is not None:
-            table["rows"][-1].append(_inline(tok.children))
+            table["rows"][-1].append(Cell(_inline(tok.children), header=table["in_head"]))
         elif t == "table_close" and table is not None:
-            stack[-1].append(Table(table["rows"], table["header"]))
+            rows = table["rows"]
+            if table["header"] and rows:
+                rows[0] = _header_cells(rows[0])
+            place(Table(rows, table["header"]))
             table = None
         i += 1
     return doc
