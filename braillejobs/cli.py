@@ -119,6 +119,13 @@ def _print_errors(errors: list[str], limit: int = 50) -> None:
                    "`braillejobs status JOB --json` lists them all", err=True)
 
 
+def _print_warnings(warnings: list[str], limit: int = 50) -> None:
+    for line in warnings[:limit]:
+        echo(f"warning: {line}", err=True)
+    if len(warnings) > limit:
+        echo("warning: ... and more; `braillejobs status JOB --json` lists them all", err=True)
+
+
 # --- translate ----------------------------------------------------------------------------
 
 @main.command()
@@ -177,7 +184,7 @@ def convert(paths, outdir, name, **opts):
 
     PATH is a file, a directory (searched recursively), a glob or @manifest.txt.
     """
-    from .jobs import convert as run_convert
+    from .jobs import convert as run_convert, warnings
 
     options = _build_options(**opts)
     started = time.perf_counter()
@@ -185,6 +192,7 @@ def convert(paths, outdir, name, **opts):
         result = run_convert(paths, outdir, options, name=name, progress=bar.update)
     elapsed = time.perf_counter() - started
     _print_errors(result.errors)
+    _print_warnings(warnings(result.job_id, limit=51), limit=50)
     counts = result.counts
     total = sum(counts.values())
     stats = result.stats
@@ -260,10 +268,12 @@ def status(job, as_json):
         info = jobs.progress(job)
         if as_json:
             info["errors"] = jobs.errors(job)
+            info["warnings"] = jobs.warnings(job)
             echo(json.dumps(info, indent=2))
         else:
             echo(_progress_line(info))
             _print_errors(jobs.errors(job), limit=10)
+            _print_warnings(jobs.warnings(job, limit=11), limit=10)
         return
     infos = jobs.list_jobs("running", limit=100) + jobs.list_jobs("queued", limit=100)
     if as_json:

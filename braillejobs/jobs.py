@@ -80,7 +80,7 @@ class JobOptions:
     def render_options(self) -> formats.RenderOptions:
         return formats.RenderOptions(format=self.format, cells_per_line=self.cells_per_line,
                                      lines_per_page=self.lines_per_page, duplex=self.duplex,
-                                     volume_sheets=self.volume_sheets)
+                                     volume_sheets=self.volume_sheets, table=self.table)
 
     def key(self) -> str:
         """What makes two results of the same source interchangeable (dedup key)."""
@@ -346,6 +346,22 @@ def errors(job_ref: str, url: str | None = None, limit: int = 1000) -> list[str]
         return list(session.scalars(
             select(Document.error).where(Document.job_id == job.id, Document.status == FAILED)
             .order_by(Document.seq).limit(limit)))
+
+
+def warnings(job_ref: str, url: str | None = None, limit: int = 1000) -> list[str]:
+    """What the job's finished documents recorded for the operator (characters transcribed,
+    text kept from over-deep nesting, ...), in document order."""
+    out: list[str] = []
+    with session_factory(url)() as session:
+        job = find_job(session, job_ref)
+        for recorded in session.scalars(
+                select(Document.warnings).where(Document.job_id == job.id,
+                                                Document.status == DONE)
+                .order_by(Document.seq)):
+            out.extend(recorded or [])
+            if len(out) >= limit:
+                return out[:limit]
+    return out
 
 
 def list_jobs(state: str | None = None, limit: int = 20, url: str | None = None) -> list[dict]:

@@ -38,6 +38,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from . import __version__
+from .formats.charset import KINDS as TRANSCRIPTION_KINDS
 from .messages import KINDS
 
 NAMESPACE = "braillejobs"
@@ -101,6 +102,15 @@ TASK_DOCUMENTS = Histogram(
     "braillejobs_task_documents",
     "Documents carried by one task message.",
     ["queue"], buckets=_DOC_BUCKETS)
+TRANSCRIBED_CHARACTERS = Counter(
+    "braillejobs_transcribed_characters",
+    "Characters that braille has no sign for, transcribed in finished documents, by how (level: "
+    "superscript and subscript characters as level indicators; transliterated: other scripts in "
+    "a transcriber's note; emoji and named: named in a note; compatibility: written as the "
+    "characters they stand for; invisible: joiners and variation selectors, left out).",
+    ["kind"])
+for _kind in TRANSCRIPTION_KINDS:
+    TRANSCRIBED_CHARACTERS.labels(_kind)
 DEAD_LETTERS = Counter(
     "braillejobs_dead_letters",
     "Messages a worker refused to run and moved to the dead-letter list, by reason (envelope, "
@@ -199,6 +209,13 @@ def record_document(status: str, fmt: str, *, requested_engine: str | None = Non
         CELLS.labels(fmt).inc(cells)
     if seconds is not None:
         DOCUMENT_DURATION.labels(fmt).observe(seconds)
+
+
+def record_transcribed(counts: Mapping[str, int]) -> None:
+    """Count characters transcribed because braille has no sign for them, by kind."""
+    for kind, count in counts.items():
+        if count > 0:
+            TRANSCRIBED_CHARACTERS.labels(_bounded(kind, TRANSCRIPTION_KINDS)).inc(count)
 
 
 def record_dead_letter(kind: str) -> None:

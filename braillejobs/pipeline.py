@@ -57,6 +57,7 @@ class Stats:
     chars: int = 0              # characters translated (deduplicated documents not counted)
     cells: int = 0
     chars_by_engine: Counter = field(default_factory=Counter)
+    transcribed: Counter = field(default_factory=Counter)  # characters with no sign, by kind
     translate_seconds: float = 0.0
     seconds: float = 0.0
     document_seconds: list[float] = field(default_factory=list)
@@ -76,6 +77,7 @@ class Stats:
         self.held.extend(other.held)
         self.held_seconds = max(self.held_seconds, other.held_seconds)
         self.chars_by_engine.update(other.chars_by_engine)
+        self.transcribed.update(other.transcribed)
         self.document_seconds.extend(other.document_seconds)
         self.batch_chars.extend(other.batch_chars)
         self.format = self.format or other.format
@@ -223,6 +225,7 @@ def _process_group(factory, job_id: str, outcomes: list[_Outcome], options: dict
     for name in ("done", "failed", "deduplicated", "chars", "cells"):
         setattr(stats, name, getattr(stats_after, name))
     stats.chars_by_engine = stats_after.chars_by_engine
+    stats.transcribed = stats_after.transcribed
     stats.document_seconds = stats_after.document_seconds
 
 
@@ -297,10 +300,10 @@ def _find_reusable(session: Session, options_key: str, outcomes: list[_Outcome]
 
 
 def _render_options(options: dict) -> formats.RenderOptions:
-    return formats.RenderOptions(
-        format=options["format"], cells_per_line=options["cells_per_line"],
-        lines_per_page=options["lines_per_page"], duplex=options["duplex"],
-        volume_sheets=options["volume_sheets"])
+    """The layout options of a job's stored options (the same rule as JobOptions)."""
+    from .jobs import JobOptions
+
+    return JobOptions(**options).render_options()
 
 
 def _translate(outcomes: list[_Outcome], options: dict, stats: Stats) -> None:
@@ -500,6 +503,7 @@ def _store(session: Session, job: Job, outcomes: list[_Outcome], reused: dict[st
                 stats.chars += o.rendered.chars
                 stats.cells += o.rendered.cells
                 stats.chars_by_engine.update(o.rendered.chars_by_engine)
+                stats.transcribed.update(o.rendered.transcribed)
             else:
                 stats.deduplicated += 1
         stats.document_seconds.append(o.seconds)

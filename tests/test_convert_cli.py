@@ -175,3 +175,24 @@ def test_names_from_users_and_documents_reach_the_terminal_escaped(env, tmp_path
     assert "[bold" in top and "[/]" in top, top  # markup shown, not obeyed
     for name, text in outputs.items():
         assert not _raw_controls(text), (name, text)
+
+
+def test_characters_without_a_sign_are_reported_by_convert_and_status(env, tmp_path):
+    """Each document records what it transcribed (formats.charset); the operator sees it."""
+    import json
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "cities.txt").write_text("Moscow is Москва and I \u2764\ufe0f it.\n")
+    (src / "plain.txt").write_text("Nothing unusual here.\n")
+    result = CliRunner().invoke(main, ["convert", str(src), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert "cities.txt: 7 character(s)" in warning
+    assert "6 Cyrillic, transliterated" in warning and "1 emoji" in warning
+    job = result.stderr.split("job ", 1)[1].split(":", 1)[0]
+    status = CliRunner().invoke(main, ["status", job, "--json"])
+    assert status.exit_code == 0, status.output
+    assert json.loads(status.stdout)["warnings"] == [warning.removeprefix("warning: ")]
+    plain = CliRunner().invoke(main, ["status", job])
+    assert warning in plain.stderr

@@ -18,7 +18,9 @@ same typeform and liblouis sees one emphasised passage when print shows one.
 
 from __future__ import annotations
 
-from .blocks import EMPHASIS_MASK, Inline, Span
+from .blocks import NO_CONTRACT, TRANSNOTE, TYPEFORM_MASK, Inline, Span
+
+_OWN_EXTENT = TRANSNOTE | NO_CONTRACT
 
 
 def segment_text(content: list[Inline]) -> tuple[str, list[int] | None]:
@@ -31,7 +33,7 @@ def segment_text(content: list[Inline]) -> tuple[str, list[int] | None]:
     for item in content:
         if isinstance(item, Span):
             chars.append(item.text)
-            flags.extend([item.emphasis & EMPHASIS_MASK] * len(item.text))
+            flags.extend([item.emphasis & TYPEFORM_MASK] * len(item.text))
     text = "".join(chars)
     if not any(flags):
         return text, None
@@ -48,8 +50,8 @@ def segment_text(content: list[Inline]) -> tuple[str, list[int] | None]:
     for i in range(n - 1, -1, -1):
         if text[i] != " ":
             last = flags[i]
-        else:
-            flags[i] = left[i] & last
+        else:  # a transcriber's note or an uncontracted span has its own extent
+            flags[i] = (left[i] & last & ~_OWN_EXTENT) | (flags[i] & _OWN_EXTENT)
     return text, flags
 
 

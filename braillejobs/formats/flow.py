@@ -28,8 +28,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .blocks import (BlockQuote, Document, Heading, Inline, LineBreak, ListItem, PageBreak,
-                     PageMarker, Paragraph, Span, Table, has_text, normalise_inlines)
+from . import charset, levels
+from .blocks import (EMPHASIS_MASK, LEVEL_MASK, NO_CONTRACT, STRIKE, TRANSNOTE, BlockQuote,
+                     Code, Document, Heading, Inline, LineBreak, ListItem, PageBreak,
+                     PageMarker, Paragraph, Rule, Span, Table, has_text, normalise_inlines,
+                     plain_text, table_grid)
 from .emphasis import segment_text
 
 MAX_LIST_LEVEL = 5  # deeper nesting is laid out at this level (runover cell 13)
@@ -48,6 +51,7 @@ class Unit:
     continues: bool = False  # continues the previous unit's block after a line or page break
     page: str | None = None  # role "page": label of the print page that begins
     tier: int | None = None  # headings: 0 centred, 1 cell 5, 2 cell 7
+    preformatted: bool = False  # code: its inner spacing kept, lines never joined
 
 
 @dataclass
@@ -55,6 +59,17 @@ class Plan:
     units: list[Unit]
     lines: list[str]
     typeforms: list[list[int] | None]
+    transcribed: charset.Transcribed | None = None  # characters without a braille sign
+
+
+# What the transcriber's note at the head of a document says about conventions it uses (BANA
+# Braille Formats 3.1: every change from print the reader should know of is explained in a note).
+NOTE_CODE = ("computer code is uncontracted and keeps its print indentation; a line of code "
+             "too long for the braille line continues two cells right of the deepest "
+             "indentation of its block, and a code line divided inside a word ends with dot 5")
+NOTE_TABLE = ("tables are set out one row at a time: each entry follows its column heading and "
+              "a colon, entries are separated by semicolons, a dash stands for an empty cell")
+NOTE_STRIKE = "\u2808\u283c marks text crossed out in print"  # ⠈⠼: 1st transcriber-defined
 
 
 def heading_tiers(levels: set[int]) -> dict[int, int]:
@@ -73,11 +88,35 @@ def _levels(blocks) -> set[int]:
 
 
 class _Builder:
-    def __init__(self, tiers: dict[int, int]) -> None:
+    def __init__(self, tiers: dict[int, int], contracted: bool = True) -> None:
         self.tiers = tiers
+        self.contracted = contracted
         self.units: list[Unit] = []
         self.lines: list[str] = []
         self.typeforms: list[list[int] | None] = []
+        self.transcribed = charset.Transcribed()
+        self.notes: list[str] = []  # conventions to explain in the note at the head
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def inlines(self, content: list[Inline]) -> list[Inline]:
+        """Inline content ready for the engine: characters without a braille sign transcribed,
+        superscripts and subscripts as level indicators, white space normalised."""
+        content = normalise_inlines(content)
+        flags, plain = 0, True  # one look at the spans decides which steps have work to do
+        for item in content:
+            if isinstance(item, Span):
+                flags |= item.emphasis
+                plain = plain and item.text.isascii()
+        if plain and not flags & (LEVEL_MASK | TRANSNOTE | STRIKE):
+            return content  # most text: nothing to transcribe
+        content = charset.transcribe(content, self.transcribed, self.contracted)
+        content = embedded_notes(levels.apply(content, self.contracted))
+        if flags & STRIKE:
+            self.note(NOTE_STRIKE)
+        return normalise_inlines(content, compose=False)
 
     def page(self, number: str) -> None:
         self.units.append(Unit("page", page=number))
@@ -87,7 +126,7 @@ class _Builder:
               keep: bool = False, tier: int | None = None) -> bool:
         """Add the units of one block; False if it had no text (its page markers still count)."""
         segments: list[list[Inline] | str] = [[]]
-        for item in normalise_inlines(content):
+        for item in self.inlines(content):
             if isinstance(item, LineBreak):
                 segments.append([])
             elif isinstance(item, PageMarker):
@@ -107,8 +146,10 @@ class _Builder:
             if typeform is not None:
                 lead = len(raw) - len(raw.lstrip(" "))
                 typeform = typeform[lead:lead + len(text)]
-                if role == "heading" and all(f for f, ch in zip(typeform, text) if ch != " "):
-                    typeform = None  # the whole heading emphasised: the format shows it already
+                if role == "heading" and all(f & EMPHASIS_MASK for f, ch in zip(typeform, text)
+                                             if ch != " "):
+                    # the whole heading emphasised: the format shows it already
+                    typeform = [f & ~EMPHASIS_MASK for f in typeform]
                 typeform = typeform if typeform and any(typeform) else None
             unit = Unit(role, len(self.lines), first if not placed else runover, runover,
                         centred=centred, keep_with_next=keep, continues=bool(placed), tier=tier)
@@ -152,6 +193,10 @@ class _Builder:
                 self._frame(start)
             elif isinstance(b, Table):
                 self.table(b)
+            elif isinstance(b, Code):
+                self.code(b)
+            elif isinstance(b, Rule):
+                self.rule()
             i += 1
 
     def _frame(self, start: int) -> None:
@@ -177,30 +222,157 @@ class _Builder:
         self._frame(start)
 
     def table(self, table: Table) -> None:
+        """Listed format (BANA §11): a caption or full-width title row first, then one unit a
+        row in 1-3, every entry after the heading of its column and a colon ("Price: $5"),
+        entries separated by semicolons; a row heading (a heading cell in the first column)
+        opens its row; an empty cell is a dash. Column headings are built from every header
+        row, spans included ("Score, home"); a value spanning columns is announced under all of
+        them, one spanning rows is repeated in each."""
         start = len(self.units)
+        grid = table_grid(table)
+        width = len(grid[0]) if grid else 0
         if table.caption:
             self.block(table.caption, "caption", 4, 4)
-        width = max((len(r) for r in table.rows), default=0)
-        labelled = table.header_rows > 0 and width > 1
-        heads = table.rows[table.header_rows - 1] if labelled else []
-        for r, row in enumerate(table.rows):
-            if labelled and r < table.header_rows:
+        heads: list[list[Inline]] = [[] for _ in range(width)]
+        for r in range(min(table.header_rows, len(grid))):
+            row = grid[r]
+            if _full_width(row) and width > 1:  # a title row above the column headings
+                self.block(row[0][0].content, "caption", 4, 4)
                 continue
-            content: list[Inline] = []
-            for c, cell in enumerate(row):
-                if not has_text(cell):
+            for c, entry in enumerate(row):
+                if entry is None or not has_text(entry[0].content):
                     continue
-                if content:
+                text = plain_text(entry[0].content)
+                if heads[c] and plain_text(heads[c]).endswith(text):
+                    continue
+                heads[c] = heads[c] + ([Span(", ")] if heads[c] else []) + list(entry[0].content)
+        labelled = any(heads) and width > 1
+        if labelled or width > 1:
+            self.note(NOTE_TABLE)
+        for r in range(table.header_rows, len(grid)):
+            row = grid[r]
+            if _full_width(row) and width > 1:  # a section title or footer across the table
+                self.block(row[0][0].content, "row", 0, 2)
+                continue
+            heading: list[Inline] = []
+            entries: list[list[Inline]] = []
+            c = 0
+            while c < width:
+                entry = row[c]
+                cell = entry[0] if entry is not None else None
+                span = 1
+                while cell is not None and c + span < width and row[c + span] is not None and \
+                        row[c + span][0] is cell:
+                    span += 1
+                value = list(cell.content) if cell is not None and has_text(cell.content) \
+                    else [Span("\u2014")]  # an empty cell: a dash
+                if c == 0 and cell is not None and cell.header and width > 1:
+                    heading = value  # a row heading opens the row
+                else:
+                    names = [heads[k] for k in range(c, c + span) if heads[k]] if labelled else []
+                    label: list[Inline] = []
+                    for k, name in enumerate(names):
+                        if k:
+                            label.append(Span(" and " if k == len(names) - 1 else ", "))
+                        label.extend(name)
+                    entries.append(label + [Span(": ")] + value if label else value)
+                c += span
+            content: list[Inline] = list(heading) + ([Span(": ")] if heading and entries else [])
+            for k, entry in enumerate(entries):
+                if k:
                     content.append(Span("; "))
-                if labelled and c > 0 and c < len(heads) and has_text(heads[c]):
-                    content.extend(heads[c])
-                    content.append(Span(": "))
-                content.extend(cell)
+                content.extend(entry)
             self.block(content, "row", 0, 2)
         self._frame(start)
 
+    def code(self, code: Code) -> None:
+        """Displayed code: a blank line before and after; each line uncontracted, its print
+        indentation kept (one cell a column), runovers two cells right of the deepest
+        indentation of the block (ICEB Guidelines for Technical Material, computer notation)."""
+        lines = [line.expandtabs(4).rstrip() for line in code.lines]
+        while lines and not lines[-1].strip():
+            lines.pop()
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        if not lines:
+            return
+        self.note(NOTE_CODE)
+        indents = [len(line) - len(line.lstrip(" ")) for line in lines if line.strip()]
+        base = min(indents)
+        deepest = min(max(indents) - base, 18)
+        start = len(self.units)
+        for line in lines:
+            if not line.strip():
+                self.units.append(Unit("code", None, preformatted=True))
+                continue
+            indent = min(len(line) - len(line.lstrip(" ")) - base, 18)
+            content = embedded_notes(charset.transcribe([Span(line.strip(" "), NO_CONTRACT)],
+                                                        self.transcribed, self.contracted))
+            text, typeform = segment_text(content)
+            typeform = [f | NO_CONTRACT for f in typeform] if typeform else \
+                [NO_CONTRACT] * len(text)
+            self.units.append(Unit("code", len(self.lines), indent, deepest + 2,
+                                   preformatted=True))
+            self.lines.append(text)
+            self.typeforms.append(typeform)
+        self._frame(start)
 
-def plan(document: Document) -> Plan:
-    builder = _Builder(heading_tiers(_levels(document.blocks)))
+    def rule(self) -> None:
+        """A horizontal rule: a blank line (BANA: a break in context is shown by a blank line;
+        a full line of cells would read as a print page change indicator)."""
+        texts = [u for u in self.units if u.line is not None]
+        if texts:
+            texts[-1].blank_after = True
+
+    def head_note(self) -> None:
+        """The transcriber's note at the head of the document (7-5 margins, BANA 3.1.4)."""
+        if not self.notes:
+            return
+        text = "; ".join(self.notes) + "."
+        text = text[0].upper() + text[1:]  # the note indicators ⠈⠨⠣ … ⠈⠨⠜ say what it is
+        self.units.insert(0, Unit("note", len(self.lines), 6, 4, blank_after=True))
+        self.lines.append(text)
+        self.typeforms.append([TRANSNOTE] * len(text))
+
+
+NOTE_OPEN, NOTE_CLOSE = "\u2808\u2828\u2823", "\u2808\u2828\u281c"  # ⠈⠨⠣ … ⠈⠨⠜ (UEB 3.27)
+
+
+def embedded_notes(content: list[Inline]) -> list[Inline]:
+    """Transcriber's notes inside a line (spans marked TRANSNOTE) with their indicators written
+    as braille cells around each run: the note closes right after its last character, before
+    any punctuation that follows in print (liblouis places an emphasis terminator after the
+    punctuation that ends a word, BANA *Braille Formats* 3.1.4 puts it right after the note)."""
+    if not any(isinstance(i, Span) and i.emphasis & TRANSNOTE for i in content):
+        return content
+    out: list[Inline] = []
+    inside = False
+    for item in content:
+        noted = isinstance(item, Span) and bool(item.emphasis & TRANSNOTE)
+        if isinstance(item, Span) and not item.text:
+            out.append(item)
+            continue
+        if noted and not inside:
+            out.append(Span(NOTE_OPEN, item.emphasis & ~TRANSNOTE & ~NO_CONTRACT))
+        elif inside and not noted:
+            out.append(Span(NOTE_CLOSE, out[-1].emphasis if isinstance(out[-1], Span) else 0))
+        inside = noted
+        out.append(Span(item.text, item.emphasis & ~TRANSNOTE) if noted else item)
+    if inside:
+        out.append(Span(NOTE_CLOSE, out[-1].emphasis & ~NO_CONTRACT))
+    return out
+
+
+def _full_width(row) -> bool:
+    """A row that is one cell across the whole table (a title, a section row, a footer)."""
+    return bool(row) and row[0] is not None and all(e is not None and e[0] is row[0][0]
+                                                    for e in row)
+
+
+def plan(document: Document, contracted: bool = True) -> Plan:
+    """The units and lines of ``document``; ``contracted``: translated in grade 2 (the grade 1
+    indicators that level indicators need depend on it)."""
+    builder = _Builder(heading_tiers(_levels(document.blocks)), contracted)
     builder.blocks(document.blocks)
-    return Plan(builder.units, builder.lines, builder.typeforms)
+    builder.head_note()
+    return Plan(builder.units, builder.lines, builder.typeforms, builder.transcribed)

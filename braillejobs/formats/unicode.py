@@ -1,6 +1,6 @@
 """Unicode braille text: one block a line (a forced line break starts a new line), a blank line
-between blocks, list items indented two cells per nesting level, print page changes as a line of
-dots 3-6 ending in the new print page number."""
+between blocks, list items indented two cells per nesting level, code lines by their print
+indentation, print page changes as a line of dots 3-6 ending in the new print page number."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def write_unicode(units: Sequence[Unit], braille: Sequence[str], width: int = 40
         text = braille[unit.line] if unit.line is not None else ""
         if not text.strip(BLANK):
             continue
-        if unit.role == "item":
+        if unit.role == "item" or unit.preformatted:  # list nesting, code indentation
             text = BLANK * unit.first + text
         if unit.continues and groups:
             groups[-1].append(text)

@@ -17,6 +17,7 @@ in the CNN checkpoint.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,6 +204,7 @@ def unsure_chars(tagged: Tagged, lengths: np.ndarray, threshold: float, space_id
 
 
 ENGINE_CODES = ("cnn", "rnn", "louis")
+_BRAILLE = re.compile("[\u2800-\u28ff]")
 
 
 class NeuralEngine:
@@ -230,9 +232,13 @@ class NeuralEngine:
         for line in lines:
             if SEPARATOR in line or "\r" in line:
                 raise ValueError("lines passed to an engine must not contain line breaks")
-        emphasised = [i for i, tf in enumerate(typeforms or []) if tf is not None and any(tf)]
+        # Lines with emphasis, and lines holding braille cells the layout wrote itself (level
+        # indicators, UEB 3.24), go to liblouis whole: the taggers know neither typeforms nor
+        # braille in their input, and liblouis passes braille through unchanged.
+        emphasised = {i for i, tf in enumerate(typeforms or []) if tf is not None and any(tf)}
+        emphasised.update(i for i, line in enumerate(lines) if _BRAILLE.search(line))
         results: list[LineTranslation | None] = [None] * len(lines)
-        for i in emphasised:
+        for i in sorted(emphasised):
             results[i] = self.louis.translate_lines([lines[i]], [typeforms[i]])[0]
         todo = [i for i in range(len(lines)) if results[i] is None]
         plain = [lines[i] for i in todo]

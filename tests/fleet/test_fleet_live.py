@@ -63,9 +63,12 @@ def test_metrics_move_by_exactly_the_documents_and_characters_processed(fleet, w
     folder = fleet.write_documents("metrics-job", texts)
     # A .docx that is not a zip file: accepted at submit, fails in the worker.
     (folder / "broken.docx").write_bytes(b"this is not a docx file at all")
+    # Characters braille has no sign for, transcribed and counted by kind (formats.charset).
+    (folder / "cities.txt").write_text("Moscow is \u041c\u043e\u0441\u043a\u0432\u0430 "
+                                       "\u2764\ufe0f.\n", encoding="utf-8")
     job = fleet.submit(folder)
     counts = fleet.wait_job(job)
-    assert counts == {"done": 3, "failed": 1}
+    assert counts == {"done": 4, "failed": 1}
     after = worker.metrics()
 
     rows = fleet.db("SELECT chars, cells, chars_by_engine FROM documents "
@@ -83,18 +86,21 @@ def test_metrics_move_by_exactly_the_documents_and_characters_processed(fleet, w
     def delta(name, **labels):
         return sample(after, name, **labels) - sample(before, name, **labels)
 
-    assert delta("braillejobs_documents_total", status="done", format="brf") == 3
+    assert delta("braillejobs_documents_total", status="done", format="brf") == 4
     assert delta("braillejobs_documents_total", status="failed", format="brf") == 1
     assert delta("braillejobs_characters_total", engine="louis") == chars
     assert delta("braillejobs_characters_total", engine="cnn") == 0
     assert delta("braillejobs_fallback_characters_total", from_engine="louis",
                  to_engine="louis") == 0
     assert delta("braillejobs_braille_cells_total", format="brf") == cells
-    assert delta("braillejobs_document_duration_seconds_count", format="brf") == 4
+    assert delta("braillejobs_document_duration_seconds_count", format="brf") == 5
     assert delta("braillejobs_task_duration_seconds_count", queue=fleet.queue,
                  status="success") == 1
-    assert delta("braillejobs_task_documents_sum", queue=fleet.queue) == 4
-    # The three readable documents went to the engine in one batch of all their characters.
+    assert delta("braillejobs_task_documents_sum", queue=fleet.queue) == 5
+    assert delta("braillejobs_transcribed_characters_total", kind="transliterated") == 6
+    assert delta("braillejobs_transcribed_characters_total", kind="emoji") == 1
+    assert delta("braillejobs_transcribed_characters_total", kind="level") == 0
+    # The four readable documents went to the engine in one batch of all their characters.
     assert delta("braillejobs_batch_characters_count", engine="louis") == 1
     assert delta("braillejobs_batch_characters_sum", engine="louis") == chars
     assert sample(after, "braillejobs_model_info", engine="louis",

@@ -64,11 +64,16 @@ def test_golden_pef_is_valid(name):
 def test_docx_brf_page_one_has_the_bana_shape():
     pages = brf_pages((GOLDEN / "seed-library.docx.brf").read_bytes())
     first = pages[0]
-    assert first[0].strip() == ",C>+ = ,SE$ ,LIBR>IES"  # centred heading (BANA §4.4)
-    assert first[1] == ""
-    assert first[2].startswith("  ,A SE$")  # paragraph in cell 3 (BANA §1.9)
+    # the transcriber's note on the table format comes first, in 7-5 (BANA §3.1)
+    assert first[0].startswith("      @.<,TABLES") and first[1].startswith("    ")
+    title = next(i for i, row in enumerate(first) if row.strip() == ",C>+ = ,SE$ ,LIBR>IES")
+    assert first[title - 1] == ""
+    assert first[title].strip() == ",C>+ = ,SE$ ,LIBR>IES"  # centred heading (BANA §4.4)
+    assert first[title + 1] == ""
+    assert first[title + 2].startswith("  ,A SE$")  # paragraph in cell 3 (BANA §1.9)
     assert "    ,GETT+ ,/>T$" in first  # cell-5 heading (BANA §4.5)
-    assert "      ,: ,SE$S TO ,A3EPT" in first  # cell-7 heading (BANA §4.6)
+    # the cell-7 heading (BANA §4.6) went to page 2 with its text (§4.3)
+    assert "      ,: ,SE$S TO ,A3EPT" in pages[1]
 
 
 def test_epub_brf_print_pages():
