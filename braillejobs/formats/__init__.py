@@ -28,13 +28,14 @@ from ..translate.engine import Engine, LineTranslation, count_engines
 from .brf import to_brf, write_brf
 from .errors import DocumentError
 from .flow import Unit, plan
+from .divide import dividers_for
 from .layout import paginate
 from .readers import read_document
 from .readers.txt import decode_text
 
 FORMATS = ("unicode", "brf", "pef")
 EXTENSIONS = {"unicode": "txt", "brf": "brf", "pef": "pef"}
-_NOT_BRAILLE = re.compile("[^\u2800-\u28FF]")
+_NOT_BRAILLE = re.compile("[^\u2800-\u283F]")  # six-dot cells only: BRF and PEF carry no other
 MIN_CELLS, MAX_CELLS = 10, 100
 MIN_LINES, MAX_LINES = 3, 100
 
@@ -51,6 +52,7 @@ class RenderOptions:
     volume_sheets: int = 50
     title: str | None = None
     date: str | None = None  # PEF dc:date (YYYY-MM-DD); today when None
+    table: str = "en-ueb-g2.ctb"  # the braille the engine writes (grade 2 unless g1)
 
 
 @dataclass
@@ -64,6 +66,7 @@ class Prepared:
     title: str | None = None
     language: str = "en"
     identifier: str = ""
+    transcribed: Counter = field(default_factory=Counter)  # characters without a sign, by how
 
 
 @dataclass
@@ -74,6 +77,7 @@ class Rendered:
     cells: int
     chars_by_engine: Counter
     warnings: list[str] = field(default_factory=list)
+    transcribed: Counter = field(default_factory=Counter)  # characters without a sign, by how
 
 
 def check_options(options: RenderOptions) -> None:
@@ -94,13 +98,20 @@ def check_options(options: RenderOptions) -> None:
 def prepare(data: bytes, filename: str, options: RenderOptions) -> Prepared:
     check_options(options)
     document = read_document(data, filename)
-    layout = plan(document)
+    layout = plan(document, contracted="-g1" not in options.table)
     stem = filename.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
     typeforms = layout.typeforms if any(t is not None for t in layout.typeforms) else None
-    return Prepared(filename, options, layout.lines, typeforms, list(document.warnings),
+    warnings = list(document.warnings)
+    transcribed = Counter()
+    if layout.transcribed is not None:
+        note = layout.transcribed.warning(filename)
+        if note:
+            warnings.append(note)
+        transcribed = layout.transcribed.kinds()
+    return Prepared(filename, options, layout.lines, typeforms, warnings,
                     layout.units, options.title or document.title or stem,
                     document.language or "en",
-                    "braillejobs:sha256:" + hashlib.sha256(data).hexdigest())
+                    "braillejobs:sha256:" + hashlib.sha256(data).hexdigest(), transcribed)
 
 
 def finish(prepared: Prepared, translations: Sequence[LineTranslation]) -> Rendered:
@@ -125,17 +136,41 @@ def finish(prepared: Prepared, translations: Sequence[LineTranslation]) -> Rende
         from .unicode import write_unicode
         text = write_unicode(units, braille, options.cells_per_line)
         return Rendered(text.encode("utf-8"), EXTENSIONS["unicode"], chars, cells, counts,
-                        warnings)
-    pages = paginate(units, braille, options.cells_per_line, options.lines_per_page)
+                        warnings, prepared.transcribed)
+    code = {u.line for u in units if u.preformatted and u.line is not None}
+    dividers, replaced = dividers_for(prepared.lines, prepared.typeforms, braille,
+                                      _longest(units, options.cells_per_line), options.table,
+                                      code)
+    if replaced:  # lines the layout took from liblouis to divide a long token on known signs
+        moved = sum(len(prepared.lines[i]) for i in replaced)
+        for i in replaced:
+            counts.subtract(translations[i].chars_by_engine)
+        counts["louis"] += moved
+        counts = +counts
+    pages = paginate(units, braille, options.cells_per_line, options.lines_per_page, dividers)
     if options.format == "brf":
-        return Rendered(write_brf(pages), EXTENSIONS["brf"], chars, cells, counts, warnings)
+        return Rendered(write_brf(pages), EXTENSIONS["brf"], chars, cells, counts, warnings,
+                        prepared.transcribed)
     from .pef import write_pef
     content = write_pef(pages, cols=options.cells_per_line, rows=options.lines_per_page,
                         duplex=options.duplex, volume_sheets=options.volume_sheets,
                         identifier=prepared.identifier or "braillejobs:unknown",
                         title=prepared.title or prepared.filename,
                         language=prepared.language, date=options.date)
-    return Rendered(content, EXTENSIONS["pef"], chars, cells, counts, warnings)
+    return Rendered(content, EXTENSIONS["pef"], chars, cells, counts, warnings,
+                    prepared.transcribed)
+
+
+def _longest(units: Sequence[Unit], width: int) -> dict[int, int]:
+    """For each line, the longest token the layout can place on one line whatever its row (a
+    longer one may have to be divided)."""
+    cap = width // 2
+    out: dict[int, int] = {}
+    for unit in units:
+        if unit.line is not None:
+            room = width - max(min(unit.first, cap), min(unit.runover, cap))
+            out[unit.line] = min(room, width - 6) if unit.centred else room
+    return out
 
 
 def render(data: bytes, filename: str, engine: Engine, options: RenderOptions) -> Rendered:

@@ -3,7 +3,8 @@
 Shared by the BRF and PEF writers; works in Unicode braille (U+2800–U+283F). Rules implemented
 (BANA *Braille Formats* 2016):
 - §1.10 word division: a braille word is never divided between lines unless it is longer than a
-  line; such a word fills each line and continues on the next.
+  line; such a word is divided where :mod:`.divide` allows (UEB 6.10, 10.13), as late on each
+  line as its rules let, the first part closed by a hyphen or the line continuation indicator.
 - §1.15 braille page numbers: at the right margin of the last line of every page, as a number
   with the numeric indicator; at least three blank cells separate text from it.
 - §1.11 print page numbers: when the document has print page markers, the print page number is
@@ -23,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from .divide import CONTINUATION, Divider
 from .flow import Unit
 
 BLANK = "\u2800"
@@ -180,12 +182,23 @@ class Paginator:
         self.print_page, self.print_count = label, 1
 
     def place(self, braille: str, first: int, runover: int, centred: bool = False,
-              tier: int | None = None, keep_lines: int = 0) -> None:
-        """Lay out one unit's braille; ``keep_lines`` more rows must fit on the same page."""
-        words = [w for w in braille.split(BLANK) if w]
-        if not words:
+              tier: int | None = None, keep_lines: int = 0, divider: Divider | None = None,
+              preformatted: bool = False) -> None:
+        """Lay out one unit's braille; ``keep_lines`` more rows must fit on the same page.
+
+        A token longer than a whole line is divided where ``divider`` says (formats.divide),
+        its first part closed by the sign the division calls for; without one (braille with no
+        print behind it) each full line ends with the line continuation indicator. Preformatted
+        text (code) keeps its runs of blanks; a line of it runs over at a blank.
+        """
+        if not braille.strip(BLANK):
             return
-        words.reverse()  # a stack: the next word is words[-1]
+        # a stack of tokens, the next one last; ``at`` is the next one's offset in ``braille``
+        # (for the divider). Empty tokens (runs of blanks) count for the offsets; preformatted
+        # text keeps them inside a line.
+        words = braille.rstrip(BLANK).split(BLANK)
+        words.reverse()
+        at = 0
         cap = self.width // 2
         first, runover = min(first, cap), min(runover, cap)
         if keep_lines:
@@ -196,7 +209,7 @@ class Paginator:
                 self._close()
         self._flush_blank()
         indent = first
-        done = 0  # cells of the next word already placed (a word longer than a line)
+        part = 0  # cells of the next token already placed (a divided token)
         while words:
             row = self._row_index()
             avail = self._avail(row)
@@ -208,20 +221,38 @@ class Paginator:
             used = 0
             while words:
                 w = words[-1]
-                left = len(w) - done
-                need = left + (1 if parts else 0)
+                size = len(w)
+                if not size and not (parts and preformatted):
+                    words.pop()  # a second blank; or one at the start of a line
+                    at += 1
+                    continue
+                need = size - part + (1 if parts else 0)
                 if used + need <= limit:
-                    parts.append(w[done:] if done else w)
+                    parts.append(w[part:] if part else w)
                     used += need
                     words.pop()
-                    done = 0
+                    at += size + 1
+                    part = 0
                     continue
                 line_room = (self.width - 6) if centred else self.width - indent
-                if not parts and left > line_room:  # longer than a line: fill and continue
-                    # slice one line's worth: taking the rest of the word each time would copy
-                    # it once per line, quadratic in its length
-                    parts.append(w[done:done + limit])
-                    done += limit
+                if parts and size - part > self.width - runover and divider is not None:
+                    # a token no line could hold starts on this line when a division fits:
+                    # as much of it as there is room for (BANA §1.10)
+                    cut = divider.choose(at, at + size, at + part, limit - used - 1)
+                    if cut is not None:
+                        parts.append(w[part:cut[0] - at] + cut[1])
+                        part = cut[0] - at
+                    break
+                if not parts and size - part > line_room:  # longer than a line: divide it
+                    cut = divider.choose(at, at + size, at + part, limit) \
+                        if divider else None
+                    if cut is None and limit >= 2 and (divider is None or limit >= line_room):
+                        # no print to go by, or no division at all: fill the line and show
+                        # that it continues (a shorter last row is left for the next page's)
+                        cut = (at + part + limit - 1, CONTINUATION)
+                    if cut is not None:
+                        parts.append(w[part:cut[0] - at] + cut[1])
+                        part = cut[0] - at
                 break
             text = BLANK.join(parts)
             if centred:
@@ -259,10 +290,29 @@ class Paginator:
         return self.pages
 
 
-def paginate(units: Sequence[Unit], braille: Sequence[str], width: int, length: int
-             ) -> list[Page]:
-    """Pages of braille for the plan ``units`` and the translated lines ``braille``."""
+def _kept_rows(pager: Paginator, units: Sequence[Unit], braille: Sequence[str], i: int) -> int:
+    """Rows that must follow unit ``i`` (a heading) on its page: the blank lines after it, any
+    headings that follow it directly (they keep with what follows them in turn), and the first
+    line of the first text after them (BANA §4.3)."""
+    rows, blank = 0, units[i].blank_after
+    for unit in units[i + 1:]:
+        text = braille[unit.line] if unit.line is not None else ""
+        if unit.role == "page" or not text.strip(BLANK):
+            continue
+        rows += 1 if blank or unit.blank_before else 0
+        if not unit.keep_with_next:
+            return rows + 1
+        rows += pager.count_rows(text, unit.first, unit.runover, unit.centred)
+        blank = unit.blank_after
+    return rows
+
+
+def paginate(units: Sequence[Unit], braille: Sequence[str], width: int, length: int,
+             dividers: dict[int, Divider] | None = None) -> list[Page]:
+    """Pages of braille for the plan ``units`` and the translated lines ``braille``;
+    ``dividers``: by line, where its tokens longer than a line may be divided."""
     pager = Paginator(width, length)
+    dividers = dividers or {}
     for i, unit in enumerate(units):
         if unit.role == "page":
             pager.new_print_page(unit.page or "")
@@ -273,10 +323,10 @@ def paginate(units: Sequence[Unit], braille: Sequence[str], width: int, length: 
         if unit.blank_before:
             pager.blank()
         keep = 0
-        if unit.keep_with_next and i + 1 < len(units) and not (
-                i + 1 < len(units) and units[i + 1].continues):
-            keep = 1 + (1 if unit.blank_after else 0)
-        pager.place(text, unit.first, unit.runover, unit.centred, unit.tier, keep)
+        if unit.keep_with_next and i + 1 < len(units) and not units[i + 1].continues:
+            keep = _kept_rows(pager, units, braille, i)
+        pager.place(text, unit.first, unit.runover, unit.centred, unit.tier, keep,
+                    dividers.get(unit.line), unit.preformatted)
         if unit.blank_after:
             pager.blank()
     return pager.finish()

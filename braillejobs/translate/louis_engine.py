@@ -64,10 +64,21 @@ def translate_in_pieces(table: str, line: str, typeform: Sequence[int] | None = 
     """Unicode braille for a long ``line``, translated a piece at a time (see the module's
     docstring): each call sees at most ``piece + 2 * context`` characters (by default
     ``PIECE_CHARS`` and ``CONTEXT_CHARS``)."""
+    return line_with_positions(table, line, typeform, piece, context)[0]
+
+
+def line_with_positions(table: str, line: str, typeform: Sequence[int] | None = None,
+                        piece: int | None = None, context: int | None = None
+                        ) -> tuple[str, list[int]]:
+    """Unicode braille for ``line`` of any length and, for each cell, the index in ``line`` of
+    the character it came from; a line longer than ``piece`` is translated in pieces."""
     piece = piece or PIECE_CHARS
     context = CONTEXT_CHARS if context is None else context
+    if len(line) <= piece:
+        return translate_with_positions(table, line, typeform)
     cuts = cut_points(line, piece)
-    out = []
+    out: list[str] = []
+    where: list[int] = []
     for start, end in zip(cuts, cuts[1:]):
         lo, hi = max(0, start - context), min(len(line), end + context)
         braille, positions = translate_with_positions(
@@ -78,7 +89,8 @@ def translate_in_pieces(table: str, line: str, typeform: Sequence[int] | None = 
         while stop > first and positions[stop - 1] >= end - lo:
             stop -= 1
         out.append(braille[first:stop])
-    return "".join(out)
+        where.extend(p + lo for p in positions[first:stop])
+    return "".join(out), where
 
 
 class LouisEngine:

@@ -7,6 +7,7 @@ the text), as in the rules.
 
 from __future__ import annotations
 
+from braillejobs.formats.brf import from_brf
 from braillejobs.formats.blocks import (BlockQuote, Heading, ListItem, PageBreak, PageMarker,
                                         Paragraph, Span, Table)
 from braillejobs.formats.flow import heading_tiers
@@ -116,8 +117,8 @@ def test_heading_kept_with_following_text(engine):
             assert ",MOV$" not in last, f"heading left at the foot of a page ({n} paragraphs)"
         heading_page = next(p for p in pages if any(",MOV$" in r for r in ascii_rows(p)))
         rows = ascii_rows(heading_page)
-        if next(r for r in rows if r.strip()).strip().startswith(",MOV$"):
-            moved += 1
+        if next(r for r in rows if r.strip()).strip().startswith((",MOV$", ",TOP")):
+            moved += 1  # the heading, with the one right before it, opens a fresh page
     assert moved  # some filler lengths put the heading at the top of a fresh page
 
 
@@ -188,18 +189,22 @@ def test_block_quote_blank_lines_and_3_1(engine):
 
 
 def test_table_listed_format(engine):
-    # BANA §11 listed table format: one row per entry in 1-3, entries labelled with their column
-    # headings, a blank line before and after.
+    # BANA §11 listed table format: one row per entry in 1-3, every entry labelled with its
+    # column heading (the first column's too), a blank line before and after; a transcriber's
+    # note at the head of the document explains the format (BANA §11.2, §3.1).
     table = Table([[[Span("Day")], [Span("Opens")]], [[Span("Friday")], [Span("nine")]]], 1)
     rows = ascii_rows(lay_out(engine, [P(prose(4)), table, P(prose(4))])[0])
-    assert rows[1] == "" and rows[2] == ',FRI"D2 ,OP5S3 N9E' and rows[3] == ""
+    assert rows[0].startswith("      @.<,TABLES >E SET")  # ⠈⠨⠣ in 7-5
+    at = rows.index(',"D3 ,FRI"D2 ,OP5S3 N9E')
+    assert rows[at - 1] == "" and rows[at + 1] == ""
 
 
 # --- lines and pages, BANA §1.10, §1.11, §1.15 ------------------------------------------------
 
 def test_words_never_divided_unless_longer_than_a_line():
-    # BANA §1.10: words are not divided between lines; one longer than a line fills the line
-    # and continues on the next.
+    # BANA §1.10: words are not divided between lines; one longer than a line is divided.
+    # With no print behind the braille to find its signs, each full line ends with the line
+    # continuation indicator, dot 5 (test_formats_division.py divides real words).
     pager = Paginator(12, 25)
     word = "\u2801" * 5
     pager.place(BLANK.join([word] * 5), 0, 0)
@@ -207,7 +212,7 @@ def test_words_never_divided_unless_longer_than_a_line():
     rows = pager.finish()[0].rows
     assert rows[0] == BLANK.join([word] * 2) and rows[1] == BLANK.join([word] * 2)
     assert rows[2] == word
-    assert rows[3:6] == ["\u2803" * 12, "\u2803" * 12, "\u2803" * 6]
+    assert rows[3:6] == ["\u2803" * 11 + "\u2810", "\u2803" * 11 + "\u2810", "\u2803" * 8]
 
 
 def test_braille_page_number_on_last_line_right(engine):
@@ -317,3 +322,43 @@ def test_whole_heading_emphasis_is_not_shown_partial_is(engine):
     assert p.typeforms[0] is None
     assert p.typeforms[1] == [0, 0, 0] + [ITALIC] * 6
     assert p.typeforms[2] == [BOLD] * 5
+
+
+def test_no_braille_page_ends_with_a_heading(engine):
+    # BANA §4.3: a heading is never the last text of a braille page; at least one line of what
+    # follows it goes with it. Random documents of headings, lists, quotes, tables and prose,
+    # so that headings fall on every row of a page.
+    import random
+
+    from braillejobs.formats import RenderOptions, render
+
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda".split()
+    checked = 0
+    for seed in range(60):
+        rng = random.Random(seed)
+        heads, parts = set(), []
+        for k in range(rng.randint(8, 30)):
+            kind = rng.random()
+            if kind < 0.3:
+                heading = f"Heading {seed} {k}"
+                heads.add(engine.translate_lines([heading])[0].braille)
+                parts.append("#" * rng.randint(1, 3) + " " + heading)
+            elif kind < 0.4:
+                parts.append("\n".join("- " + " ".join(rng.choices(words, k=rng.randint(1, 12)))
+                                       for _ in range(rng.randint(1, 4))))
+            elif kind < 0.5:
+                parts.append("> " + " ".join(rng.choices(words, k=rng.randint(3, 40))))
+            elif kind < 0.55:
+                parts.append("| A | B |\n|---|---|\n| alpha | beta |\n| gamma | delta |")
+            else:
+                parts.append(" ".join(rng.choices(words, k=rng.randint(3, 90))))
+        content = render("\n\n".join(parts).encode(), "random.md", engine,
+                         RenderOptions(format="brf")).content.decode("ascii")
+        for page in content.split("\f")[:-1]:
+            rows = [from_brf(r) for r in page.split("\r\n") if r]
+            # the last row: the braille page number at the right, after three blank cells
+            rows[-1] = rows[-1].rsplit("\u2800\u2800\u2800", 1)[0]
+            text = [r.strip("\u2800") for r in rows if r.strip("\u2800")]
+            assert text and text[-1] not in heads, (seed, text[-3:])
+            checked += 1
+    assert checked > 100

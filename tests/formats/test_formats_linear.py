@@ -13,8 +13,8 @@ import random
 
 import pytest
 
-from braillejobs.formats import Prepared, RenderOptions, finish, prepare
-from braillejobs.translate.engine import LineTranslation
+from braillejobs.formats import RenderOptions, prepare
+from braillejobs.formats.brf import write_brf
 
 SIZE = 300_000
 
@@ -35,7 +35,9 @@ def token(n: int) -> str:
 
 def braille_words(n: int) -> str:
     rng = random.Random(n)
-    cells = [chr(0x2801 + rng.randrange(63)) * rng.randint(1, 9) for _ in range(64)]
+    # no dot 5 (U+2810), the sign that ends each full line of a token divided without its print
+    cells = [chr(rng.choice([c for c in range(0x2801, 0x2840) if c != 0x2810])) *
+             rng.randint(1, 9) for _ in range(64)]
     out, size = [], 0
     while size < n:
         out.append(cells[rng.randrange(64)])
@@ -50,6 +52,7 @@ def braille_token(n: int) -> str:
 @pytest.mark.parametrize("make", [braille_words, braille_token], ids=["words", "token"])
 def test_one_long_line_is_laid_out_whole(make):
     from braillejobs.formats.flow import Unit
+    from braillejobs.formats.divide import CONTINUATION
     from braillejobs.formats.layout import BLANK, number_cells, paginate
 
     braille = make(SIZE)
@@ -59,15 +62,14 @@ def test_one_long_line_is_laid_out_whole(make):
     for page in pages:  # the text without the braille page number at the foot of each page
         number = number_cells(str(page.number))
         assert page.rows[-1].endswith(BLANK + number)
-        rows += page.rows[:-1] + [page.rows[-1][:-len(number)]]
-    # the rows, read in order, hold every cell of the line and nothing else
+        rows += page.rows[:-1] + [page.rows[-1][:-len(number)].rstrip(BLANK)]
+    # the rows, read in order, hold every cell of the line and the signs of its divisions
+    rows = [row[:-1] if row.endswith(CONTINUATION) else row for row in rows]
     assert "".join(rows).replace(BLANK, "") == braille.replace(BLANK, "")
     words_laid = BLANK.join(row.strip(BLANK) for row in rows if row.strip(BLANK)).split(BLANK)
     if BLANK in braille:  # words shorter than a line are never divided
         assert words_laid == braille.split(BLANK)
-    prepared = Prepared("long.txt", RenderOptions(format="brf"), ["x"], None)
-    rendered = finish(prepared, [LineTranslation(braille, {"louis": 1})])
-    assert rendered.content.count(b"\f") + 1 == len(pages)  # a form feed between pages
+    assert write_brf(pages).count(b"\f") + 1 == len(pages)  # a form feed between pages
 
 
 @pytest.mark.parametrize("name, wrap", [("long.txt", "{}"), ("long.md", "{}"),
@@ -96,8 +98,10 @@ def test_emphasised_long_line_keeps_its_emphasis():
         pos += len(w)
 
 
-def test_long_word_is_divided_across_lines_as_before():
-    """BANA Braille Formats §1.10: a word longer than a line fills each line and continues."""
+def test_long_word_without_its_print_starts_a_line_and_continues():
+    """BANA §1.10: a word longer than a line starts on a new line; with no print to find its
+    signs each full line ends with dot 5 (test_formats_division.py divides real words)."""
+    from braillejobs.formats.divide import CONTINUATION
     from braillejobs.formats.flow import Unit
     from braillejobs.formats.layout import paginate
 
@@ -106,5 +110,5 @@ def test_long_word_is_divided_across_lines_as_before():
                      width=40, length=25)
     rows = [r for r in pages[0].rows if r]
     assert rows[0] == "\u2800\u2800\u2801"  # the long word does not fit after it: next line
-    assert rows[1] == word[:40] and rows[2] == word[40:80]
-    assert rows[3] == word[80:] + "\u2800\u2803"
+    assert rows[1] == word[:39] + CONTINUATION and rows[2] == word[39:78] + CONTINUATION
+    assert rows[3] == word[78:] + "\u2800\u2803"
