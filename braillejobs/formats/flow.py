@@ -269,7 +269,11 @@ class _Builder:
                 if c == 0 and cell is not None and cell.header and width > 1:
                     heading = value  # a row heading opens the row
                 else:
-                    names = [heads[k] for k in range(c, c + span) if heads[k]] if labelled else []
+                    names: list[list[Inline]] = []
+                    for k in range(c, c + span) if labelled else ():
+                        # columns under one spanning heading share its name: said once
+                        if heads[k] and plain_text(heads[k]) not in map(plain_text, names):
+                            names.append(heads[k])
                     label: list[Inline] = []
                     for k, name in enumerate(names):
                         if k:

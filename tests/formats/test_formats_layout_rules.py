@@ -362,3 +362,15 @@ def test_no_braille_page_ends_with_a_heading(engine):
             assert text and text[-1] not in heads, (seed, text[-3:])
             checked += 1
     assert checked > 100
+
+
+def test_a_cell_under_one_spanning_heading_names_it_once(engine):
+    # BANA §11 listed format: each entry after its column heading; columns that share one
+    # spanning heading share its name, so a cell across them is not "Hours and Hours".
+    from braillejobs.formats.blocks import Cell, Table
+
+    table = Table([[Cell([Span("Day")], header=True), Cell([Span("Hours")], colspan=2,
+                                                           header=True)],
+                   [Cell([Span("Sunday")]), Cell([Span("closed")], colspan=2)]], 1)
+    rows = ascii_rows(lay_out(engine, [table])[0])
+    assert ',"D3 ,SUN"D2 ,H\\RS3 CLOS$' in rows
