@@ -321,7 +321,12 @@ def progress(job_ref: str, url: str | None = None) -> dict:
 
     with session_factory(url)() as session:
         job = find_job(session, job_ref)
-        return _progress(session, job, document_counts(session, job.id))
+        counts = document_counts(session, job.id)
+        # The job's state is read again after its documents: a worker's last store commits
+        # both at once, so documents that all show finished here come with the state that
+        # store set. Read before them, the state could predate that commit (read skew).
+        session.refresh(job)
+        return _progress(session, job, counts)
 
 
 def _progress(session: Session, job: Job, counts: Counter) -> dict:

@@ -278,6 +278,44 @@ def test_parallel_finishes_of_the_last_documents_leave_the_job_finished(db, tmp_
     assert jobs.progress(created.job_id)["state"] == "done"
 
 
+def test_progress_reads_the_state_that_came_with_its_counts(db, tmp_path):
+    """A worker's last store commits the documents and the job's state together. `progress`
+    read the job row first and the counts after: a commit landing between the two gave all
+    documents finished with the job still `running` (`submit --wait` then reported it)."""
+    from sqlalchemy import event
+
+    from braillejobs.db.session import get_engine
+
+    root = write(tmp_path / "in", TEXTS)
+    created = jobs.create_job([str(root)], options())
+    factory = session_factory()
+    with factory() as s:
+        pipeline._claim(s, created.job_id, created.queued_ids, "a" * 32, "w1")
+        s.commit()
+    done = []
+
+    def store_lands_now(conn, _cursor, statement, *_args):
+        # right after progress has read the job row, a store finishes every document
+        if done or "FROM jobs" not in statement or "FOR UPDATE" in statement:
+            return
+        done.append(True)
+        with factory() as other:
+            other.execute(update(Document).where(Document.job_id == created.job_id)
+                          .values(status="done", finished_at=utcnow())
+                          .execution_options(synchronize_session=False))
+            pipeline.refresh_job(other, created.job_id)
+            other.commit()
+
+    engine = get_engine()
+    event.listen(engine, "after_cursor_execute", store_lands_now)
+    try:
+        info = jobs.progress(created.job_id)
+    finally:
+        event.remove(engine, "after_cursor_execute", store_lands_now)
+    assert done and info["running"] == 0 and info["done"] == 3
+    assert info["state"] == "done"
+
+
 def test_chunks_put_a_large_document_alone_and_bound_the_bytes_of_a_task():
     from braillejobs import jobs
 
