@@ -11,7 +11,7 @@ import os
 import socket
 
 from braillejobs import config, fleet_worker, resilience
-from braillejobs.terminal import printable
+from braillejobs.cli.terminal import printable
 from braillejobs.db.session import ensure_schema
 from braillejobs.queue import check_limits, check_serializers, make_app
 from braillejobs.translate.engine import get_engine

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from braillejobs.model_cli import corpus_group, evaluate_cmd, train_cmd
+from braillejobs.cli.model import corpus_group, evaluate_cmd, train_cmd
 
 from .conftest import SAMPLE
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from braillejobs.model_cli import train_cmd
+from braillejobs.cli.model import train_cmd
 from braillejobs.translate import checkpoint as ckpt_mod
 from braillejobs.translate import train as trainer
 from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger

@@ -1,54 +1,20 @@
 """Commands of the neural translator: ``corpus build``, ``train`` and ``evaluate``.
 
-Registered by cli.py. Torch and the model modules are imported inside the commands, so the admin
-tool stays light.
+Registered by cli/root.py. Torch and the model modules are imported inside the commands, so the
+admin tool stays light.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from .terminal import echo
-from .translate.engine import ENGINE_NAMES, TABLES
+from ..translate.engine import ENGINE_NAMES, TABLES
+from .terminal import Bar, echo, echo_json
 
 REPO_DATA = Path("../shared/data/ueb-rulebook-specs.jsonl")
-
-
-def _echo_json(data) -> None:
-    echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-class _Bar:
-    """A rich progress bar on a terminal; a line every 30 s otherwise (logs of background runs)."""
-
-    def __init__(self, description: str, total: float | None):
-        self.tty = sys.stderr.isatty()
-        self.last = -1e9
-        self.description = description
-        if self.tty:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                     TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
-                                     transient=False)
-            self.progress.start()
-            self.task = self.progress.add_task(description, total=total, info="")
-
-    def update(self, completed: float, info: str, total: float | None = None) -> None:
-        import time
-        if self.tty:
-            self.progress.update(self.task, completed=completed, info=info,
-                                 **({"total": total} if total else {}))
-        elif time.monotonic() - self.last >= 30:
-            self.last = time.monotonic()
-            echo(f"{self.description}: {info}", err=True)
-
-    def close(self) -> None:
-        if self.tty:
-            self.progress.stop()
 
 
 @click.group("corpus")
@@ -74,7 +40,7 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
     The sources are Debian packages (see `braillejobs.translate.corpus.SOURCES`); a missing one
     is reported with the apt-get line that installs it.
     """
-    from .translate import corpus
+    from ..translate import corpus
 
     def progress(name: str, total: int) -> None:
         echo(f"  {name:<18} done, corpus now {total:,} characters", err=True)
@@ -133,30 +99,28 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
     """Train a tagger on the labelled corpus (resumable; CUDA when present).
 
     With --init, fine-tune an existing checkpoint instead of starting afresh."""
-    from .translate import train as trainer
+    from ..translate import train as trainer
 
     out = out or Path("runs") / f"{arch}-{table.removesuffix('.ctb')}.pt"
     opts = trainer.TrainOptions(arch=arch, preset=preset, table=table, steps=steps,
                                 max_seconds=max_seconds, batch=batch, length=length, lr=lr,
                                 device=device, resume=not no_resume, eval_lines=eval_lines,
                                 init=init, precision=precision)
-    bar = _Bar(f"train {arch}/{preset}", max_seconds or steps)
-
     def progress(event: dict) -> None:
         if event["phase"] in ("count", "label"):
             what = "counting chunks" if event["phase"] == "count" else "labelling"
-            bar.update(0, f"{what}: {event['chars']:,} chars")
+            bar.update(0, info=f"{what}: {event['chars']:,} chars")
         else:
             done = event["seconds"] if max_seconds else event["step"]
-            bar.update(done, f"step {event['step']:,} loss {event['loss']:.4f} "
-                             f"{event['chars_seen'] / max(event['seconds'], 1e-9):,.0f} chars/s")
+            bar.update(done, info=f"step {event['step']:,} loss {event['loss']:.4f} "
+                                  f"{event['chars_seen'] / max(event['seconds'], 1e-9):,.0f}"
+                                  " chars/s")
 
     try:
-        ckpt = trainer.train(corpus_dir, out, opts, progress)
+        with Bar(f"train {arch}/{preset}", max_seconds or steps, log_every=30) as bar:
+            ckpt = trainer.train(corpus_dir, out, opts, progress)
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        bar.close()
     echo(f"saved {out} ({ckpt.version}); held-out: "
                f"{json.dumps(ckpt.meta.get('heldout', {}))}")
 
@@ -172,8 +136,8 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
               help="Sweep the auto thresholds on --data and write the curve and choice here.")
 def evaluate_cmd(engine_name, table, data, limit, calibrate_out) -> None:
     """Exact-line rate, cell error rate, share per engine and chars/s of an engine."""
-    from .translate import evaluate as ev
-    from .translate.engine import EngineError, get_engine
+    from ..translate import evaluate as ev
+    from ..translate.engine import EngineError, get_engine
 
     if data is None:
         data = REPO_DATA if REPO_DATA.exists() else None
@@ -181,17 +145,17 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out) -> None:
             raise click.UsageError("give --data FILE (held-out text or a rulebook .jsonl)")
     try:
         if calibrate_out:
-            from .translate.neural import load_tagger
+            from ..translate.neural import load_tagger
             result = ev.calibrate(load_tagger("cnn", table), load_tagger("rnn", table),
                                   ev.load_lines(data, limit))
             calibrate_out.write_text(json.dumps(result, indent=2) + "\n")
-            _echo_json(result)
+            echo_json(result)
             return
         engine = get_engine(engine_name, table)
         if data.suffix == ".jsonl":
-            _echo_json(ev.evaluate_rulebook(engine, data))
+            echo_json(ev.evaluate_rulebook(engine, data))
         else:
-            _echo_json(ev.evaluate(engine, ev.load_lines(data, limit)))
+            echo_json(ev.evaluate(engine, ev.load_lines(data, limit)))
     except EngineError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -1,47 +1,17 @@
-"""The ``braillejobs`` command: a thin Click group over jobs, pipeline, queue and workers.
-
-Command names, options and behaviours here are a contract that outside scripts use.
-"""
+"""Job commands: translate, convert, submit, status, jobs, fetch, cancel, retry, worker, config,
+db. Command names, options and behaviours here are a contract that outside scripts use."""
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from pathlib import Path
 
 import click
 
-from . import __version__, config, fleet_cli, formats, model_cli
-from .terminal import echo, printable
-from .config import ConfigError
-from .db.models import JOB_STATES, PRIORITIES
-from .translate.engine import ENGINE_NAMES, TABLES, EngineError
-
-# Errors a user can cause: shown as one line, exit status 1.
-from .db.session import DatabaseError  # noqa: E402
-from .jobs import JobError  # noqa: E402
-from .queue import QueueError  # noqa: E402
-
-USER_ERRORS = (ConfigError, DatabaseError, EngineError, JobError, QueueError,
-               formats.DocumentError)
-
-
-class Group(click.Group):
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except USER_ERRORS as exc:
-            raise click.ClickException(printable(str(exc))) from None
-
-
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="braillejobs")
-def main() -> None:
-    """Batch conversion of English documents to Unified English Braille.
-
-    Settings come from BRAILLEJOBS_* environment variables (see `braillejobs config`).
-    """
+from .. import config, formats
+from ..db.models import JOB_STATES, PRIORITIES
+from ..translate.engine import ENGINE_NAMES, TABLES
+from .terminal import Bar, echo, echo_json, print_errors, print_warnings
 
 
 def _job_options(func):
@@ -70,65 +40,16 @@ def _job_options(func):
 
 def _build_options(format_, engine, table, cells_per_line, lines_per_page, duplex,
                    volume_sheets):
-    from .jobs import JobOptions
+    from ..jobs import JobOptions
 
     return JobOptions.build(format=format_, engine=engine, table=table,
                             cells_per_line=cells_per_line, lines_per_page=lines_per_page,
                             duplex=duplex, volume_sheets=volume_sheets)
 
 
-def _interactive() -> bool:
-    return sys.stderr.isatty()
-
-
-class _Bar:
-    """A rich progress bar on a terminal, nothing otherwise."""
-
-    def __init__(self, label: str):
-        self.label = label
-        self.progress = None
-        self.task = None
-
-    def __enter__(self):
-        if _interactive():
-            from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                     MofNCompleteColumn(), TimeElapsedColumn(),
-                                     TimeRemainingColumn(), console=Console(stderr=True),
-                                     transient=False)
-            self.progress.__enter__()
-            self.task = self.progress.add_task(self.label, total=None)
-        return self
-
-    def update(self, finished: int, total: int) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, completed=finished, total=total)
-
-    def __exit__(self, *exc):
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
-
-
-def _print_errors(errors: list[str], limit: int = 50) -> None:
-    for line in errors[:limit]:
-        echo(f"error: {line}", err=True)
-    if len(errors) > limit:
-        echo(f"error: ... and {len(errors) - limit} more; "
-                   "`braillejobs status JOB --json` lists them all", err=True)
-
-
-def _print_warnings(warnings: list[str], limit: int = 50) -> None:
-    for line in warnings[:limit]:
-        echo(f"warning: {line}", err=True)
-    if len(warnings) > limit:
-        echo("warning: ... and more; `braillejobs status JOB --json` lists them all", err=True)
-
-
 # --- translate ----------------------------------------------------------------------------
 
-@main.command()
+@click.command()
 @click.option("--engine", type=click.Choice(ENGINE_NAMES), default=None,
               help="Translation engine [default: setting engine].")
 @click.option("--table", type=click.Choice(TABLES), default=None,
@@ -137,7 +58,7 @@ def _print_warnings(warnings: list[str], limit: int = 50) -> None:
               show_default=True, help="Unicode braille cells or North American ASCII braille.")
 def translate(engine, table, output_format):
     """Translate stdin to braille on stdout, one output line per input line."""
-    from .translate.engine import get_engine
+    from ..translate.engine import get_engine
 
     eng = get_engine(engine or config.get("engine"), table or config.get("table"))
     out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
@@ -172,7 +93,7 @@ def translate(engine, table, output_format):
 
 # --- convert (embedded) ---------------------------------------------------------------------
 
-@main.command()
+@click.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
               help="Output directory; each document goes to OUTDIR/<path relative to its "
@@ -184,15 +105,15 @@ def convert(paths, outdir, name, **opts):
 
     PATH is a file, a directory (searched recursively), a glob or @manifest.txt.
     """
-    from .jobs import convert as run_convert, warnings
+    from ..jobs import convert as run_convert, warnings
 
     options = _build_options(**opts)
     started = time.perf_counter()
-    with _Bar("converting") as bar:
+    with Bar("converting") as bar:
         result = run_convert(paths, outdir, options, name=name, progress=bar.update)
     elapsed = time.perf_counter() - started
-    _print_errors(result.errors)
-    _print_warnings(warnings(result.job_id, limit=51), limit=50)
+    print_errors(result.errors)
+    print_warnings(warnings(result.job_id, limit=51), limit=50)
     counts = result.counts
     total = sum(counts.values())
     stats = result.stats
@@ -208,7 +129,7 @@ def convert(paths, outdir, name, **opts):
 
 # --- the queued path ------------------------------------------------------------------------
 
-@main.command()
+@click.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--name", default=None, help="A name for the job.")
 @click.option("--priority", type=click.Choice(PRIORITIES), default=None,
@@ -221,15 +142,15 @@ def submit(paths, name, priority, wait, timeout, **opts):
 
     PATH is a file, a directory (searched recursively), a glob or @manifest.txt.
     """
-    from . import jobs
+    from .. import jobs
 
     options = _build_options(**opts)
     priority = priority or config.get("priority")
     if priority not in PRIORITIES:
-        raise JobError(f"{config.setting('priority').env_var}={priority!r}: choose one of "
-                       f"{', '.join(PRIORITIES)}")
+        raise jobs.JobError(f"{config.setting('priority').env_var}={priority!r}: choose one "
+                            f"of {', '.join(PRIORITIES)}")
     created = jobs.submit(paths, options, name=name, priority=priority)
-    _print_errors(created.errors)
+    print_errors(created.errors)
     echo(created.job_id)
     echo(f"queued {len(created.queued_ids)} of {created.total} documents "
                f"({len(created.errors)} rejected)", err=True)
@@ -237,11 +158,11 @@ def submit(paths, name, priority, wait, timeout, **opts):
         if created.errors:
             sys.exit(1)
         return
-    with _Bar("translating") as bar:
+    with Bar("translating") as bar:
         info = jobs.wait(created.job_id, timeout=timeout,
                          on_progress=lambda i: bar.update(i["done"] + i["failed"] +
                                                           i["cancelled"], i["total"]))
-    _print_errors([e for e in jobs.errors(created.job_id) if e not in created.errors])
+    print_errors([e for e in jobs.errors(created.job_id) if e not in created.errors])
     echo(f"job {info['id']}: {info['state']}: {info['done']} done "
                f"({info['deduplicated']} reused), {info['failed']} failed, "
                f"{info['cancelled']} cancelled of {info['total']}", err=True)
@@ -257,27 +178,27 @@ def _progress_line(info: dict) -> str:
             f"{info['options']['format']}/{info['options']['engine']}  {info['created_at']}")
 
 
-@main.command()
+@click.command()
 @click.argument("job", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(job, as_json):
     """Progress of one job, or of the unfinished jobs (queued/running/done/failed counts)."""
-    from . import jobs
+    from .. import jobs
 
     if job:
         info = jobs.progress(job)
         if as_json:
             info["errors"] = jobs.errors(job)
             info["warnings"] = jobs.warnings(job)
-            echo(json.dumps(info, indent=2))
+            echo_json(info)
         else:
             echo(_progress_line(info))
-            _print_errors(jobs.errors(job), limit=10)
-            _print_warnings(jobs.warnings(job, limit=11), limit=10)
+            print_errors(jobs.errors(job), limit=10)
+            print_warnings(jobs.warnings(job, limit=11), limit=10)
         return
     infos = jobs.list_jobs("running", limit=100) + jobs.list_jobs("queued", limit=100)
     if as_json:
-        echo(json.dumps(infos, indent=2))
+        echo_json(infos)
         return
     if not infos:
         echo("no unfinished jobs; `braillejobs jobs` lists recent ones", err=True)
@@ -285,34 +206,34 @@ def status(job, as_json):
         echo(_progress_line(info))
 
 
-@main.command(name="jobs")
+@click.command(name="jobs")
 @click.option("--state", type=click.Choice(JOB_STATES), default=None, help="Only this state.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def jobs_cmd(state, limit, as_json):
     """List recent jobs, newest first."""
-    from . import jobs
+    from .. import jobs
 
     infos = jobs.list_jobs(state, limit)
     if as_json:
-        echo(json.dumps(infos, indent=2))
+        echo_json(infos)
         return
     for info in infos:
         echo(_progress_line(info))
 
 
-@main.command()
+@click.command()
 @click.argument("job")
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
               help="Output directory.")
 def fetch(job, outdir):
     """Write the braille of a job's finished documents under OUTDIR."""
-    from . import jobs
+    from .. import jobs
 
     fetched = jobs.fetch(job, outdir)
     counts = fetched.counts
     total = sum(counts.values())
-    _print_errors(fetched.write_errors)
+    print_errors(fetched.write_errors)
     echo(f"wrote {len(fetched.written)} files to {outdir}; {counts['done']} of {total} "
                f"done, {counts['failed']} failed, {counts['queued'] + counts['running']} not "
                f"finished, {counts['cancelled']} cancelled"
@@ -322,23 +243,23 @@ def fetch(job, outdir):
         sys.exit(1)
 
 
-@main.command()
+@click.command()
 @click.argument("job")
 def cancel(job):
     """Cancel a job's queued documents (running ones finish)."""
-    from . import jobs
+    from .. import jobs
 
     n = jobs.cancel(job)
     echo(f"cancelled {n} queued documents", err=True)
 
 
-@main.command()
+@click.command()
 @click.argument("job")
 @click.option("--failed-only", is_flag=True,
               help="Only failed documents (by default cancelled ones too).")
 def retry(job, failed_only):
     """Queue a job's failed (and cancelled) documents again."""
-    from . import jobs
+    from .. import jobs
 
     job_id, n = jobs.retry(job, failed_only=failed_only)
     echo(f"job {job_id}: requeued {n} documents", err=True)
@@ -346,7 +267,7 @@ def retry(job, failed_only):
 
 # --- worker, config, db -------------------------------------------------------------------
 
-@main.command()
+@click.command()
 @click.option("--queues", "-Q", default=None,
               help="Comma-separated queues to consume [default: setting queue].")
 @click.option("--concurrency", "-c", type=click.IntRange(1, 256), default=None,
@@ -362,19 +283,19 @@ def worker(queues, concurrency, loglevel, hostname):
           concurrency, loglevel, hostname)
 
 
-@main.command(name="config")
+@click.command(name="config")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def config_cmd(as_json):
     """Print the effective settings (secrets masked)."""
     values = config.masked()
     if as_json:
-        echo(json.dumps(values, indent=2, default=str))
+        echo_json(values)
         return
     for item in config.SETTINGS:
         echo(f"{item.name} = {values[item.name]}    [{item.env_var}]")
 
 
-@main.group()
+@click.group()
 def db():
     """Database schema (Alembic migrations)."""
 
@@ -383,11 +304,13 @@ def db():
 @click.option("--revision", default="head", show_default=True)
 def upgrade(revision):
     """Bring the database schema to the latest (or given) revision."""
-    from .db import session
+    from ..db import session
 
     try:
         rev = session.upgrade(revision=revision)
     except Exception as exc:
+        from .root import USER_ERRORS
+
         if isinstance(exc, USER_ERRORS):
             raise
         raise click.ClickException(
@@ -400,15 +323,11 @@ def upgrade(revision):
 @db.command()
 def current():
     """Print the database's schema revision."""
-    from .db import session
+    from ..db import session
 
     rev = session.current_revision(session.get_engine())
     echo(rev or "none (empty database: `braillejobs db upgrade` creates the schema)")
 
 
-for _cmd in model_cli.COMMANDS + fleet_cli.COMMANDS:
-    main.add_command(_cmd)
-
-
-if __name__ == "__main__":
-    main()
+COMMANDS: list[click.Command] = [translate, convert, submit, status, jobs_cmd, fetch, cancel,
+                                 retry, worker, config_cmd, db]

@@ -1,4 +1,4 @@
-"""Commands for operating the worker fleet (workers, queues, top, exporter); registered by cli.py.
+"""Commands for operating the worker fleet (workers, queues, dead letters, exporter).
 
 They talk to the workers through Celery's remote control on the broker and read Redis and the
 database directly; they never import torch or the worker code.
@@ -8,34 +8,32 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
-import time
 from datetime import datetime, timezone
-from typing import Any
 
 import click
 
-from . import config
-from .terminal import echo, printable
+from .. import config
+from .terminal import (echo, echo_json, human_bytes, human_seconds, print_table,
+                       printable)
 
 TIMEOUT_HELP = "Seconds to wait for workers' answers."
 
 
 def _fleet():
-    from . import fleet
+    from .. import fleet
 
     return fleet
 
 
-def _errors(func):
+def fleet_errors(func):
     """FleetError and the broker's errors become one-line messages (exit status 1)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from .config import ConfigError
-        from .fleet import FleetError
-        from .deadletters import DeadLetterError
-        from .queue import QueueError
+        from ..config import ConfigError
+        from ..deadletters import DeadLetterError
+        from ..fleet import FleetError
+        from ..queue import QueueError
 
         try:
             return func(*args, **kwargs)
@@ -45,11 +43,7 @@ def _errors(func):
     return wrapper
 
 
-def _json(data: Any) -> None:
-    echo(json.dumps(data, indent=2, default=str))
-
-
-def _timeout_option(func):
+def timeout_option(func):
     return click.option("--timeout", type=click.FloatRange(0.1, 60), default=2.0,
                         show_default=True, help=TIMEOUT_HELP)(func)
 
@@ -58,63 +52,15 @@ def _json_option(func):
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
 
 
-def _human_bytes(n: float | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
-
-
-def _human_seconds(s: float | None) -> str:
-    if s is None:
-        return "-"
-    s = int(s)
-    d, s = divmod(s, 86400)
-    h, s = divmod(s, 3600)
-    m, s = divmod(s, 60)
-    if d:
-        return f"{d}d{h:02d}h"
-    if h:
-        return f"{h}h{m:02d}m"
-    return f"{m}m{s:02d}s"
-
-
 def _gpu_text(w) -> str:
     if not w.gpu_memory:
         return "-"
-    return ", ".join(f"{g['device']} {_human_bytes(g['used_bytes'])}/"
-                     f"{_human_bytes(g['total_bytes'])}" for g in w.gpu_memory)
+    return ", ".join(f"{g['device']} {human_bytes(g['used_bytes'])}/"
+                     f"{human_bytes(g['total_bytes'])}" for g in w.gpu_memory)
 
 
 def _models_text(w) -> str:
     return ", ".join(f"{m['engine']} {m['version']}" for m in w.models) or "-"
-
-
-def _print_table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title=title, title_justify="left", header_style="bold", box=None,
-                  pad_edge=False)
-    for col in columns:
-        table.add_column(col, overflow="fold")
-    for row in rows:  # Text: no rich markup, and control characters shown escaped
-        table.add_row(*[Text(printable(c)) for c in row])
-    _console().print(table)
-
-
-def _console():
-    """A terminal's own width; a pipe or file gets a wide page rather than rich's 80 columns."""
-    import sys
-
-    from rich.console import Console
-
-    if sys.stdout.isatty():
-        return Console(soft_wrap=False)
-    return Console(width=max(120, shutil.get_terminal_size((160, 24)).columns), soft_wrap=False)
 
 
 # ---------------------------------------------------------------------------------- workers
@@ -123,10 +69,10 @@ def workers():
     """See and steer the workers (Celery remote control over the broker)."""
 
 
-def _worker_rows(infos) -> list[list[str]]:
+def worker_rows(infos) -> list[list[str]]:
     return [[w.hostname, ",".join(w.queues) or "(none)", f"{w.pool}×{w.concurrency}",
              str(w.active), str(w.reserved), str(w.processed), w.device or "-", _gpu_text(w),
-             _models_text(w), _human_seconds(w.uptime_s)] for w in infos]
+             _models_text(w), human_seconds(w.uptime_s)] for w in infos]
 
 
 WORKER_COLUMNS = ["HOST", "QUEUES", "POOL", "ACTIVE", "RESERVED", "PROCESSED", "DEVICE",
@@ -135,32 +81,32 @@ WORKER_COLUMNS = ["HOST", "QUEUES", "POOL", "ACTIVE", "RESERVED", "PROCESSED", "
 
 @workers.command("list")
 @click.option("-d", "--destination", multiple=True, help="Only this worker (repeatable).")
-@_timeout_option
+@timeout_option
 @_json_option
-@_errors
+@fleet_errors
 def list_cmd(destination, timeout, as_json):
     """Every worker that answers: queues, pool, load, device, GPU memory, models, uptime."""
     infos = _fleet().list_workers(destination=list(destination) or None, timeout=timeout)
     if as_json:
-        _json([w.as_dict() for w in infos])
+        echo_json([w.as_dict() for w in infos])
         return
     if not infos:
         echo(f"no worker answered within {timeout:g} s", err=True)
         return
-    _print_table(None, WORKER_COLUMNS, _worker_rows(infos))
+    print_table(None, WORKER_COLUMNS, worker_rows(infos))
 
 
 @workers.command()
 @click.option("-d", "--destination", multiple=True, help="Only this worker (repeatable).")
-@_timeout_option
+@timeout_option
 @_json_option
-@_errors
+@fleet_errors
 def ping(destination, timeout, as_json):
     """Ping the workers; exit status 1 when none (or not every named one) answers."""
     dest = list(destination) or None
     replies = _fleet().ping(destination=dest, timeout=timeout)
     if as_json:
-        _json({h: round(s, 4) for h, s in replies.items()})
+        echo_json({h: round(s, 4) for h, s in replies.items()})
     else:
         for host, seconds in replies.items():
             echo(f"{host}: pong in {seconds * 1000:.0f} ms")
@@ -173,14 +119,14 @@ def ping(destination, timeout, as_json):
 
 @workers.command()
 @click.option("-d", "--destination", multiple=True, help="Only this worker (repeatable).")
-@_timeout_option
+@timeout_option
 @_json_option
-@_errors
+@fleet_errors
 def active(destination, timeout, as_json):
     """The tasks each worker is running now."""
     tasks = _fleet().active_tasks(destination=list(destination) or None, timeout=timeout)
     if as_json:
-        _json(tasks)
+        echo_json(tasks)
         return
     rows = []
     for host, items in tasks.items():
@@ -194,12 +140,12 @@ def active(destination, timeout, as_json):
     if not rows:
         echo("no task is running", err=True)
         return
-    _print_table(None, ["HOST", "TASK", "ID", "JOB", "DOCUMENTS", "STARTED (UTC)"], rows)
+    print_table(None, ["HOST", "TASK", "ID", "JOB", "DOCUMENTS", "STARTED (UTC)"], rows)
 
 
 def _report(result: dict[str, str], as_json: bool) -> None:
     if as_json:
-        _json(result)
+        echo_json(result)
     else:
         for host, text in result.items():
             echo(f"{host}: {text}")
@@ -211,9 +157,9 @@ def _report(result: dict[str, str], as_json: bool) -> None:
 @click.argument("queue")
 @click.option("-d", "--destination", multiple=True,
               help="Only on this worker (repeatable) [default: every worker consuming QUEUE].")
-@_timeout_option
+@timeout_option
 @_json_option
-@_errors
+@fleet_errors
 def pause(queue, destination, timeout, as_json):
     """Stop consuming QUEUE: running tasks finish, messages wait in Redis."""
     _report(_fleet().pause(queue, destination=list(destination) or None, timeout=timeout),
@@ -224,9 +170,9 @@ def pause(queue, destination, timeout, as_json):
 @click.argument("queue")
 @click.option("-d", "--destination", multiple=True,
               help="Only on this worker (repeatable) [default: the workers it was paused on].")
-@_timeout_option
+@timeout_option
 @_json_option
-@_errors
+@fleet_errors
 def resume(queue, destination, timeout, as_json):
     """Start consuming QUEUE again where it was paused."""
     _report(_fleet().resume(queue, destination=list(destination) or None, timeout=timeout),
@@ -237,15 +183,15 @@ def resume(queue, destination, timeout, as_json):
 @click.argument("host")
 @click.option("--wait", type=click.FloatRange(0), default=3600, show_default=True,
               help="Most seconds to wait for the running tasks.")
-@_timeout_option
+@timeout_option
 @_json_option
-@_errors
+@fleet_errors
 def drain(host, wait, timeout, as_json):
     """Let HOST finish its current work, take no more, and exit."""
     say = (lambda m: None) if as_json else (lambda m: echo(m, err=True))
     result = _fleet().drain(host, timeout=timeout, wait=wait, progress=say)
     if as_json:
-        _json(result)
+        echo_json(result)
     else:
         echo(f"{host}: drained ({result['tasks_finished']} task(s) finished), "
                    + ("exited" if result["exited"] else "still answering pings"))
@@ -256,14 +202,14 @@ def drain(host, wait, timeout, as_json):
 @workers.command()
 @click.argument("host")
 @click.option("--wait/--no-wait", default=False, help="Wait until HOST stops answering.")
-@_timeout_option
+@timeout_option
 @_json_option
-@_errors
+@fleet_errors
 def shutdown(host, wait, timeout, as_json):
     """Shut HOST down now (warm: its running task finishes, reserved ones return to Redis)."""
     result = _fleet().shutdown(host, timeout=timeout, wait=wait)
     if as_json:
-        _json(result)
+        echo_json(result)
     else:
         echo(f"{host}: shutdown sent" + (", exited" if result["exited"] else ""))
 
@@ -271,14 +217,14 @@ def shutdown(host, wait, timeout, as_json):
 @workers.command()
 @click.argument("host")
 @click.argument("n", type=click.IntRange(1))
-@_timeout_option
+@timeout_option
 @_json_option
-@_errors
+@fleet_errors
 def scale(host, n, timeout, as_json):
     """Set HOST's pool to N processes or threads (pools that can change size only)."""
     result = _fleet().scale(host, n, timeout=timeout)
     if as_json:
-        _json(result)
+        echo_json(result)
     else:
         echo(f"{host}: pool {result['pool']} {result['from']} -> {result['to']} "
                    f"({result['result']})")
@@ -287,16 +233,16 @@ def scale(host, n, timeout, as_json):
 # ----------------------------------------------------------------------------------- queues
 @click.command()
 @click.option("-q", "--queue", "extra", multiple=True, help="Also show this queue.")
-@_timeout_option
+@timeout_option
 @_json_option
-@_errors
+@fleet_errors
 def queues(extra, timeout, as_json):
     """Queue lengths in Redis, with the workers consuming each queue."""
     rows = _fleet().queues_overview(timeout=timeout, extra=extra)
     if as_json:
-        _json(rows)
+        echo_json(rows)
         return
-    _print_table(None, ["QUEUE", "WAITING", "CONSUMERS", "PAUSED ON", "DEAD LETTERS"],
+    print_table(None, ["QUEUE", "WAITING", "CONSUMERS", "PAUSED ON", "DEAD LETTERS"],
                  [[r["queue"], str(r["waiting"]), ", ".join(r["consumers"]) or "-",
                    ", ".join(r["paused_on"]) or "-", str(r["dead_letters"])] for r in rows])
     dead = sum(_fleet().dead_letter_counts().values())
@@ -324,10 +270,10 @@ def _dead_client():
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True,
               help="Show at most this many, newest first.")
 @_json_option
-@_errors
+@fleet_errors
 def dead_list(limit, as_json):
     """The dead letters, newest first: id, time, queue, reason."""
-    from . import deadletters
+    from .. import deadletters
 
     conn, client = _dead_client()
     try:
@@ -336,14 +282,14 @@ def dead_list(limit, as_json):
     finally:
         conn.release()
     if as_json:
-        _json([d.as_dict() for d in letters])
+        echo_json([d.as_dict() for d in letters])
         return
     if not letters:
         echo(f"no dead letters in {deadletters.list_name()}")
         return
-    _print_table(None, ["ID", "TIME", "QUEUE", "KIND", "SIZE", "REASON"],
+    print_table(None, ["ID", "TIME", "QUEUE", "KIND", "SIZE", "REASON"],
                  [[d.id, d.time[:19].replace("T", " ") + (" UTC" if d.time else ""),
-                   d.queue, d.kind, _human_bytes(d.size), d.reason] for d in letters])
+                   d.queue, d.kind, human_bytes(d.size), d.reason] for d in letters])
     if total > len(letters):
         echo(f"{len(letters)} of {total} shown (--limit {total} shows all)")
 
@@ -353,10 +299,10 @@ def dead_list(limit, as_json):
 @click.option("--raw", is_flag=True, help="Write the message exactly as it was popped, for "
               "saving to a file (`> FILE`), editing and `requeue --message FILE`.")
 @_json_option
-@_errors
+@fleet_errors
 def dead_show(letter_id, raw, as_json):
     """One dead letter: why it was refused, and its message (an id prefix will do)."""
-    from . import deadletters
+    from .. import deadletters
 
     conn, client = _dead_client()
     try:
@@ -369,7 +315,7 @@ def dead_show(letter_id, raw, as_json):
         return
     shown = _readable_message(message)
     if as_json:
-        _json({**letter.as_dict(), "message": shown})
+        echo_json({**letter.as_dict(), "message": shown})
         return
     for key, value in letter.as_dict().items():
         echo(f"{key + ':':<10} {printable(str(value))}")
@@ -399,10 +345,10 @@ def _readable_message(raw: bytes):
 @click.argument("letter_ids", nargs=-1)
 @click.option("--all", "purge_all", is_flag=True, help="Delete every dead letter.")
 @click.option("--yes", is_flag=True, help="Do not ask before deleting them all.")
-@_errors
+@fleet_errors
 def dead_purge(letter_ids, purge_all, yes):
     """Delete the named dead letters, or all of them with --all."""
-    from . import deadletters
+    from .. import deadletters
 
     if bool(letter_ids) == purge_all:
         raise click.UsageError("name dead letters to delete, or give --all")
@@ -425,10 +371,10 @@ def dead_purge(letter_ids, purge_all, yes):
 @click.argument("letter_id")
 @click.option("--message", "message_file", type=click.File("rb"),
               help="Send this corrected copy of the message instead (from `show ID --raw`).")
-@_errors
+@fleet_errors
 def dead_requeue(letter_id, message_file):
     """Send a dead letter back to its queue, only if it is now a well-formed task message."""
-    from . import deadletters
+    from .. import deadletters
 
     replacement = message_file.read() if message_file else None
     conn, client = _dead_client()
@@ -441,33 +387,6 @@ def dead_requeue(letter_id, message_file):
                + (" (priority list)" if key != letter.queue else ""))
 
 
-# -------------------------------------------------------------------------------------- top
-@click.command()
-@click.option("--interval", type=click.FloatRange(0.5), default=2.0, show_default=True,
-              help="Seconds between refreshes.")
-@click.option("--once", is_flag=True, help="Print one snapshot and exit.")
-@_timeout_option
-@_errors
-def top(interval, once, timeout):
-    """A live view of workers, queues, jobs in flight and throughput (Ctrl-C to quit)."""
-    from rich.live import Live
-
-    from .fleet_top import Snapshotter
-
-    snap = Snapshotter(timeout=timeout)
-    console = _console()
-    if once:
-        console.print(snap.render())
-        return
-    try:
-        with Live(snap.render(), console=console, refresh_per_second=4, screen=False) as live:
-            while True:
-                time.sleep(interval)
-                live.update(snap.render())
-    except KeyboardInterrupt:
-        pass
-
-
 # --------------------------------------------------------------------------------- exporter
 @click.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=9809, show_default=True)
@@ -476,12 +395,12 @@ def top(interval, once, timeout):
               help="Queue to report (repeatable) [default: setting queue].")
 @click.option("--ping-timeout", type=click.FloatRange(0.1, 30), default=1.0, show_default=True,
               help="Seconds to wait for workers to answer the exporter's ping.")
-@_errors
+@fleet_errors
 def exporter(port, addr, queue_names, ping_timeout):
     """Serve queue, job and worker gauges for Prometheus on /metrics (and /healthz)."""
     import logging
 
-    from .exporter import serve
+    from ..exporter import serve
 
     logging.basicConfig(level=config.get("log_level").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -494,4 +413,4 @@ def exporter(port, addr, queue_names, ping_timeout):
         pass
 
 
-COMMANDS: list[click.Command] = [workers, queues, dead_letters, top, exporter]
+COMMANDS: list[click.Command] = [workers, queues, dead_letters, exporter]

@@ -1,4 +1,4 @@
-"""What ``braillejobs top`` shows: workers, queues, jobs in flight and throughput.
+"""``braillejobs top``: workers, queues, jobs in flight and throughput, live.
 
 Each :meth:`Snapshotter.render` reads the fleet once (remote control, Redis, the database) and
 builds a rich renderable. Throughput comes from the database (documents and characters finished
@@ -12,13 +12,14 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import click
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from . import config
-from .terminal import printable
-from .fleet_cli import WORKER_COLUMNS, _human_seconds, _worker_rows
+from .. import config
+from .fleet import WORKER_COLUMNS, fleet_errors, timeout_option, worker_rows
+from .terminal import console, human_seconds, printable
 
 WINDOW = timedelta(seconds=60)
 
@@ -31,7 +32,7 @@ class Snapshotter:
 
     # -------------------------------------------------------------------------- reading
     def read(self) -> dict[str, Any]:
-        from . import fleet
+        from .. import fleet
 
         snap: dict[str, Any] = {"time": datetime.now(timezone.utc), "errors": []}
         try:
@@ -60,8 +61,8 @@ class Snapshotter:
         from sqlalchemy import case, func, select
         from sqlalchemy.orm import Session
 
-        from .db.models import DONE, FAILED, QUEUED, RUNNING, Document, Job
-        from .db.session import get_engine
+        from ..db.models import DONE, FAILED, QUEUED, RUNNING, Document, Job
+        from ..db.session import get_engine
 
         since = now - WINDOW
         with Session(get_engine()) as session:
@@ -128,7 +129,7 @@ def render(snap: dict[str, Any]):
         f"workers {len(snap['workers'])}   in flight (unacked) "
         f"{'-' if snap.get('unacked') is None else snap['unacked']}")
     workers = _table(f"Workers ({len(snap['workers'])})", WORKER_COLUMNS)
-    for row in _worker_rows(snap["workers"]):
+    for row in worker_rows(snap["workers"]):
         _add_row(workers, *row)
     if not snap["workers"]:
         _add_row(workers, "(no worker answered)", *[""] * (len(WORKER_COLUMNS) - 1))
@@ -144,10 +145,37 @@ def render(snap: dict[str, Any]):
         bar = "█" * int(pct // 10) + "░" * (10 - int(pct // 10))
         _add_row(jobs, j["id"], j["name"], j["state"], j["engine"], str(j["done"]),
                      str(j["failed"]), str(j["running"]), str(j["total"]),
-                     f"{bar} {pct:5.1f}%", _human_seconds(j["age_s"]))
+                     f"{bar} {pct:5.1f}%", human_seconds(j["age_s"]))
     if not snap.get("jobs"):
         _add_row(jobs, "(none)", *[""] * 9)
     parts = [head, Text(""), workers, Text(""), queues, Text(""), jobs]
     for err in snap["errors"]:
         parts.append(Text(f"! {printable(err)}", style="bold red"))
     return Group(*parts)
+
+
+@click.command()
+@click.option("--interval", type=click.FloatRange(0.5), default=2.0, show_default=True,
+              help="Seconds between refreshes.")
+@click.option("--once", is_flag=True, help="Print one snapshot and exit.")
+@timeout_option
+@fleet_errors
+def top(interval, once, timeout):
+    """A live view of workers, queues, jobs in flight and throughput (Ctrl-C to quit)."""
+    from rich.live import Live
+
+    snap = Snapshotter(timeout=timeout)
+    screen = console()
+    if once:
+        screen.print(snap.render())
+        return
+    try:
+        with Live(snap.render(), console=screen, refresh_per_second=4, screen=False) as live:
+            while True:
+                time.sleep(interval)
+                live.update(snap.render())
+    except KeyboardInterrupt:
+        pass
+
+
+COMMANDS: list[click.Command] = [top]
