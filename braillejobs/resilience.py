@@ -1,4 +1,4 @@
-"""Staying correct when things fail: database retries, stale claims, the task time limit.
+"""Staying correct when things fail: database retries and stale claims.
 
 * :func:`retry_db` runs a database step again, with exponential backoff and jitter, while the
   database cannot be reached (a restart, a fail-over, a network blip), instead of losing the task.
@@ -9,12 +9,8 @@
   over: longer than the task time limit (its task cannot still be running) and shorter than the
   visibility timeout (so that the message Redis redelivers after a worker died finds the claim
   stale and takes it, instead of skipping a document nobody would ever finish).
-* :class:`TimeLimitWatchdog` enforces the hard task time limit in a worker that runs its tasks in
-  threads, where Celery cannot: a thread cannot be stopped, so a task that passes the limit ends
-  the worker process, as Celery's forking pool ends its child. The task's message is not
-  acknowledged (``acks_late``), Redis hands it to another worker after the visibility timeout,
-  and the document that keeps running out of time is failed after ``max_attempts`` tries with
-  that reason. Run workers under a supervisor that restarts them (compose ``restart:``, k8s).
+* :func:`excuse` records the seconds a thread spent waiting for the database, which the workers'
+  time-limit watchdog (``workers/watchdog.py``) does not count against a task.
 
 Importing this module imports neither Celery nor torch.
 """
@@ -22,9 +18,7 @@ Importing this module imports neither Celery nor torch.
 from __future__ import annotations
 
 import logging
-import os
 import random
-import sys
 import threading
 import time
 from typing import Callable, TypeVar
@@ -35,8 +29,6 @@ log = logging.getLogger("braillejobs.resilience")
 
 T = TypeVar("T")
 
-# Exit status of a worker ended by the time-limit watchdog (EX_SOFTWARE): a supervisor restarts it.
-EXIT_TIME_LIMIT = 70
 
 
 def stale_claim_seconds(time_limit: int | None = None, visibility: int | None = None) -> float:
@@ -113,7 +105,9 @@ def retry_db(step: Callable[[], T], what: str, *, attempts: int | None = None,
             delay = min(cap, base * 2 ** (n - 1)) * random.uniform(0.5, 1.0)
             log.warning("database unreachable while trying to %s (%s); try %d of %d again in "
                         "%.1f s", what, _reason(exc), n + 1, tries, delay)
-            _dispose_pools()
+            from .db.session import dispose_pools
+
+            dispose_pools()  # pooled connections point at a server that went away
             t0 = time.monotonic()
             sleep(delay)
             excuse(time.monotonic() - t0)
@@ -136,97 +130,3 @@ def waited(thread: int) -> float:
         return _waited.get(thread, 0.0)
 
 
-def _dispose_pools() -> None:
-    """Drop pooled connections after a failure: they point at a server that went away."""
-    from .db import session
-
-    with session._lock:
-        for engine in session._engines.values():
-            engine.dispose()
-
-
-class TimeLimitWatchdog:
-    """Ends this process when a task runs past ``limit`` seconds (see the module notes)."""
-
-    def __init__(self, limit: float, poll: float = 0.25,
-                 on_expire: Callable[[str, float], None] | None = None):
-        self.limit = float(limit)
-        self.poll = poll
-        self.on_expire = on_expire or _exit_on_time_limit
-        self._running: dict[str, tuple[float, str, int, float]] = {}
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-
-    def started(self, task_id: str, label: str = "") -> None:
-        """Call from the thread that runs the task."""
-        thread = threading.get_ident()
-        with self._lock:
-            self._running[task_id] = (time.monotonic(), label, thread, waited(thread))
-
-    def finished(self, task_id: str) -> None:
-        with self._lock:
-            self._running.pop(task_id, None)
-
-    def overdue(self) -> list[tuple[str, float]]:
-        now = time.monotonic()
-        with self._lock:
-            running = list(self._running.items())
-        late = []
-        for tid, (t0, label, thread, waited_before) in running:
-            seconds = now - t0 - (waited(thread) - waited_before)
-            if seconds > self.limit:
-                late.append((label or tid, seconds))
-        return late
-
-    def start(self) -> "TimeLimitWatchdog":
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="braillejobs-time-limit",
-                                            daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.poll):
-            late = self.overdue()
-            if late:
-                label, seconds = late[0]
-                self.on_expire(label, seconds)
-                return
-
-
-def _exit_on_time_limit(label: str, seconds: float) -> None:
-    log.critical("task %s has run %.1f s, past the hard time limit of %d s "
-                 "(BRAILLEJOBS_TASK_TIME_LIMIT); ending this worker so that its tasks go back to "
-                 "the queue, and the document failed after BRAILLEJOBS_MAX_ATTEMPTS tries",
-                 label, seconds, config.get("task_time_limit"))
-    for handler in logging.getLogger().handlers:
-        try:
-            handler.flush()
-        except Exception:
-            pass
-    sys.stderr.flush()
-    os._exit(EXIT_TIME_LIMIT)
-
-
-def install_time_limit(limit: float | None = None) -> TimeLimitWatchdog:
-    """Watch every task of this worker process through Celery's task signals."""
-    from celery import signals
-
-    watchdog = TimeLimitWatchdog(config.get("task_time_limit") if limit is None else limit)
-
-    def prerun(task_id=None, task=None, args=None, **_):
-        label = f"{getattr(task, 'name', 'task')}[{task_id}]"
-        if args:
-            label += f" job {args[0]}"
-        watchdog.started(task_id or "", label)
-
-    def postrun(task_id=None, **_):
-        watchdog.finished(task_id or "")
-
-    signals.task_prerun.connect(prerun, weak=False)
-    signals.task_postrun.connect(postrun, weak=False)
-    return watchdog.start()

@@ -11,7 +11,7 @@ come out of Redis, below kombu and Celery:
   and each message of its fanout subscription (Celery's remote control) too.
 * :meth:`Gate.admit` runs :func:`braillejobs.messages.inspect_raw`. A well-formed translate task
   goes on unchanged. Anything else is moved, as it was, to the dead-letter list with the reason
-  and the time (:mod:`braillejobs.deadletters`) and the reply is turned into "nothing yet": the
+  and the time (:mod:`braillejobs.fleet.deadletters`) and the reply is turned into "nothing yet": the
   message was popped, so it is acknowledged, never requeued, never decoded by kombu, never run.
 
 The worker uses this transport (``broker_transport``); the admin host keeps kombu's own.
@@ -28,7 +28,8 @@ from typing import Callable
 from kombu.transport import redis as kombu_redis
 from kombu.utils.encoding import bytes_to_str
 
-from braillejobs import config, deadletters
+from braillejobs import config
+from braillejobs.fleet import deadletters
 from braillejobs.messages import Refusal, inspect_broadcast, inspect_raw
 
 log = logging.getLogger("braillejobs.worker")

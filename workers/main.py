@@ -10,13 +10,13 @@ import logging
 import os
 import socket
 
-from braillejobs import config, fleet_worker, resilience
+from braillejobs import config
 from braillejobs.cli.terminal import printable
 from braillejobs.db.session import ensure_schema
 from braillejobs.queue import check_limits, check_serializers, make_app
 from braillejobs.translate.engine import get_engine
 
-from . import gate, tasks
+from . import gate, hooks, tasks, watchdog
 
 log = logging.getLogger("braillejobs.worker")
 
@@ -66,10 +66,10 @@ def start(queues: list[str] | None = None, concurrency: int | None = None,
     app = build_app(queues)
     check_serializers(app.conf)
     # The threads pool does not enforce task_time_limit; the watchdog does (see resilience).
-    resilience.install_time_limit()
-    fleet_worker.install(app, tasks.on_chunk_done)  # /metrics, task metrics, info command
-    if fleet_worker.record_dead_letter not in gate.on_dead_letter:
-        gate.on_dead_letter.append(fleet_worker.record_dead_letter)
+    watchdog.install_time_limit()
+    hooks.install(app, tasks.on_chunk_done)  # /metrics, task metrics, info command
+    if hooks.record_dead_letter not in gate.on_dead_letter:
+        gate.on_dead_letter.append(hooks.record_dead_letter)
     # threads, even for 1: the task runs in a pool thread, so the consumer thread still answers
     # remote control (workers list/pause/drain) while a long task runs; solo would not.
     pool = "threads"

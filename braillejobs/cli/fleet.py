@@ -20,7 +20,7 @@ TIMEOUT_HELP = "Seconds to wait for workers' answers."
 
 
 def _fleet():
-    from .. import fleet
+    from ..fleet import control as fleet
 
     return fleet
 
@@ -31,8 +31,8 @@ def fleet_errors(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         from ..config import ConfigError
-        from ..deadletters import DeadLetterError
-        from ..fleet import FleetError
+        from ..fleet.control import FleetError
+        from ..fleet.deadletters import DeadLetterError
         from ..queue import QueueError
 
         try:
@@ -273,7 +273,7 @@ def _dead_client():
 @fleet_errors
 def dead_list(limit, as_json):
     """The dead letters, newest first: id, time, queue, reason."""
-    from .. import deadletters
+    from ..fleet import deadletters
 
     conn, client = _dead_client()
     try:
@@ -302,7 +302,7 @@ def dead_list(limit, as_json):
 @fleet_errors
 def dead_show(letter_id, raw, as_json):
     """One dead letter: why it was refused, and its message (an id prefix will do)."""
-    from .. import deadletters
+    from ..fleet import deadletters
 
     conn, client = _dead_client()
     try:
@@ -348,7 +348,7 @@ def _readable_message(raw: bytes):
 @fleet_errors
 def dead_purge(letter_ids, purge_all, yes):
     """Delete the named dead letters, or all of them with --all."""
-    from .. import deadletters
+    from ..fleet import deadletters
 
     if bool(letter_ids) == purge_all:
         raise click.UsageError("name dead letters to delete, or give --all")
@@ -374,7 +374,7 @@ def dead_purge(letter_ids, purge_all, yes):
 @fleet_errors
 def dead_requeue(letter_id, message_file):
     """Send a dead letter back to its queue, only if it is now a well-formed task message."""
-    from .. import deadletters
+    from ..fleet import deadletters
 
     replacement = message_file.read() if message_file else None
     conn, client = _dead_client()
@@ -400,7 +400,7 @@ def exporter(port, addr, queue_names, ping_timeout):
     """Serve queue, job and worker gauges for Prometheus on /metrics (and /healthz)."""
     import logging
 
-    from ..exporter import serve
+    from ..fleet.exporter import serve
 
     logging.basicConfig(level=config.get("log_level").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -32,7 +32,7 @@ class Snapshotter:
 
     # -------------------------------------------------------------------------- reading
     def read(self) -> dict[str, Any]:
-        from .. import fleet
+        from ..fleet import control as fleet
 
         snap: dict[str, Any] = {"time": datetime.now(timezone.utc), "errors": []}
         try:

@@ -134,6 +134,14 @@ def session_factory(url: str | None = None) -> sessionmaker[Session]:
         return factory
 
 
+def dispose_pools() -> None:
+    """Drop every pooled connection (after a failure they point at a server that went away);
+    engines and their settings stay."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+
+
 def dispose_all() -> None:
     with _lock:
         for engine in _engines.values():

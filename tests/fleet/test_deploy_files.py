@@ -527,8 +527,8 @@ def test_metric_names_follow_prometheus_practice():
 
 
 def test_importing_metrics_and_fleet_commands_does_not_import_torch():
-    code = ("import sys, braillejobs.metrics, braillejobs.fleet, braillejobs.cli.fleet, "
-            "braillejobs.cli.top, braillejobs.exporter\n"
+    code = ("import sys, braillejobs.metrics, braillejobs.fleet.control, braillejobs.cli.fleet, "
+            "braillejobs.cli.top, braillejobs.fleet.exporter\n"
             "assert 'torch' not in sys.modules, 'torch imported'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, timeout=60)

@@ -19,7 +19,7 @@ from harness import REPORT, base_env, cli, free_port, wait_for
 from poison import CASES, EMBED, body_of, decode, fresh_ids, mutations, real_message
 from texts import write_corpus
 
-from braillejobs import deadletters
+from braillejobs.fleet import deadletters
 from braillejobs.messages import KINDS, inspect_raw
 
 FUZZ_COUNT = 240

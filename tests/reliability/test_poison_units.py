@@ -13,7 +13,8 @@ import pytest
 
 from poison import CASES, decode, encode, fresh_ids, mutations, real_message
 
-from braillejobs import deadletters, messages
+from braillejobs import messages
+from braillejobs.fleet import deadletters
 from braillejobs.messages import KINDS, Refusal, inspect_broadcast, inspect_raw
 
 MAX = 1024 * 1024

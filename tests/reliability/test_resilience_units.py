@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from braillejobs import resilience
+from workers import watchdog
 
 
 def test_stale_claims_fall_between_the_time_limit_and_the_visibility_timeout():
@@ -73,7 +74,7 @@ def test_retry_db_does_not_retry_other_errors():
 
 def test_watchdog_fires_past_the_limit_and_not_before():
     fired: list[tuple[str, float]] = []
-    dog = resilience.TimeLimitWatchdog(0.5, poll=0.05, on_expire=lambda l, s: fired.append((l, s)))
+    dog = watchdog.TimeLimitWatchdog(0.5, poll=0.05, on_expire=lambda l, s: fired.append((l, s)))
     dog.start()
     dog.started("quick", "quick task")
     time.sleep(0.2)
@@ -88,7 +89,7 @@ def test_watchdog_fires_past_the_limit_and_not_before():
 
 def test_watchdog_does_not_count_waits_for_the_database():
     fired: list = []
-    dog = resilience.TimeLimitWatchdog(0.6, poll=0.05, on_expire=lambda l, s: fired.append(l))
+    dog = watchdog.TimeLimitWatchdog(0.6, poll=0.05, on_expire=lambda l, s: fired.append(l))
     dog.start()
     dog.started("t", "waiting task")
     for _ in range(4):  # 1.2 s in all, all of it waiting for the database

@@ -119,7 +119,7 @@ def test_hostile_broker_messages_are_refused_and_the_worker_survives(fleet_facto
     assert "pickle" in log  # refused, and said so
     # Every message but the one whose arguments are well-typed ("' OR 1=1 --" is a job id that
     # matches nothing) is a dead letter, with its reason.
-    from braillejobs import deadletters
+    from braillejobs.fleet import deadletters
 
     letters = deadletters.entries(client, dead)
     assert len(letters) == sent - 1 and log.count("refused a message") == sent - 1

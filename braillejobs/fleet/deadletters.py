@@ -28,8 +28,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
-from . import config
-from .messages import Refusal, inspect_raw
+from .. import config
+from ..messages import Refusal, inspect_raw
 
 PREVIEW_BYTES = 64 * 1024
 SOURCES = ("queue", "broadcast")
@@ -179,7 +179,7 @@ def requeue(client, letter: DeadLetter, *, replacement: bytes | None = None,
     """Put the message of ``letter`` (or ``replacement``, a corrected copy) back on the queue it
     came from, only if it passes the workers' check now; the record leaves the list in the same
     transaction. Returns the Redis list it went to."""
-    from .queue import queue_key
+    from ..queue import queue_key
 
     name = name or list_name()
     if letter.source != "queue":

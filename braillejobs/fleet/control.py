@@ -7,7 +7,7 @@ runs the task and the consumer both, so a busy solo worker would look dead).
 
 Pausing a queue is recorded in Redis (``braillejobs:paused:<queue>``, the hostnames it was taken
 from): ``resume`` gives the queue back to exactly those workers, and a worker that starts while
-its queue is paused leaves it paused (see :mod:`braillejobs.fleet_worker`).
+its queue is paused leaves it paused (see ``workers/hooks.py``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
-from . import config
-from .queue import PRIORITY_STEPS, QueueError, app as celery_app, queue_keys
+from .. import config
+from ..queue import PRIORITY_STEPS, QueueError, app as celery_app, queue_keys
 
 DEFAULT_TIMEOUT = 2.0
 INFO_COMMAND = "braillejobs_info"

@@ -22,7 +22,7 @@ from typing import Iterable
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from . import config, metrics
+from .. import config, metrics
 
 log = logging.getLogger("braillejobs.exporter")
 
@@ -59,7 +59,7 @@ class FleetReader:
         self._last = time.monotonic()
 
     def _read_broker(self) -> None:
-        from . import fleet
+        from . import control as fleet
 
         try:
             fleet.check_reachable()
@@ -83,8 +83,8 @@ class FleetReader:
         from sqlalchemy import func, select
         from sqlalchemy.orm import Session
 
-        from .db.models import DOCUMENT_STATUSES, JOB_STATES, QUEUED, RUNNING, Document, Job
-        from .db.session import get_engine
+        from ..db.models import DOCUMENT_STATUSES, JOB_STATES, QUEUED, RUNNING, Document, Job
+        from ..db.session import get_engine
 
         try:
             with Session(get_engine(self.database_url)) as session:

@@ -23,9 +23,9 @@ from typing import Any, Callable
 from celery import signals
 from celery.worker.control import inspect_command
 
-from . import __version__, config, metrics
-from .config import ConfigError
-from .fleet import INFO_COMMAND, PAUSED_KEY
+from braillejobs import __version__, config, metrics
+from braillejobs.config import ConfigError
+from braillejobs.fleet.control import INFO_COMMAND, PAUSED_KEY
 
 log = logging.getLogger("braillejobs.worker")
 
@@ -119,7 +119,7 @@ def _process_shutdown(pid=None, **_kw) -> None:
 # ------------------------------------------------------------------------------- models
 def loaded_engines() -> list[Any]:
     """The engines this process has built (the engine module caches one per name and table)."""
-    from .translate.engine import loaded_engines as engines
+    from braillejobs.translate.engine import loaded_engines as engines
 
     return engines()
 
@@ -148,7 +148,7 @@ def models() -> list[dict[str, str]]:
 
 def _louis_version() -> str:
     try:
-        from .translate.louis_engine import load_louis
+        from braillejobs.translate.louis_engine import load_louis
 
         return "liblouis-" + load_louis().version()
     except Exception:

@@ -1,0 +1,7 @@
+"""Operating the fleet from outside the workers.
+
+``control``: Celery remote control over the broker (list, ping, pause, resume, drain, shutdown,
+scale) and the queues read from Redis; ``deadletters``: the list of messages workers refused;
+``exporter``: queue, job and worker gauges for Prometheus. None of them imports torch or the
+worker code.
+"""
