@@ -28,19 +28,18 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Sequence
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from . import config, formats
-from .db.models import (CANCELLED, DONE, FAILED, QUEUED, RUNNING, Document, Job, Result,
-                        utcnow)
+from .db.models import DONE, FAILED, QUEUED, RUNNING, Document, Job, Result, aware, utcnow
 from .db.session import session_factory
+from .db.state import claimable, lock_job, refresh_job, stale_claim_seconds
 from .limits import count_pages
-from .resilience import retry_db, stale_claim_seconds
+from .resilience import retry_db
 from .translate.engine import EngineError, LineTranslation, get_engine
 
 log = logging.getLogger(__name__)
@@ -124,7 +123,7 @@ def process_documents(job_id: str, document_ids: Sequence[int], *, url: str | No
                 return None, {}
             tried = dict(session.execute(
                 select(Document.id, Document.attempts)
-                .where(Document.id.in_(ids), Document.job_id == job_id, _claimable(utcnow()),
+                .where(Document.id.in_(ids), Document.job_id == job_id, claimable(utcnow()),
                        Document.attempts > 0)).all())
             return dict(job.options), tried
 
@@ -177,9 +176,7 @@ def _held_elsewhere(session: Session, job_id: str, ids: list[int]) -> tuple[list
     stale = stale_claim_seconds()
     wait = 0.0
     for _id, claimed_at in rows:
-        if claimed_at is not None and claimed_at.tzinfo is None:  # SQLite keeps no zone
-            claimed_at = claimed_at.replace(tzinfo=now.tzinfo)
-        age = (now - claimed_at).total_seconds() if claimed_at is not None else stale
+        age = (now - aware(claimed_at)).total_seconds() if claimed_at is not None else stale
         wait = max(wait, stale - age)
     return [r.id for r in rows], max(0.0, wait)
 
@@ -243,30 +240,12 @@ def _check_pages(outcomes: list[_Outcome], options: dict) -> None:
             o.rendered = None
 
 
-def _claimable(now):
-    """Documents a new claim may take: queued ones, and running ones whose claim is stale."""
-    stale_before = now - timedelta(seconds=stale_claim_seconds())
-    return or_(Document.status == QUEUED,
-               and_(Document.status == RUNNING, Document.claimed_at < stale_before))
-
-
-def lock_job(session: Session, job_id: str) -> None:
-    """Lock the job's row for this transaction (``FOR UPDATE``; SQLite serialises writers).
-
-    The one lock order of the project: every transaction that writes a job's documents takes
-    the job's row first, then the documents. Claims, stores, cancel and retry of one job then
-    wait for each other instead of locking the same documents in different orders (two
-    multi-row UPDATEs over the same rows, one by id and one by status, deadlock otherwise)."""
-    session.execute(select(Job.id).where(Job.id == job_id).with_for_update())
-
-
 def _claim(session: Session, job_id: str, ids: list[int], token: str, worker: str):
     now = utcnow()
     lock_job(session, job_id)
-    claimable = _claimable(now)
     session.execute(
         update(Document)
-        .where(Document.id.in_(ids), Document.job_id == job_id, claimable)
+        .where(Document.id.in_(ids), Document.job_id == job_id, claimable(now))
         .values(status=RUNNING, claim_token=token, claimed_by=worker[:200], claimed_at=now,
                 attempts=Document.attempts + 1)
         .execution_options(synchronize_session=False))
@@ -299,15 +278,8 @@ def _find_reusable(session: Session, options_key: str, outcomes: list[_Outcome]
     return found
 
 
-def _render_options(options: dict) -> formats.RenderOptions:
-    """The layout options of a job's stored options (the same rule as JobOptions)."""
-    from .jobs import JobOptions
-
-    return JobOptions(**options).render_options()
-
-
 def _translate(outcomes: list[_Outcome], options: dict, stats: Stats) -> None:
-    render_options = _render_options(options)
+    render_options = formats.RenderOptions.of(options)
     todo: list[_Outcome] = []
     first_by_sha: dict[str, _Outcome] = {}
     for o in outcomes:
@@ -525,41 +497,3 @@ def _upsert_results(session: Session, rows: list[dict]) -> None:
     stmt = ins.on_conflict_do_update(index_elements=["document_id"],
                                      set_={name: ins.excluded[name] for name in keep})
     session.execute(stmt, rows)
-
-
-def refresh_job(session: Session, job_id: str) -> str:
-    """Recompute a job's state from its documents' statuses; returns it.
-
-    The job's row is locked first (``FOR UPDATE``; SQLite serialises writers anyway), so two
-    workers finishing the last documents of a job in parallel cannot each count the other's
-    documents as still running and leave the job ``running`` for ever: the second waits for
-    the first to commit, and under read committed its count then sees those documents."""
-    lock_job(session, job_id)
-    counts = document_counts(session, job_id)
-    job = session.get(Job, job_id, populate_existing=True)
-    if job is None:
-        return ""
-    now = utcnow()
-    state = job.status
-    if job.status != CANCELLED:
-        if counts[QUEUED] + counts[RUNNING] == 0:
-            state = FAILED if counts[FAILED] or counts[CANCELLED] else DONE
-        elif counts[RUNNING] or counts[DONE] or counts[FAILED]:
-            state = RUNNING
-        else:
-            state = QUEUED
-    elif counts[RUNNING] == 0 and job.finished_at is None:
-        job.finished_at = now
-    if state != job.status:
-        job.status = state
-        job.finished_at = now if state in (DONE, FAILED) else None
-    job.updated_at = now
-    return state
-
-
-def document_counts(session: Session, job_id: str) -> Counter:
-    rows = session.execute(select(Document.status, func.count())
-                           .where(Document.job_id == job_id).group_by(Document.status))
-    counts: Counter = Counter({s: 0 for s in (QUEUED, RUNNING, DONE, FAILED, CANCELLED)})
-    counts.update({status: n for status, n in rows})
-    return counts

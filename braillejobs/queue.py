@@ -51,7 +51,7 @@ def check_limits(time_limit: int, visibility_timeout: int) -> None:
     # A task that finds documents under another worker's recent claim sends itself again for
     # when that claim is stale (workers.tasks); that message must come due before Redis would
     # hand it out a second time, or the guarantee that someone finishes them is gone.
-    from .resilience import stale_claim_seconds
+    from .db.state import stale_claim_seconds
 
     due = stale_claim_seconds(time_limit, visibility_timeout) + 1
     if due >= visibility_timeout:

@@ -1,14 +1,12 @@
-"""Staying correct when things fail: database retries and stale claims.
+"""Staying correct when the database fails: retries with backoff, deadlocks run again.
+
+(When a claim is stale is the claim rule, in :mod:`braillejobs.db.state`.)
 
 * :func:`retry_db` runs a database step again, with exponential backoff and jitter, while the
   database cannot be reached (a restart, a fail-over, a network blip), instead of losing the task.
   Each try must be a whole unit of work on a fresh session: a try that failed left nothing behind
   (its transaction is rolled back) or left exactly what a second try expects (the claim is keyed
   on a claim token, results are upserted).
-* :func:`stale_claim_seconds` says when a ``running`` document's claim is old enough to be taken
-  over: longer than the task time limit (its task cannot still be running) and shorter than the
-  visibility timeout (so that the message Redis redelivers after a worker died finds the claim
-  stale and takes it, instead of skipping a document nobody would ever finish).
 * :func:`excuse` records the seconds a thread spent waiting for the database, which the workers'
   time-limit watchdog (``workers/watchdog.py``) does not count against a task.
 
@@ -29,15 +27,6 @@ log = logging.getLogger("braillejobs.resilience")
 
 T = TypeVar("T")
 
-
-
-def stale_claim_seconds(time_limit: int | None = None, visibility: int | None = None) -> float:
-    """Age after which a ``running`` claim is taken over by a new claimer."""
-    limit = config.get("task_time_limit") if time_limit is None else time_limit
-    vis = config.get("visibility_timeout") if visibility is None else visibility
-    # A margin for clocks of different hosts: up to 60 s, never past the visibility timeout.
-    margin = max(0.0, min(60.0, (vis - limit) / 2))
-    return limit + margin
 
 
 # PostgreSQL's SQLSTATEs for a transaction the server chose to abort so that another can go on.

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from braillejobs.inputs import expand, output_bases, safe_relpath
+from braillejobs.jobs.inputs import expand, output_bases, safe_relpath
 
 
 def tree(root):
@@ -54,7 +54,7 @@ def test_bad_paths_become_one_line_errors(tmp_path):
 
 def test_unusable_files_are_reported(tmp_path):
     from braillejobs import config
-    from braillejobs.jobs import _read_input
+    from braillejobs.jobs.lifecycle import _read_input
 
     (tmp_path / "dangling.txt").symlink_to(tmp_path / "gone.txt")
     os.mkfifo(tmp_path / "pipe.txt")
@@ -69,7 +69,7 @@ def test_unreadable_file_and_directory(tmp_path):
     if os.geteuid() == 0:
         pytest.skip("root reads files whatever their permissions")
     from braillejobs import config
-    from braillejobs.jobs import _read_input
+    from braillejobs.jobs.lifecycle import _read_input
 
     locked = tmp_path / "locked"
     locked.mkdir()

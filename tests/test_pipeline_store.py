@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from braillejobs import formats, jobs, pipeline
+from braillejobs.db import state
 from braillejobs.db.models import Document, Job, Result, utcnow
 from braillejobs.db.session import session_factory
 from braillejobs.translate.engine import get_engine
@@ -254,7 +255,7 @@ def test_parallel_finishes_of_the_last_documents_leave_the_job_finished(db, tmp_
         session.execute(update(Document).where(Document.id.in_(ids))
                         .values(status="done", finished_at=utcnow())
                         .execution_options(synchronize_session=False))
-        return pipeline.refresh_job(session, created.job_id)
+        return state.refresh_job(session, created.job_id)
 
     a = factory()
     try:
@@ -303,7 +304,7 @@ def test_progress_reads_the_state_that_came_with_its_counts(db, tmp_path):
             other.execute(update(Document).where(Document.job_id == created.job_id)
                           .values(status="done", finished_at=utcnow())
                           .execution_options(synchronize_session=False))
-            pipeline.refresh_job(other, created.job_id)
+            state.refresh_job(other, created.job_id)
             other.commit()
 
     engine = get_engine()

@@ -12,6 +12,7 @@ from typing import Callable
 from celery import Celery
 
 from braillejobs import pipeline, resilience
+from braillejobs.db.state import stale_claim_seconds
 from braillejobs.queue import TRANSLATE_DOCUMENTS
 
 log = logging.getLogger("braillejobs.worker")
@@ -20,11 +21,6 @@ log = logging.getLogger("braillejobs.worker")
 DB_DOWN_RETRIES = 50
 
 on_chunk_done: list[Callable[[pipeline.Stats], None]] = []
-
-
-def translate_documents(job_id: str, document_ids: list[int]) -> dict:
-    stats = pipeline.process_documents(job_id, document_ids)
-    return _finished(job_id, stats)
 
 
 def translate_documents_task(task, job_id: str, document_ids: list[int]) -> dict:
@@ -36,7 +32,7 @@ def translate_documents_task(task, job_id: str, document_ids: list[int]) -> dict
     except Exception as exc:
         if not resilience.is_connection_error(exc):
             raise
-        delay = resilience.stale_claim_seconds() + 1
+        delay = stale_claim_seconds() + 1
         log.warning("job %s: database still unreachable; the task goes back to the queue and "
                     "runs again in %.0f s", job_id, delay)
         raise task.retry(countdown=delay, max_retries=DB_DOWN_RETRIES, exc=None) from None

@@ -58,45 +58,18 @@ class Snapshotter:
         return snap
 
     def _read_database(self, now: datetime) -> dict[str, Any]:
-        from sqlalchemy import case, func, select
         from sqlalchemy.orm import Session
 
-        from ..db.models import DONE, FAILED, QUEUED, RUNNING, Document, Job
+        from ..db import state
         from ..db.session import get_engine
 
-        since = now - WINDOW
         with Session(get_engine()) as session:
-            jobs = session.execute(
-                select(Job.id, Job.name, Job.status, Job.documents_total, Job.created_at,
-                       Job.options)
-                .where(Job.status.in_([QUEUED, RUNNING]))
-                .order_by(Job.created_at).limit(self.jobs_shown)).all()
-            counts: dict[str, dict[str, int]] = {}
-            if jobs:
-                rows = session.execute(
-                    select(Document.job_id,
-                           func.sum(case((Document.status == DONE, 1), else_=0)),
-                           func.sum(case((Document.status == FAILED, 1), else_=0)),
-                           func.sum(case((Document.status == RUNNING, 1), else_=0)))
-                    .where(Document.job_id.in_([j.id for j in jobs]))
-                    .group_by(Document.job_id))
-                counts = {r[0]: {"done": int(r[1] or 0), "failed": int(r[2] or 0),
-                                 "running": int(r[3] or 0)} for r in rows}
-            recent = session.execute(
-                select(func.count(), func.coalesce(func.sum(Document.chars), 0))
-                .where(Document.status == DONE, Document.finished_at >= since)).one()
-        out_jobs = []
-        for j in jobs:
-            c = counts.get(j.id, {"done": 0, "failed": 0, "running": 0})
-            created = j.created_at if j.created_at.tzinfo else \
-                j.created_at.replace(tzinfo=timezone.utc)
-            out_jobs.append({"id": j.id, "name": j.name or "", "state": j.status,
-                             "total": j.documents_total, **c,
-                             "engine": (j.options or {}).get("engine", ""),
-                             "age_s": (now - created).total_seconds()})
+            jobs = state.unfinished_jobs(session, self.jobs_shown)
+            documents, chars = state.finished_since(session, now - WINDOW)
+        for job in jobs:
+            job["age_s"] = (now - job.pop("created_at")).total_seconds()
         seconds = WINDOW.total_seconds()
-        return {"jobs": out_jobs, "docs_per_s": recent[0] / seconds,
-                "chars_per_s": float(recent[1]) / seconds}
+        return {"jobs": jobs, "docs_per_s": documents / seconds, "chars_per_s": chars / seconds}
 
     # ------------------------------------------------------------------------ rendering
     def render(self):

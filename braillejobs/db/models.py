@@ -31,6 +31,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def aware(dt: datetime) -> datetime:
+    """``dt`` with its zone: SQLite gives times back without one (they are stored in UTC)."""
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {
         dict[str, Any]: JSON,

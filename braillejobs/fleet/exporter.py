@@ -80,36 +80,24 @@ class FleetReader:
         metrics.EXPORTER_UP.labels("broker").set(1)
 
     def _read_database(self) -> None:
-        from sqlalchemy import func, select
         from sqlalchemy.orm import Session
 
-        from ..db.models import DOCUMENT_STATUSES, JOB_STATES, QUEUED, RUNNING, Document, Job
+        from ..db import state
+        from ..db.models import DOCUMENT_STATUSES, JOB_STATES
         from ..db.session import get_engine
 
         try:
             with Session(get_engine(self.database_url)) as session:
-                jobs = dict(session.execute(select(Job.status, func.count())
-                                            .group_by(Job.status)).all())
-                documents = dict(session.execute(select(Document.status, func.count())
-                                                 .group_by(Document.status)).all())
-                oldest = session.execute(select(func.min(Job.updated_at))
-                                         .where(Job.status.in_([QUEUED, RUNNING]))).scalar()
+                jobs, documents, oldest = state.totals(session)
         except Exception as exc:
             log.warning("reading the database failed: %s", str(exc).splitlines()[0])
             metrics.EXPORTER_UP.labels("database").set(0)
             return
         metrics.set_labelled(metrics.JOBS, jobs, JOB_STATES)
         metrics.set_labelled(metrics.STORED_DOCUMENTS, documents, DOCUMENT_STATUSES)
-        metrics.JOB_IDLE_MAX.set(_age_seconds(oldest) if oldest is not None else 0.0)
+        idle = (datetime.now(timezone.utc) - oldest).total_seconds() if oldest else 0.0
+        metrics.JOB_IDLE_MAX.set(max(0.0, idle))
         metrics.EXPORTER_UP.labels("database").set(1)
-
-
-def _age_seconds(when: datetime | str) -> float:
-    if isinstance(when, str):  # SQLite without type affinity
-        when = datetime.fromisoformat(when)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (datetime.now(timezone.utc) - when).total_seconds())
 
 
 def make_server(reader: FleetReader, port: int, addr: str = "0.0.0.0") -> ThreadingHTTPServer:

@@ -21,8 +21,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping, Sequence
 
 from ..translate.engine import Engine, LineTranslation, count_engines
 from .brf import to_brf, write_brf
@@ -53,6 +53,11 @@ class RenderOptions:
     title: str | None = None
     date: str | None = None  # PEF dc:date (YYYY-MM-DD); today when None
     table: str = "en-ueb-g2.ctb"  # the braille the engine writes (grade 2 unless g1)
+
+    @classmethod
+    def of(cls, job_options: Mapping[str, Any]) -> "RenderOptions":
+        """The layout options among a job's options (jobs.JobOptions, or as stored)."""
+        return cls(**{f.name: job_options[f.name] for f in fields(cls) if f.name in job_options})
 
 
 @dataclass

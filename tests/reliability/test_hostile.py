@@ -318,7 +318,7 @@ def test_hostile_file_names_stay_inside_the_output(embedded, names):
 @given(st.text(st.characters(blacklist_categories=("Cs",)), max_size=300))
 @hsettings(HYPO, max_examples=300)
 def test_output_names_from_any_relative_path(rel):
-    from braillejobs.inputs import output_bases, safe_relpath
+    from braillejobs.jobs.inputs import output_bases, safe_relpath
 
     REPORT.hostile_inputs += 1
     REPORT.hostile_by_kind["submitted path names"] += 1

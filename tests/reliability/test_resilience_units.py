@@ -11,15 +11,16 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from braillejobs import resilience
+from braillejobs.db import state
 from workers import watchdog
 
 
 def test_stale_claims_fall_between_the_time_limit_and_the_visibility_timeout():
     for limit, vis in [(600, 3600), (5, 8), (2, 4), (600, 601), (10, 200)]:
-        stale = resilience.stale_claim_seconds(limit, vis)
+        stale = state.stale_claim_seconds(limit, vis)
         assert limit < stale < vis or (stale == limit and vis == limit), (limit, vis, stale)
         assert stale <= limit + 60
-    assert resilience.stale_claim_seconds(600, 3600) == 660  # production: a minute for clocks
+    assert state.stale_claim_seconds(600, 3600) == 660  # production: a minute for clocks
 
 
 def test_retry_db_waits_with_growing_backoff_then_gives_up_on_a_dead_server():

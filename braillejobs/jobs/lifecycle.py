@@ -9,82 +9,28 @@ another host needs no shared disk, and so do the results that ``fetch`` writes o
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import socket
 import time
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import config, formats, inputs
-from .db.models import (CANCELLED, DONE, FAILED, JOB_STATES, PRIORITIES, QUEUED, RUNNING,
-                        Document, Job, Result, utcnow)
-from .db.session import session_factory
-from .resilience import retry_db, stale_claim_seconds
-from .safepaths import UnsafePath, write_inside
-from .translate.engine import ENGINE_NAMES, TABLES
-
-
-class JobError(RuntimeError):
-    """Something the user asked for cannot be done; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class JobOptions:
-    format: str
-    engine: str
-    table: str
-    cells_per_line: int
-    lines_per_page: int
-    duplex: bool
-    volume_sheets: int
-
-    @classmethod
-    def build(cls, format: str | None = None, engine: str | None = None,
-              table: str | None = None, cells_per_line: int | None = None,
-              lines_per_page: int | None = None, duplex: bool | None = None,
-              volume_sheets: int | None = None) -> "JobOptions":
-        """Options from the arguments, the settings filling what is not given; validated."""
-        def pick(value, name):
-            return config.get(name) if value is None else value
-
-        opts = cls(format=pick(format, "format"), engine=pick(engine, "engine"),
-                   table=pick(table, "table"),
-                   cells_per_line=pick(cells_per_line, "cells_per_line"),
-                   lines_per_page=pick(lines_per_page, "lines_per_page"),
-                   duplex=bool(duplex), volume_sheets=pick(volume_sheets, "volume_sheets"))
-        opts.validate()
-        return opts
-
-    def validate(self) -> None:
-        if self.format not in formats.FORMATS:
-            raise JobError(f"unknown format {self.format!r}: choose one of "
-                           f"{', '.join(formats.FORMATS)}")
-        if self.engine not in ENGINE_NAMES:
-            raise JobError(f"unknown engine {self.engine!r}: choose one of "
-                           f"{', '.join(ENGINE_NAMES)}")
-        if self.table not in TABLES:
-            raise JobError(f"unknown table {self.table!r}: choose one of {', '.join(TABLES)}")
-        try:
-            formats.check_options(self.render_options())
-        except formats.DocumentError as exc:
-            raise JobError(str(exc)) from None
-
-    def render_options(self) -> formats.RenderOptions:
-        return formats.RenderOptions(format=self.format, cells_per_line=self.cells_per_line,
-                                     lines_per_page=self.lines_per_page, duplex=self.duplex,
-                                     volume_sheets=self.volume_sheets, table=self.table)
-
-    def key(self) -> str:
-        """What makes two results of the same source interchangeable (dedup key)."""
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+from .. import config, queue
+from ..db.models import (CANCELLED, DONE, FAILED, JOB_STATES, PRIORITIES, QUEUED, RUNNING,
+                         Document, Job, Result, aware, utcnow)
+from ..db.session import session_factory
+from ..db.state import document_counts, lock_job, refresh_job, stale_before
+from ..pipeline import Stats, process_documents
+from ..resilience import retry_db
+from ..safepaths import UnsafePath, write_inside
+from . import inputs
+from .options import JobError, JobOptions
 
 
 @dataclass
@@ -157,7 +103,6 @@ def create_job(paths: Sequence[str], options: JobOptions, *, name: str | None = 
             session.add_all(pending)
             session.flush()
             _note_queued(created, pending)
-        from .pipeline import refresh_job
         refresh_job(session, job_id)
         session.commit()
     return created
@@ -253,7 +198,6 @@ def chunks(ids: Sequence[int], size: int | None = None,
 def submit(paths: Sequence[str], options: JobOptions, *, name: str | None = None,
            priority: str = "normal", url: str | None = None) -> Created:
     """Record a job and queue it for the workers; returns the job id and input errors."""
-    from . import queue
 
     queue.check_broker()
     created = create_job(paths, options, name=name, priority=priority, mode="queued", url=url)
@@ -275,8 +219,7 @@ def convert(paths: Sequence[str], outdir: str | Path, options: JobOptions, *,
             name: str | None = None, url: str | None = None,
             progress: Callable[[int, int], None] | None = None) -> ConvertResult:
     """Embedded mode: record the job and run the pipeline here, then write the results."""
-    from .pipeline import Stats, process_documents
-    from .translate.engine import get_engine
+    from ..translate.engine import get_engine
 
     get_engine(options.engine, options.table)  # an unusable engine fails before any work
     created = create_job(paths, options, name=name, mode="embedded", url=url)
@@ -317,7 +260,6 @@ def _iso(dt) -> str | None:
 
 def progress(job_ref: str, url: str | None = None) -> dict:
     """The progress of one job: state, counts per status, chars and cells so far."""
-    from .pipeline import document_counts
 
     with session_factory(url)() as session:
         job = find_job(session, job_ref)
@@ -370,7 +312,6 @@ def warnings(job_ref: str, url: str | None = None, limit: int = 1000) -> list[st
 
 
 def list_jobs(state: str | None = None, limit: int = 20, url: str | None = None) -> list[dict]:
-    from .pipeline import document_counts
 
     if state is not None and state not in JOB_STATES:
         raise JobError(f"unknown state {state!r}: choose one of {', '.join(JOB_STATES)}")
@@ -388,11 +329,10 @@ def cancel(job_ref: str, url: str | None = None) -> int:
 
 
 def _cancel(job_ref: str, url: str | None) -> int:
-    from .pipeline import lock_job, refresh_job
 
     with session_factory(url)() as session:
         job = find_job(session, job_ref)
-        lock_job(session, job.id)  # the job's row first, then its documents (pipeline.lock_job)
+        lock_job(session, job.id)  # the job's row first, then its documents (db.state.lock_job)
         session.refresh(job)
         if job.status in (DONE, FAILED):
             raise JobError(f"job {job.id} has already finished ({job.status}); nothing to cancel")
@@ -411,7 +351,6 @@ def _cancel(job_ref: str, url: str | None) -> int:
 def retry(job_ref: str, failed_only: bool = False, url: str | None = None) -> tuple[str, int]:
     """Put the failed (and, unless ``failed_only``, cancelled and never-sent queued) documents
     of a job back in the queue. Returns the job id and how many documents were requeued."""
-    from .pipeline import process_documents
 
     job_id, mode, priority, ids, sizes = retry_db(
         lambda: _requeue(job_ref, failed_only, url), f"retry job {job_ref}")
@@ -421,17 +360,15 @@ def retry(job_ref: str, failed_only: bool = False, url: str | None = None) -> tu
         for chunk in chunks(ids, sizes=sizes):
             process_documents(job_id, chunk, url=url)
     else:
-        from . import queue
         queue.send_chunks(job_id, chunks(ids, sizes=sizes), priority)
     return job_id, len(ids)
 
 
 def _requeue(job_ref: str, failed_only: bool, url: str | None):
-    from .pipeline import lock_job, refresh_job
 
     with session_factory(url)() as session:
         job = find_job(session, job_ref)
-        lock_job(session, job.id)  # the job's row first, then its documents (pipeline.lock_job)
+        lock_job(session, job.id)  # the job's row first, then its documents (db.state.lock_job)
         statuses = [FAILED] if failed_only else [FAILED, CANCELLED, QUEUED]
         # Documents that failed at submit (missing, unreadable) have no source: not retried.
         sizes = dict(session.execute(
@@ -442,12 +379,12 @@ def _requeue(job_ref: str, failed_only: bool, url: str | None):
                                       Document.sha256.is_not(None)).order_by(Document.id)))
         # Running documents whose claimer is gone (an interrupted convert, a killed worker on
         # this host, or a claim older than the task time limit) are retried too.
-        stale_before = utcnow() - timedelta(seconds=stale_claim_seconds())
+        stale = stale_before()
         for doc_id, claimed_by, claimed_at in session.execute(
                 select(Document.id, Document.claimed_by, Document.claimed_at)
                 .where(Document.job_id == job.id, Document.status == RUNNING)):
             if _claimer_gone(claimed_by) or (claimed_at is not None and
-                                             _aware(claimed_at) < stale_before):
+                                             aware(claimed_at) < stale):
                 ids.append(doc_id)
         ids.sort()
         if ids:
@@ -460,10 +397,6 @@ def _requeue(job_ref: str, failed_only: bool, url: str | None):
             refresh_job(session, job.id)
         session.commit()
         return job.id, job.mode, job.priority, ids, sizes
-
-
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
 
 
 def _claimer_gone(claimed_by: str | None) -> bool:
@@ -499,7 +432,6 @@ def _safe_target(outdir: Path, base: str, extension: str) -> Path:
 
 def fetch(job_ref: str, outdir: str | Path, url: str | None = None) -> Fetched:
     """Write the braille of every done document of a job under ``outdir``."""
-    from .pipeline import document_counts
 
     out = Path(outdir)
     written: list[Path] = []

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Sequence
 
-from .safepaths import clean_part, escapes
+from ..safepaths import clean_part, escapes
 
 # Files a directory or glob search picks up. A file named explicitly is always taken.
 DOCUMENT_SUFFIXES = (".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml", ".docx",
