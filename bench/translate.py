@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from braillejobs.translate.engine import EngineError, get_engine  # noqa: E402
+from braillejobs.translate.engine import EngineError  # noqa: E402
+from braillejobs.translate.registry import get_engine
 
 
 def load_text(path: Path | None, chars: int) -> list[str]:
@@ -84,7 +85,7 @@ def bench_cnn_stages(table: str, lines: list[str], repeat: int) -> tuple[dict[st
     import numpy as np
     import torch
 
-    from braillejobs.translate.labels import AlignmentError, line_keys
+    from braillejobs.translate.training.labels import AlignmentError, line_keys
     from braillejobs.translate.neural import load_tagger, stream_points
     from braillejobs.translate.vocab import SEPARATOR
 

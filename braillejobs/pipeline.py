@@ -40,7 +40,8 @@ from .db.session import session_factory
 from .db.state import claimable, lock_job, refresh_job, stale_claim_seconds
 from .limits import count_pages
 from .resilience import retry_db
-from .translate.engine import EngineError, LineTranslation, get_engine
+from .translate.engine import EngineError, LineTranslation
+from .translate.registry import get_engine
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from braillejobs.translate.corpus import paragraphs  # noqa: E402
+from braillejobs.translate.training.corpus import paragraphs  # noqa: E402
 
 FILES = ("fortunes", "literature", "riddles")
 FOLDER = Path("/usr/share/games/fortunes")

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from braillejobs.translate import checkpoint as ckpt_mod  # noqa: E402
-from braillejobs.translate import evaluate as ev  # noqa: E402
-from braillejobs.translate import train as trainer  # noqa: E402
+from braillejobs.translate.training import evaluate as ev  # noqa: E402
+from braillejobs.translate.training import train as trainer  # noqa: E402
 from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger  # noqa: E402
 
 START = time.monotonic()

@@ -10,8 +10,9 @@ import time
 import uuid
 from pathlib import Path
 
+from braillejobs.translate.training.evaluate import RULEBOOK as SPECS  # noqa: F401
+
 REPO = Path(__file__).resolve().parent.parent
-SPECS = REPO.parent / "shared" / "data" / "ueb-rulebook-specs.jsonl"
 REDIS_URL = os.environ.get("BRAILLEJOBS_TEST_REDIS", "redis://127.0.0.1:6379/11")
 PG_ADMIN_DSN = os.environ.get("BRAILLEJOBS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 SETTINGS_VARS = [k for k in os.environ if k.startswith("BRAILLEJOBS_") and

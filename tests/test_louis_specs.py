@@ -5,7 +5,7 @@ from collections import defaultdict
 
 import pytest
 
-from braillejobs.translate.engine import get_engine
+from braillejobs.translate.registry import get_engine
 from bj_support import SPECS
 
 # Measured with liblouis 3.24.0 (Debian bookworm). 232 cases are marked xfail by liblouis

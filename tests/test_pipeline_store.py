@@ -11,7 +11,7 @@ from braillejobs import formats, jobs, pipeline
 from braillejobs.db import state
 from braillejobs.db.models import Document, Job, Result, utcnow
 from braillejobs.db.session import session_factory
-from braillejobs.translate.engine import get_engine
+from braillejobs.translate.registry import get_engine
 from braillejobs.translate.louis_engine import LouisEngine
 from bj_support import louis_unicode, settings
 

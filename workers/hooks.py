@@ -119,7 +119,7 @@ def _process_shutdown(pid=None, **_kw) -> None:
 # ------------------------------------------------------------------------------- models
 def loaded_engines() -> list[Any]:
     """The engines this process has built (the engine module caches one per name and table)."""
-    from braillejobs.translate.engine import loaded_engines as engines
+    from braillejobs.translate.registry import loaded_engines as engines
 
     return engines()
 

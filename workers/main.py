@@ -14,7 +14,7 @@ from braillejobs import config
 from braillejobs.cli.terminal import printable
 from braillejobs.db.session import ensure_schema
 from braillejobs.queue import check_limits, check_serializers, make_app
-from braillejobs.translate.engine import get_engine
+from braillejobs.translate.registry import get_engine
 
 from . import gate, hooks, tasks, watchdog
 

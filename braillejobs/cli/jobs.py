@@ -58,7 +58,7 @@ def _build_options(format_, engine, table, cells_per_line, lines_per_page, duple
               show_default=True, help="Unicode braille cells or North American ASCII braille.")
 def translate(engine, table, output_format):
     """Translate stdin to braille on stdout, one output line per input line."""
-    from ..translate.engine import get_engine
+    from ..translate.registry import get_engine
 
     eng = get_engine(engine or config.get("engine"), table or config.get("table"))
     out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None

@@ -14,9 +14,6 @@ import click
 from ..translate.engine import ENGINE_NAMES, TABLES
 from .terminal import Bar, echo, echo_json
 
-REPO_DATA = Path("../shared/data/ueb-rulebook-specs.jsonl")
-
-
 @click.group("corpus")
 def corpus_group() -> None:
     """Build the training corpus for the neural translator."""
@@ -40,7 +37,7 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
     The sources are Debian packages (see `braillejobs.translate.corpus.SOURCES`); a missing one
     is reported with the apt-get line that installs it.
     """
-    from ..translate import corpus
+    from ..translate.training import corpus
 
     def progress(name: str, total: int) -> None:
         echo(f"  {name:<18} done, corpus now {total:,} characters", err=True)
@@ -99,7 +96,7 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
     """Train a tagger on the labelled corpus (resumable; CUDA when present).
 
     With --init, fine-tune an existing checkpoint instead of starting afresh."""
-    from ..translate import train as trainer
+    from ..translate.training import train as trainer
 
     out = out or Path("runs") / f"{arch}-{table.removesuffix('.ctb')}.pt"
     opts = trainer.TrainOptions(arch=arch, preset=preset, table=table, steps=steps,
@@ -136,11 +133,12 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
               help="Sweep the auto thresholds on --data and write the curve and choice here.")
 def evaluate_cmd(engine_name, table, data, limit, calibrate_out) -> None:
     """Exact-line rate, cell error rate, share per engine and chars/s of an engine."""
-    from ..translate import evaluate as ev
-    from ..translate.engine import EngineError, get_engine
+    from ..translate.training import evaluate as ev
+    from ..translate.engine import EngineError
+    from ..translate.registry import get_engine
 
     if data is None:
-        data = REPO_DATA if REPO_DATA.exists() else None
+        data = ev.RULEBOOK if ev.RULEBOOK.exists() else None
         if data is None:
             raise click.UsageError("give --data FILE (held-out text or a rulebook .jsonl)")
     try:

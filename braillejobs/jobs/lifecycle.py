@@ -219,7 +219,7 @@ def convert(paths: Sequence[str], outdir: str | Path, options: JobOptions, *,
             name: str | None = None, url: str | None = None,
             progress: Callable[[int, int], None] | None = None) -> ConvertResult:
     """Embedded mode: record the job and run the pipeline here, then write the results."""
-    from ..translate.engine import get_engine
+    from ..translate.registry import get_engine
 
     get_engine(options.engine, options.table)  # an unusable engine fails before any work
     created = create_job(paths, options, name=name, mode="embedded", url=url)

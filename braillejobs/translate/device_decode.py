@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .labels import ESCAPE_LENGTHS
+from .chunks import ESCAPE_LENGTHS
 from .vocab import Vocab, write_escapes
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import threading
 from typing import Sequence
 
+import numpy as np
+
 from .engine import EngineError, LineTranslation, check_table
 
 _louis_lock = threading.Lock()  # liblouis keeps global state; one call at a time per process
@@ -46,6 +48,33 @@ def translate_with_positions(table: str, text: str, typeform: Sequence[int] | No
         units = [i for i, c in enumerate(text) for _ in range(2 if ord(c) > 0xFFFF else 1)]
         in_pos = [units[p] for p in in_pos]  # UTF-16 positions back to code points
     return braille, in_pos
+
+
+class AlignmentError(ValueError):
+    """liblouis's position map for a line is not monotonic, so it cannot be split per character."""
+
+
+def align(text: str, table: str, typeform: Sequence[int] | None = None) -> tuple[str, list[str]]:
+    """liblouis's braille for ``text`` and its split into one chunk per input character.
+
+    Invariant: ``"".join(chunks) == braille``. Raises AlignmentError when the position map goes
+    backwards or points outside the input.
+    """
+    braille, in_pos = translate_with_positions(table, text, typeform)
+    chunks = [""] * len(text)
+    if not braille:
+        return braille, chunks
+    positions = np.asarray(in_pos, dtype=np.int64)
+    if len(positions) != len(braille):
+        raise AlignmentError(f"position map has {len(positions)} entries for {len(braille)} cells")
+    if np.any(np.diff(positions) < 0) or positions[0] < 0 or positions[-1] >= len(text):
+        raise AlignmentError("liblouis position map is not monotonic")
+    # cells with the same input position are contiguous: cut the braille where the position changes
+    starts = np.flatnonzero(np.r_[True, positions[1:] != positions[:-1]])
+    ends = np.r_[starts[1:], len(braille)]
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        chunks[positions[s]] = braille[s:e]
+    return braille, chunks
 
 
 def cut_points(line: str, piece: int) -> list[int]:

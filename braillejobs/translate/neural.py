@@ -27,37 +27,15 @@ import numpy as np
 import torch
 
 from . import checkpoint as ckpt_mod
+from .device import cpu_has_bf16, pick_device
 from .device_decode import DeviceDecoder
 from .engine import EngineError, LineTranslation, check_table
-from .labels import AlignmentError, align
-from .louis_engine import LouisEngine
-from .vocab import SEP_ID, SEPARATOR, UNK_CHUNK, UNK_ID, Vocab, code_points
+from .louis_engine import AlignmentError, LouisEngine, align
+from .vocab import SEPARATOR, UNK_CHUNK, UNK_ID, Vocab, code_points
 
 log = logging.getLogger("braillejobs.neural")
 
 DEFAULT_THRESHOLDS = {"cnn": 0.97, "rnn": 0.97}
-
-
-def pick_device(requested: str = "auto") -> torch.device:
-    if requested == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        log.info("no CUDA device found: the neural engines run on the CPU")
-        return torch.device("cpu")
-    try:
-        device = torch.device(requested)
-    except RuntimeError:
-        raise EngineError(f"unknown device {requested!r}: use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise EngineError(f"device {requested!r} asked for, but no CUDA device is available; "
-                          "set BRAILLEJOBS_DEVICE=cpu or auto")
-    return device
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AMX or AVX-512 BF16)."""
-    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
-    return bool(probe and probe())
 
 
 def stream_points(lines: Sequence[str]) -> np.ndarray:

@@ -14,7 +14,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .labels import ESCAPE, ESCAPE_WIDTH, escape_cells, escape_lengths, key_to_chunk
+from .chunks import ESCAPE, ESCAPE_WIDTH, escape_cells, escape_lengths, key_to_chunk
 
 PAD_ID, UNK_ID, SEP_ID = 0, 1, 2          # input ids
 EMPTY_CHUNK, UNK_CHUNK = 0, 1             # output ids

@@ -2,7 +2,7 @@
 
 import pytest
 
-from braillejobs.translate.engine import get_engine
+from braillejobs.translate.registry import get_engine
 
 
 @pytest.fixture(scope="session")

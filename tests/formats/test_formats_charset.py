@@ -15,7 +15,7 @@ import pytest
 
 from braillejobs.formats import RenderOptions, finish, prepare, render
 from braillejobs.formats.brf import from_brf
-from braillejobs.translate.engine import get_engine
+from braillejobs.translate.registry import get_engine
 
 NOTE_OPEN, NOTE_CLOSE = "\u2808\u2828\u2823", "\u2808\u2828\u281c"  # ⠈⠨⠣ … ⠈⠨⠜ (UEB 3.27)
 EIGHT_DOT = re.compile("[\u2840-\u28ff]")

@@ -16,7 +16,8 @@ from braillejobs.formats import RenderOptions, finish, prepare, render
 from braillejobs.formats.brf import from_brf
 from braillejobs.formats.divide import CONTINUATION, HYPHEN, _syllable_starts
 from braillejobs.formats.layout import BLANK
-from braillejobs.translate.engine import LineTranslation, get_engine
+from braillejobs.translate.engine import LineTranslation
+from braillejobs.translate.registry import get_engine
 from braillejobs.translate.louis_engine import load_louis, translate_with_positions
 
 TABLE = "en-ueb-g2.ctb"

@@ -93,7 +93,7 @@ from braillejobs.formats import FORMATS, RenderOptions, prepare, render
 from braillejobs.formats.brf import NABCC, from_brf, to_brf
 from braillejobs.formats.layout import number_cells
 from braillejobs.formats.pef import PEF_NS, validate_pef
-from braillejobs.translate.engine import get_engine
+from braillejobs.translate.registry import get_engine
 from braillejobs.translate.louis_engine import load_louis
 
 from formats_helpers import brf_pages

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from braillejobs.translate import corpus
+from braillejobs.translate.training import corpus
+from braillejobs.translate.training.evaluate import RULEBOOK  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
-RULEBOOK = REPO.parent / "shared" / "data" / "ueb-rulebook-specs.jsonl"
 
 # A fixed sample of ordinary English, written for these tests (not from any training source).
 SAMPLE = [

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from braillejobs.translate import evaluate as ev
+from braillejobs.translate.training import evaluate as ev
 from braillejobs.translate.checkpoint import shipped_path
 from braillejobs.translate.louis_engine import LouisEngine
 from braillejobs.translate.neural import NeuralEngine, load_tagger

@@ -8,10 +8,10 @@ import random
 import numpy as np
 import pytest
 
-from braillejobs.translate import corpus
-from braillejobs.translate.labels import (ESCAPE, UNPACKABLE, align, chunk_key, escape_chunk,
-                                          key_to_chunk, label_lines, line_keys, refine)
-from braillejobs.translate.louis_engine import LouisEngine
+from braillejobs.translate.chunks import ESCAPE, UNPACKABLE, chunk_key, escape_chunk, key_to_chunk
+from braillejobs.translate.louis_engine import LouisEngine, align
+from braillejobs.translate.training import corpus
+from braillejobs.translate.training.labels import label_lines, line_keys, refine
 
 from .conftest import RULEBOOK, SAMPLE
 

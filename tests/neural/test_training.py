@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from braillejobs.cli.model import train_cmd
 from braillejobs.translate import checkpoint as ckpt_mod
-from braillejobs.translate import train as trainer
+from braillejobs.translate.training import train as trainer
 from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger
 from braillejobs.translate.vocab import UNK_CHUNK
 

@@ -6,7 +6,7 @@ from collections import Counter
 
 import numpy as np
 
-from braillejobs.translate.labels import chunk_key, escape_chunk, key_to_chunk
+from braillejobs.translate.chunks import chunk_key, escape_chunk, key_to_chunk
 from braillejobs.translate.vocab import SEP_ID, UNK_CHUNK, UNK_ID, Vocab
 
 

@@ -26,7 +26,7 @@ FAST = {"task_time_limit": 5, "visibility_timeout": 8, "documents_per_task": 3,
 
 def _expected_brf(path: Path) -> bytes:
     from braillejobs import formats
-    from braillejobs.translate.engine import get_engine
+    from braillejobs.translate.registry import get_engine
 
     opts = formats.RenderOptions(format="brf", cells_per_line=40, lines_per_page=25,
                                  duplex=False, volume_sheets=50)

@@ -15,7 +15,7 @@ before them, five in six of the shipped CNN's wrong cells were chunks it could n
 * **Escapes.** For a character its table does not define, liblouis writes an escape, ``'\\xhhhh'``
   in braille (``\\y`` with five hex digits, ``\\z`` with eight, beyond the basic plane). Such a
   chunk gets key ``ESCAPE``: one class the models predict, spelled from the code point when
-  decoded (``escape_chunk``).
+  decoded (``chunks.escape_chunk``).
 * **Lumped words.** liblouis often reports a whole word's cells at its first character (words in
   its dictionary, all-capital words: ``REVERSAL`` → nine cells on ``R``). When such a chunk is not
   one the models know, it is spread over the word's following empty positions: aligned with the
@@ -26,114 +26,12 @@ before them, five in six of the shipped CNN's wrong cells were chunks it could n
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable, Container, Iterable, Sequence
+from typing import Callable, Container, Iterable
 
 import numpy as np
 
-from .louis_engine import translate_with_positions
-
-MAX_CELLS = 8
-UNPACKABLE = -1
-ESCAPE = -2
-_BRAILLE_BASE = 0x2800
-# liblouis's escape for an undefined character: apostrophe, backslash, x/y/z, hex digits, apostrophe
-ESCAPE_OPEN, ESCAPE_CLOSE = "⠄⡳", "⠄"
-ESCAPE_FORMS = ((0xFFFF, "⠭", 4), (0xFFFFF, "⠽", 5), (0x10FFFF, "⠵", 8))
-HEX_CELLS = "⠚⠁⠃⠉⠙⠑⠋⠛⠓⠊⠁⠃⠉⠙⠑⠋"      # 0-9 as a-j, a-f as a-f (computer braille letters)
-ESCAPE_WIDTH = len(ESCAPE_OPEN) + 1 + 8 + len(ESCAPE_CLOSE)
-
-
-class AlignmentError(ValueError):
-    """liblouis's position map for a line is not monotonic, so it cannot be split per character."""
-
-
-def align(text: str, table: str, typeform: Sequence[int] | None = None) -> tuple[str, list[str]]:
-    """liblouis's braille for ``text`` and its split into one chunk per input character.
-
-    Invariant: ``"".join(chunks) == braille``. Raises AlignmentError when the position map goes
-    backwards or points outside the input.
-    """
-    braille, in_pos = translate_with_positions(table, text, typeform)
-    chunks = [""] * len(text)
-    if not braille:
-        return braille, chunks
-    positions = np.asarray(in_pos, dtype=np.int64)
-    if len(positions) != len(braille):
-        raise AlignmentError(f"position map has {len(positions)} entries for {len(braille)} cells")
-    if np.any(np.diff(positions) < 0) or positions[0] < 0 or positions[-1] >= len(text):
-        raise AlignmentError("liblouis position map is not monotonic")
-    # cells with the same input position are contiguous: cut the braille where the position changes
-    starts = np.flatnonzero(np.r_[True, positions[1:] != positions[:-1]])
-    ends = np.r_[starts[1:], len(braille)]
-    for s, e in zip(starts.tolist(), ends.tolist()):
-        chunks[positions[s]] = braille[s:e]
-    return braille, chunks
-
-
-@lru_cache(maxsize=1 << 16)
-def chunk_key(chunk: str) -> int:
-    """Pack a chunk into an integer key (see module docstring); -1 if it cannot be packed."""
-    if len(chunk) > MAX_CELLS:
-        return UNPACKABLE
-    key = 0
-    for i, ch in enumerate(chunk):
-        dots = ord(ch) - _BRAILLE_BASE
-        if not 0 <= dots < 64:
-            return UNPACKABLE
-        key |= dots << (6 * i)
-    return key | (len(chunk) << 48)
-
-
-# (highest code point, cells) of each escape form
-ESCAPE_LENGTHS = tuple((limit, len(ESCAPE_OPEN) + 1 + digits + len(ESCAPE_CLOSE))
-                       for limit, _letter, digits in ESCAPE_FORMS)
-_HEX = np.array([ord(c) for c in HEX_CELLS], dtype=np.uint32)
-
-
-def escape_lengths(points: np.ndarray) -> np.ndarray:
-    """How many cells liblouis's escape of each code point has."""
-    points = np.asarray(points, dtype=np.int64)
-    out = np.full(len(points), ESCAPE_LENGTHS[-1][1], dtype=np.int64)
-    for limit, n in reversed(ESCAPE_LENGTHS[:-1]):
-        out[points <= limit] = n
-    return out
-
-
-def escape_cells(points: np.ndarray) -> np.ndarray:
-    """liblouis's escape of each code point, as [n, ESCAPE_WIDTH] cell code points (0-padded)."""
-    points = np.asarray(points, dtype=np.int64)
-    out = np.zeros((len(points), ESCAPE_WIDTH), dtype=np.uint32)
-    lower = -1
-    for limit, letter, digits in ESCAPE_FORMS:
-        rows = np.flatnonzero((points > lower) & (points <= limit))
-        lower = limit
-        if not len(rows):
-            continue
-        head = [ord(c) for c in ESCAPE_OPEN + letter]
-        out[rows, :len(head)] = head
-        shifts = 4 * np.arange(digits - 1, -1, -1)
-        out[rows, len(head):len(head) + digits] = _HEX[(points[rows, None] >> shifts) & 15]
-        out[rows, len(head) + digits] = ord(ESCAPE_CLOSE)
-    return out
-
-
-def escape_chunk(ch: str) -> str:
-    """The cells liblouis writes for a character its table does not define."""
-    cells = escape_cells(np.array([ord(ch)]))[0]
-    return "".join(map(chr, cells[cells != 0].tolist()))
-
-
-def is_escape(ch: str, chunk: str) -> bool:
-    """Whether ``chunk`` is liblouis's escape for ``ch`` (cheap for every other chunk)."""
-    return chunk.startswith(ESCAPE_OPEN) and chunk == escape_chunk(ch)
-
-
-def key_to_chunk(key: int) -> str:
-    if key < 0:
-        raise ValueError(f"key {key} has no chunk of its own")
-    n = key >> 48
-    return "".join(chr(_BRAILLE_BASE + ((key >> (6 * i)) & 63)) for i in range(n))
-
+from ..chunks import ESCAPE, MAX_CELLS, UNPACKABLE, chunk_key, is_escape
+from ..louis_engine import AlignmentError, align
 
 def _partition(chunk: str, m: int, known: Callable[[str], bool]) -> list[str] | None:
     """``chunk`` cut into ``m`` consecutive known pieces (some empty), shortest pieces first."""

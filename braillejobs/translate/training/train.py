@@ -25,11 +25,11 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from . import checkpoint as ckpt_mod
+from .. import checkpoint as ckpt_mod
+from ..device import cpu_has_bf16
+from ..vocab import SEPARATOR, Vocab, code_points
 from .corpus import read_lines
 from .labels import label_lines
-from .neural import cpu_has_bf16
-from .vocab import SEPARATOR, Vocab, code_points
 
 Progress = Callable[[dict], None]
 

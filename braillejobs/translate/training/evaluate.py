@@ -14,9 +14,13 @@ from typing import Sequence
 
 from rapidfuzz.distance import Levenshtein
 
+from ..engine import Engine, LineTranslation, count_engines
+from ..louis_engine import LouisEngine
 from .corpus import read_lines
-from .engine import Engine, LineTranslation, count_engines
-from .louis_engine import LouisEngine
+
+# The UEB rulebook's examples (from liblouis's test suite), kept beside a checkout of the
+# repository, not in the package: the default data of `braillejobs evaluate` and of the tests.
+RULEBOOK = Path(__file__).resolve().parents[4] / "shared" / "data" / "ueb-rulebook-specs.jsonl"
 
 
 def score(hyps: Sequence[str], refs: Sequence[str]) -> dict:
@@ -98,8 +102,8 @@ def evaluate_checkpoint_file(path: Path, heldout: Path, limit: int, device: str 
     """Figures of one checkpoint alone on the first ``limit`` held-out lines."""
     import torch
 
-    from . import checkpoint as ckpt_mod
-    from .neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger
+    from .. import checkpoint as ckpt_mod
+    from ..neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger
 
     ckpt = ckpt_mod.load(path)
     tagger = Tagger(ckpt, torch.device(device))
@@ -116,7 +120,7 @@ def calibrate(cnn, rnn, lines: Sequence[str], *, grid: Sequence[float] = DEFAULT
               min_neural_share: float = 0.97) -> dict:
     """Sweep one threshold for both stages; choose the most accurate point that keeps
     ``min_neural_share`` of characters on the neural engines."""
-    from .neural import NeuralEngine
+    from ..neural import NeuralEngine
 
     louis = LouisEngine(cnn.checkpoint.table)
     refs = [louis.translate_text(line) for line in lines]
