@@ -38,7 +38,7 @@ from . import config, formats
 from .db.models import DONE, FAILED, QUEUED, RUNNING, Document, Job, Result, aware, utcnow
 from .db.session import session_factory
 from .db.state import claimable, lock_job, refresh_job, stale_claim_seconds
-from .limits import count_pages
+from .formats.limits import count_pages
 from .resilience import retry_db
 from .translate.engine import EngineError, LineTranslation
 from .translate.registry import get_engine

@@ -20,7 +20,7 @@ from .vocab import Vocab
 
 FORMAT_VERSION = 1
 ARCHS = {"cnn": (CNNConfig, CNNTagger, CNN_PRESETS), "rnn": (RNNConfig, RNNTagger, RNN_PRESETS)}
-MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
+MODEL_DIR = Path(__file__).resolve().parent.parent / "weights"
 
 
 class CheckpointError(RuntimeError):
