@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up, start Redis and PostgreSQL when they are down, then run the whole test suite.
-# Extra arguments go to pytest (e.g. ./scripts/test.sh tests/test_inputs.py -x).
+# Extra arguments go to pytest (e.g. ./scripts/test.sh tests/jobs/test_inputs.py -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh

@@ -4,19 +4,15 @@ session, a dedicated Redis database and queue names unique to this session, real
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 # The pipeline, formats, fleet and reliability tests compare their output with liblouis's and run
-# on the CPU, where the neural default engine (auto) is slow; tests/neural covers the neural
+# on the CPU, where the neural default engine (auto) is slow; tests/translate covers the neural
 # engines and the auto default. Set BRAILLEJOBS_ENGINE to run the whole suite on another engine.
 os.environ.setdefault("BRAILLEJOBS_ENGINE", "louis")
 
-from bj_support import PG_ADMIN_DSN, REDIS_URL, Worker, settings, unique  # noqa: E402
+from tests.support import PG_ADMIN_DSN, REDIS_URL, Worker, settings, unique  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +48,7 @@ def pg_url():
         cur.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://", 1)
     yield f"{base}/{name}"
-    from bj_support import reset_caches
+    from tests.support import reset_caches
     reset_caches()
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

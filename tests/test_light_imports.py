@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from bj_support import REPO, env_for
+from tests.support import REPO, env_for
 
 
 def test_admin_commands_do_not_import_torch(tmp_path, redis_url, env):

@@ -13,7 +13,7 @@ from braillejobs.db.models import Document, Job, Result, utcnow
 from braillejobs.db.session import session_factory
 from braillejobs.translate.registry import get_engine
 from braillejobs.translate.louis_engine import LouisEngine
-from bj_support import louis_unicode, settings
+from tests.support import louis_unicode, settings
 
 TEXTS = {
     "one.txt": "The quick brown fox.\nIt jumped over the lazy dog, twice!\n",

@@ -1,10 +1,10 @@
-"""Fixtures for the fleet tests (helpers in fleet_support.py)."""
+"""Fixtures for the fleet tests (helpers in support.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from fleet_support import REDIS_URL, Fleet
+from tests.fleet.support import REDIS_URL, Fleet
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from fleet_support import cli, free_port, sample, scrape
+from tests.fleet.support import cli, free_port, sample, scrape
 
 pytestmark = pytest.mark.redis
 

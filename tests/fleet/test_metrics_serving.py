@@ -10,7 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from fleet_support import cli, free_port, sample, scrape
+from tests.fleet.support import cli, free_port, sample, scrape
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,14 +4,10 @@ may inspect; and the report printed at the end of the run."""
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from harness import REPORT, Fleet, RedisServer  # noqa: E402
+from tests.reliability.harness import REPORT, Fleet, RedisServer
 
 
 def pytest_collection_modifyitems(config, items):

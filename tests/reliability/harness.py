@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bj_support import stop_process
+from tests.support import stop_process
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -315,7 +315,7 @@ class Fleet:
         (root / "logs").mkdir(parents=True, exist_ok=True)
 
     def settings(self):
-        from bj_support import settings
+        from tests.support import settings
         return settings(**self.values)
 
     def worker(self, name: str, wait: bool = True, **extra) -> WorkerProcess:

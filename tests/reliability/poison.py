@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from bj_support import settings
+from tests.support import settings
 
 NORMAL_PRIORITY = 3
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import REPORT, PostgresCluster, claimer_pid, wait_for
-from texts import prose, write_corpus
+from tests.reliability.harness import REPORT, PostgresCluster, claimer_pid, wait_for
+from tests.reliability.texts import prose, write_corpus
 
 pytestmark = [pytest.mark.redis]
 

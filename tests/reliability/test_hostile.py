@@ -14,8 +14,8 @@ from pathlib import Path, PurePosixPath
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from harness import REPORT
-from hostile import FIXTURES, docx, epub, para, plant
+from tests.reliability.harness import REPORT
+from tests.reliability.hostile import FIXTURES, docx, epub, para, plant
 
 SECRET_TEXT = "TOPSECRETPASSPHRASE"
 HYPO = hsettings(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
@@ -106,7 +106,7 @@ def test_fixed_hostile_set_through_a_real_worker(fleet_factory, fault_redis, tmp
     texts = [p.read_bytes() for p in fetched.written]
     assert len(texts) == sum(r["status"] == "done" for r in rows)
     # The secret never reached a braille file, in print or in braille.
-    from bj_support import louis_unicode
+    from tests.support import louis_unicode
     secret_braille = louis_unicode(SECRET_TEXT).strip().encode()
     for data in texts:
         assert SECRET_TEXT.encode() not in data and secret_braille not in data
@@ -231,7 +231,7 @@ def hostile_doc(draw):
 
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory):
-    from bj_support import settings
+    from tests.support import settings
 
     root = tmp_path_factory.mktemp("hostile-embedded")
     with settings(data_dir=root / "data", database_url=f"sqlite:///{root / 'bj.db'}",
@@ -255,7 +255,7 @@ def _convert_batch(root: Path, docs, tag: str):
 @given(st.lists(hostile_doc(), min_size=1, max_size=12))
 @hsettings(HYPO, max_examples=250)
 def test_random_hostile_documents_never_crash_the_pipeline(embedded, docs):
-    from bj_support import louis_blocks
+    from tests.support import louis_blocks
 
     tag = os.urandom(6).hex()
     folder, out, result = _convert_batch(embedded, docs, tag)

@@ -15,9 +15,9 @@ import uuid
 
 import pytest
 
-from harness import REPORT, base_env, cli, free_port, wait_for
-from poison import CASES, EMBED, body_of, decode, fresh_ids, mutations, real_message
-from texts import write_corpus
+from tests.reliability.harness import REPORT, base_env, cli, free_port, wait_for
+from tests.reliability.poison import CASES, EMBED, body_of, decode, fresh_ids, mutations, real_message
+from tests.reliability.texts import write_corpus
 
 from braillejobs.fleet import deadletters
 from braillejobs.messages import KINDS, inspect_raw
@@ -76,7 +76,7 @@ class GateFleet:
 
 @pytest.fixture(scope="module")
 def gate(fault_redis, tmp_path_factory):
-    from harness import Fleet
+    from tests.reliability.harness import Fleet
 
     root = tmp_path_factory.mktemp("poison")
     port = free_port()

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from poison import CASES, decode, encode, fresh_ids, mutations, real_message
+from tests.reliability.poison import CASES, decode, encode, fresh_ids, mutations, real_message
 
 from braillejobs import messages
 from braillejobs.fleet import deadletters

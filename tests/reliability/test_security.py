@@ -13,8 +13,8 @@ from urllib.parse import quote
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from harness import REPORT, RedisServer, base_env, cli, wait_for
-from texts import write_corpus
+from tests.reliability.harness import REPORT, RedisServer, base_env, cli, wait_for
+from tests.reliability.texts import write_corpus
 
 SECRET = "pw-" + uuid.uuid4().hex[:12]
 
@@ -131,7 +131,7 @@ def test_hostile_broker_messages_are_refused_and_the_worker_survives(fleet_facto
 def _small_job_through(tmp_path, broker_url: str, name: str, seed: int) -> str:
     """Three small documents through one real worker on ``broker_url`` (SQLite store), all done;
     returns the worker's log."""
-    from harness import Fleet
+    from tests.reliability.harness import Fleet
 
     fleet = Fleet(tmp_path / "fleet", broker_url, f"sqlite:///{tmp_path / 'bj.db'}")
     try:
@@ -249,7 +249,7 @@ def test_rediss_tls_broker_with_a_checked_certificate(tmp_path):
         pytest.skip("openssl is not installed")
     help_text = subprocess.run(["redis-server", "--help"], capture_output=True, text=True)
     files = _make_tls_files(tmp_path / "tls")
-    from harness import free_port
+    from tests.reliability.harness import free_port
 
     port = free_port()
     proc = subprocess.Popen(
@@ -291,7 +291,7 @@ def test_limits_have_safe_defaults():
 
 
 def test_documents_per_job_and_pages_limits(tmp_path):
-    from bj_support import settings
+    from tests.support import settings
 
     from braillejobs import jobs
 

@@ -4,7 +4,7 @@ A document may be one line of megabytes: a text export without newlines, a minif
 one long number. Its time against its length is measured by ``bench/long_lines.py`` (timing does
 not belong in tests on shared machines); here the output of such lines is checked: nothing lost,
 nothing out of order, no braille line over the width. The engine's long lines are covered by
-test_formats_engine_long_lines.py.
+test_engine_long_lines.py.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def test_emphasised_long_line_keeps_its_emphasis():
 
 def test_long_word_without_its_print_starts_a_line_and_continues():
     """BANA §1.10: a word longer than a line starts on a new line; with no print to find its
-    signs each full line ends with dot 5 (test_formats_division.py divides real words)."""
+    signs each full line ends with dot 5 (test_division.py divides real words)."""
     from braillejobs.formats.divide import CONTINUATION
     from braillejobs.formats.flow import Unit
     from braillejobs.formats.layout import paginate

@@ -16,7 +16,7 @@ from braillejobs.formats import RenderOptions, prepare, finish
 from braillejobs.formats.blocks import BOLD, ITALIC, UNDERLINE, Span
 from braillejobs.formats.emphasis import segment_text
 
-from formats_helpers import translate
+from tests.formats.helpers import translate
 
 
 def test_flags_are_liblouis_typeform_constants():

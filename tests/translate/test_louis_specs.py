@@ -6,7 +6,7 @@ from collections import defaultdict
 import pytest
 
 from braillejobs.translate.registry import get_engine
-from bj_support import SPECS
+from tests.support import SPECS
 
 # Measured with liblouis 3.24.0 (Debian bookworm). 232 cases are marked xfail by liblouis
 # itself; 2 of them pass anyway. 40 mismatches are not marked xfail: 39 from en-ueb.yaml, mostly

@@ -3,7 +3,6 @@ each format."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import pytest
@@ -14,13 +13,11 @@ from braillejobs.formats.brf import NABCC, from_brf, to_brf
 from braillejobs.formats.layout import Page
 from braillejobs.formats.pef import PEF_NS, split_volumes, validate_pef
 
-from formats_helpers import FIXTURES, GOLDEN, brf_pages
+from tests.fixtures import make_fixtures
+from tests.formats.helpers import FIXTURES, GOLDEN, brf_pages
 
 DOCUMENTS = ("seed-library.docx", "lighthouse.epub", "library-hours.html", "composting.md",
              "cafe-letter-cp1252.txt")
-_spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES / "make_fixtures.py")
-make_fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(make_fixtures)
 
 
 def test_formats_and_extensions():

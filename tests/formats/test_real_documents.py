@@ -96,8 +96,8 @@ from braillejobs.formats.pef import PEF_NS, validate_pef
 from braillejobs.translate.registry import get_engine
 from braillejobs.translate.louis_engine import load_louis
 
-from formats_helpers import brf_pages
-from realdocs_build import BUILT, REALDOCS, build
+from tests.formats.helpers import brf_pages
+from tests.formats.realdocs_build import BUILT, REALDOCS, build
 
 TABLE = "en-ueb-g2.ctb"
 WIDTH, LENGTH = 40, 25

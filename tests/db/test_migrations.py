@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, inspect
 from braillejobs.cli import main
 from braillejobs.db import session
 from braillejobs.db.models import Base
-from bj_support import settings
+from tests.support import settings
 
 
 def test_upgrade_then_autogenerate_finds_no_diff(db_url, tmp_path):

@@ -26,7 +26,7 @@ from braillejobs.formats.blocks import (BOLD, ITALIC, NO_CONTRACT, STRIKE, SUBSC
 from braillejobs.formats.brf import from_brf
 from braillejobs.formats.readers import read_document
 
-from formats_helpers import brf_pages
+from tests.formats.helpers import brf_pages
 
 W_NS = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 VML_NS = (W_NS + ' xmlns:v="urn:schemas-microsoft-com:vml"'

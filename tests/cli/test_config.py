@@ -4,7 +4,7 @@ from click.testing import CliRunner
 
 from braillejobs import config
 from braillejobs.cli import main
-from bj_support import settings
+from tests.support import settings
 
 
 def test_every_setting_is_documented_and_typed():
@@ -48,7 +48,7 @@ def test_bad_setting_is_one_line_error(tmp_path):
 
 
 def test_readme_opens_with_the_two_commands_and_lists_every_setting():
-    from bj_support import REPO
+    from tests.support import REPO
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     first_block = readme.split("```sh\n", 1)[1].split("```", 1)[0].strip().splitlines()

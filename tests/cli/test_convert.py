@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from braillejobs import formats
 from braillejobs.cli import main
 from braillejobs.translate.registry import get_engine
-from bj_support import REPO, cli_path, env_for, louis_blocks
+from tests.support import REPO, cli_path, env_for, louis_blocks
 
 EXAMPLES = REPO / "examples"
 

@@ -11,7 +11,7 @@ from braillejobs.formats.blocks import (BOLD, ITALIC, UNDERLINE, BlockQuote, Cod
                                         Table, dump, plain_text)
 from braillejobs.formats.readers import read_document
 
-from formats_helpers import FIXTURES, GOLDEN
+from tests.formats.helpers import FIXTURES, GOLDEN
 
 DOCUMENTS = ("seed-library.docx", "lighthouse.epub", "library-hours.html", "composting.md",
              "cafe-letter-cp1252.txt")

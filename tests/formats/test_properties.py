@@ -21,7 +21,7 @@ from braillejobs.formats.brf import to_brf, write_brf
 from braillejobs.formats.flow import plan
 from braillejobs.formats.layout import BLANK, DOTS36, paginate
 
-from formats_helpers import brf_pages, translate
+from tests.formats.helpers import brf_pages, translate
 
 TABLE = ["en-ueb-g2.ctb"]
 CANDIDATES = ("river stone garden window paper silver orange market winter basket candle "

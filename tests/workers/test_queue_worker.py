@@ -16,7 +16,7 @@ from braillejobs.cli import main
 from braillejobs.db.models import Document, Result
 from braillejobs.db.session import session_factory
 from braillejobs.translate.louis_engine import LouisEngine
-from bj_support import Worker, cli_path, env_for, louis_blocks, settings, unique
+from tests.support import Worker, cli_path, env_for, louis_blocks, settings, unique
 
 WORDS = ("reading braille opens doors for children and adults alike; the library lends "
          "books, magazines and music scores to readers across the country every week").split()
@@ -169,7 +169,7 @@ def test_fixture_documents_through_a_worker_match_embedded_mode(live, tmp_path, 
     the same files as rendering them here, and every PEF passes the schema."""
     from braillejobs.formats.pef import validate_pef
 
-    fixtures = Path(__file__).resolve().parent / "fixtures"
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
     docs = sorted(p for p in fixtures.iterdir() if p.suffix in {".docx", ".epub", ".html",
                                                                  ".md", ".txt"})
     assert len(docs) >= 5

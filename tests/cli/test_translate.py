@@ -3,7 +3,7 @@ import subprocess
 from click.testing import CliRunner
 
 from braillejobs.cli import main
-from bj_support import cli_path, env_for, louis_unicode
+from tests.support import cli_path, env_for, louis_unicode
 
 
 def run(args, text, **values):

@@ -13,7 +13,7 @@ from braillejobs.formats.blocks import (BlockQuote, Heading, ListItem, PageBreak
 from braillejobs.formats.flow import heading_tiers
 from braillejobs.formats.layout import BLANK, Paginator, continuation_letters, number_cells
 
-from formats_helpers import ascii_rows, lay_out
+from tests.formats.helpers import ascii_rows, lay_out
 
 WORDS = ("the quick brown fox jumps over the lazy dog while seven small birds watch "
          "from a fence beside the road ").split()
@@ -204,7 +204,7 @@ def test_table_listed_format(engine):
 def test_words_never_divided_unless_longer_than_a_line():
     # BANA §1.10: words are not divided between lines; one longer than a line is divided.
     # With no print behind the braille to find its signs, each full line ends with the line
-    # continuation indicator, dot 5 (test_formats_division.py divides real words).
+    # continuation indicator, dot 5 (test_division.py divides real words).
     pager = Paginator(12, 25)
     word = "\u2801" * 5
     pager.place(BLANK.join([word] * 5), 0, 0)

@@ -12,7 +12,7 @@ import pytest
 from braillejobs.formats import DocumentError, RenderOptions, finish, prepare
 from braillejobs.formats import safety
 
-from formats_helpers import FIXTURES
+from tests.formats.helpers import FIXTURES
 
 DOCX = (FIXTURES / "seed-library.docx").read_bytes()
 EPUB = (FIXTURES / "lighthouse.epub").read_bytes()

@@ -1,0 +1,1 @@
+"""The command-line faces, through Click's runner and as subprocesses."""

@@ -1,0 +1,1 @@
+"""Deployment files through their real validators."""

@@ -1,0 +1,1 @@
+"""Operating the fleet: remote control, metrics, the exporter."""

@@ -1,0 +1,1 @@
+"""Readers, layout (BANA Braille Formats, UEB), writers, and the real-document suite."""

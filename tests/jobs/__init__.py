@@ -1,0 +1,1 @@
+"""Job inputs: paths, globs, manifests and safe names."""

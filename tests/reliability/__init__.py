@@ -1,0 +1,1 @@
+"""Faults, hostile input and poison messages against real processes."""

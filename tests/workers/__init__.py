@@ -1,0 +1,1 @@
+"""A real worker behind Redis: the queued path end to end."""
