@@ -262,7 +262,7 @@ def dead_letters():
 
 def _dead_client():
     fleet = _fleet()
-    conn, client = fleet._redis()
+    conn, client = fleet.broker_redis()
     return conn, client
 
 

@@ -304,15 +304,14 @@ def db():
 @click.option("--revision", default="head", show_default=True)
 def upgrade(revision):
     """Bring the database schema to the latest (or given) revision."""
+    from ..config import ConfigError
     from ..db import session
 
     try:
         rev = session.upgrade(revision=revision)
+    except (ConfigError, session.DatabaseError):
+        raise  # already says what to do (the group prints it)
     except Exception as exc:
-        from .root import USER_ERRORS
-
-        if isinstance(exc, USER_ERRORS):
-            raise
         raise click.ClickException(
             f"cannot upgrade {config.mask_url(config.get('database_url'))}: "
             f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}; check "

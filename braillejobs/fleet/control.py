@@ -175,7 +175,7 @@ def active_tasks(*, app=None, destination: list[str] | None = None,
 
 
 # ----------------------------------------------------------------------- pause and resume
-def _redis(app=None):
+def broker_redis(app=None):
     """The Redis client of the broker connection (the broker is Redis by design)."""
     conn = _app(app).connection_for_write()
     try:
@@ -189,7 +189,7 @@ def _redis(app=None):
 
 def paused_queues(app=None) -> dict[str, list[str]]:
     """Queue -> the hosts it was paused on, for every queue paused through this module."""
-    conn, client = _redis(app)
+    conn, client = broker_redis(app)
     try:
         prefix = PAUSED_KEY.format(queue="")
         out = {}
@@ -229,7 +229,7 @@ def pause(queue: str, *, app=None, destination: list[str] | None = None,
                              f"`braillejobs workers resume {queue}` gives it back")
         raise FleetError(f"no worker that answers consumes queue {queue!r}; "
                          "see `braillejobs workers list`")
-    conn, client = _redis(app)
+    conn, client = broker_redis(app)
     try:
         client.sadd(PAUSED_KEY.format(queue=queue), *hosts)
     finally:
@@ -244,7 +244,7 @@ def resume(queue: str, *, app=None, destination: list[str] | None = None,
     """Start consuming ``queue`` again on the workers it was paused on (or those named)."""
     app = _app(app)
     key = PAUSED_KEY.format(queue=queue)
-    conn, client = _redis(app)
+    conn, client = broker_redis(app)
     try:
         recorded = sorted(m.decode() if isinstance(m, bytes) else m
                           for m in client.smembers(key))
@@ -258,7 +258,7 @@ def resume(queue: str, *, app=None, destination: list[str] | None = None,
     replies = _broadcast("add_consumer", app=app, destination=list(alive) or hosts,
                          timeout=timeout, arguments={"queue": queue}, limit=len(alive) or None)
     result = _check_replies(replies, hosts, "add_consumer")
-    conn, client = _redis(app)
+    conn, client = broker_redis(app)
     try:
         if destination:
             client.srem(key, *hosts)
@@ -380,7 +380,7 @@ def scale(host: str, n: int, *, app=None, timeout: float = DEFAULT_TIMEOUT) -> d
 # ---------------------------------------------------------------------------------- queues
 def queue_lengths(queues: Iterable[str], app=None) -> dict[str, int]:
     """Queue -> messages waiting in Redis (all priority lists together)."""
-    conn, client = _redis(app)
+    conn, client = broker_redis(app)
     try:
         pipe = client.pipeline()
         names = list(dict.fromkeys(queues))
@@ -404,7 +404,7 @@ def dead_letter_counts(app=None) -> dict[str, int]:
     """Records in the dead-letter list, by the queue (or broadcast channel) they came from."""
     from . import deadletters
 
-    conn, client = _redis(app)
+    conn, client = broker_redis(app)
     try:
         return dict(deadletters.counts_by_queue(client))
     except Exception as exc:
@@ -417,7 +417,7 @@ def dead_letter_counts(app=None) -> dict[str, int]:
 
 def unacked_count(app=None) -> int:
     """Messages delivered to workers and not yet acknowledged (running or reserved)."""
-    conn, client = _redis(app)
+    conn, client = broker_redis(app)
     try:
         return int(client.hlen("unacked"))
     finally:

@@ -32,7 +32,7 @@ from ..blocks import (BOLD, EMPHASIS_MASK, ITALIC, MAX_SPAN, NO_CONTRACT, STRIKE
                       plain_text)
 from ..errors import DocumentError
 from ..safety import Archive
-from .html import _ordered_marker, close_up_notes, flat_inlines, image_note
+from .html import close_up_notes, flat_inlines, image_note, ordered_marker
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
@@ -148,7 +148,7 @@ class _Numbering:
         def fmt_one(n: int, f: str) -> str:
             kind = {"lowerLetter": "a", "upperLetter": "A", "lowerRoman": "i",
                     "upperRoman": "I"}.get(f, "1")
-            return _ordered_marker(n, kind)[:-1]
+            return ordered_marker(n, kind)[:-1]
 
         def repl(m: re.Match) -> str:
             lv = int(m.group(1)) - 1

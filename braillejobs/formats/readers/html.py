@@ -226,7 +226,7 @@ def flat_inlines(blocks: list) -> list[Inline]:
     return close_up_notes(normalise_inlines(parts))
 
 
-def _ordered_marker(n: int, kind: str) -> str:
+def ordered_marker(n: int, kind: str) -> str:
     if kind in ("a", "A"):
         s = ""
         while n > 0:
@@ -365,7 +365,7 @@ class TreeWalker:
                     if name == "ol" and cname == "li":
                         value = child.get("value")
                         counter[0] = int(value) if value and value.isdigit() else counter[0] + 1
-                        marker = _ordered_marker(counter[0], kind)
+                        marker = ordered_marker(counter[0], kind)
                     self.kind.append(("li", level, marker))
                     self.text(child.text, emph)
                     self.walk(child, emph)
