@@ -20,8 +20,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-SUPERSCRIPT = "\u2814"  # dots 3-5
-SUBSCRIPT = "\u2822"  # dots 2-6
+from .blocks import LEVEL_MASK, SUPERSCRIPT, Inline, Span
+
+SUPERSCRIPT_SIGN = "\u2814"  # dots 3-5
+SUBSCRIPT_SIGN = "\u2822"  # dots 2-6
 GRADE1 = "\u2830"  # dots 5-6
 GROUP_OPEN, GROUP_CLOSE = "\u2823", "\u281c"  # dots 1-2-6, dots 3-4-5
 
@@ -77,7 +79,7 @@ def level_text(base: str, up: bool, *, after: str = "", contracted: bool = True)
     base = base.strip()
     if not base:
         return ""
-    indicator = SUPERSCRIPT if up else SUBSCRIPT
+    indicator = SUPERSCRIPT_SIGN if up else SUBSCRIPT_SIGN
     grade1 = GRADE1 if contracted and not after[-1:].isdigit() else ""
     if is_item(base):
         return grade1 + indicator + base
@@ -87,15 +89,13 @@ def level_text(base: str, up: bool, *, after: str = "", contracted: bool = True)
 _ORDINALS = {"st", "nd", "rd", "th", "d"}
 
 
-def apply(content: list, contracted: bool = True) -> list:
+def apply(content: list[Inline], contracted: bool = True) -> list[Inline]:
     """Spans marked superscript or subscript (HTML ``<sup>``/``<sub>``, Word's raised and
     lowered runs) rewritten with level indicators; other inlines unchanged. An ordinal ending
     raised after a number (1<sup>st</sup>) is print ornament and stays on the line (UEB 2.3.2)."""
-    from .blocks import LEVEL_MASK, SUPERSCRIPT, Span
-
     if not any(isinstance(i, Span) and i.emphasis & LEVEL_MASK for i in content):
         return content
-    out: list = []
+    out: list[Inline] = []
     previous = ""
     for item in content:
         if isinstance(item, Span) and item.emphasis & LEVEL_MASK:

@@ -21,7 +21,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .. import config, queue
+from .. import config
 from ..db.models import (CANCELLED, DONE, FAILED, JOB_STATES, PRIORITIES, QUEUED, RUNNING,
                          Document, Job, Result, aware, utcnow)
 from ..db.session import session_factory
@@ -198,6 +198,7 @@ def chunks(ids: Sequence[int], size: int | None = None,
 def submit(paths: Sequence[str], options: JobOptions, *, name: str | None = None,
            priority: str = "normal", url: str | None = None) -> Created:
     """Record a job and queue it for the workers; returns the job id and input errors."""
+    from .. import queue  # Celery: only where a job goes to the workers (convert needs none)
 
     queue.check_broker()
     created = create_job(paths, options, name=name, priority=priority, mode="queued", url=url)
@@ -360,6 +361,8 @@ def retry(job_ref: str, failed_only: bool = False, url: str | None = None) -> tu
         for chunk in chunks(ids, sizes=sizes):
             process_documents(job_id, chunk, url=url)
     else:
+        from .. import queue
+
         queue.send_chunks(job_id, chunks(ids, sizes=sizes), priority)
     return job_id, len(ids)
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from tests.fixtures.make_fixtures import epub_archive
 
 REALDOCS = Path(__file__).resolve().parent / "realdocs"
 FIXED_TIME = (2024, 1, 1, 0, 0, 0)
@@ -346,20 +347,9 @@ def _epub(title: str, source: str, chapters: list[list], every: int) -> Built:
   </spine>
 </package>
 """
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        def put(name: str, text: str, compress: int = zipfile.ZIP_DEFLATED) -> None:
-            info = zipfile.ZipInfo(name, FIXED_TIME)
-            info.compress_type = compress
-            z.writestr(info, text.encode("utf-8"))
-
-        put("mimetype", "application/epub+zip", zipfile.ZIP_STORED)
-        put("META-INF/container.xml", CONTAINER)
-        put("OEBPS/package.opf", opf)
-        put("OEBPS/nav.xhtml", nav)
-        for name, _, xhtml in docs:
-            put(f"OEBPS/{name}", xhtml)
-    built.data = out.getvalue()
+    built.data = epub_archive([("META-INF/container.xml", CONTAINER),
+                               ("OEBPS/package.opf", opf), ("OEBPS/nav.xhtml", nav)]
+                              + [(f"OEBPS/{name}", xhtml) for name, _, xhtml in docs], FIXED_TIME)
     return built
 
 

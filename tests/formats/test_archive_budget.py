@@ -22,21 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.reliability.hostile import DOCX_RELS, DOCX_TYPES, W_NS
+
 ROOT = Path(__file__).resolve().parents[2]
 MAX_PEAK_MB = 400  # the reading child's peak RSS: about 100 MB when bounded, gigabytes when not
 CHILD_ADDRESS_SPACE = 6 * 1024 ** 3
 
-W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-DOCX_TYPES = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats'
-              '.org/package/2006/content-types"><Default Extension="rels" ContentType="application'
-              '/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
-              'ContentType="application/xml"/><Override PartName="/word/document.xml" '
-              'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.'
-              'document.main+xml"/></Types>')
-DOCX_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
-             'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="'
-             'http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"'
-             ' Target="word/document.xml"/></Relationships>')
 CONTAINER = ('<?xml version="1.0"?><container version="1.0" '
              'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
              '<rootfile full-path="OEBPS/content.opf" '
