@@ -56,9 +56,10 @@ SETTINGS: tuple[Setting, ...] = (
             "for TLS; put the password in the URL: redis://:PASSWORD@host:6379/0).", secret=True),
     Setting("table", "en-ueb-g2.ctb", "Default liblouis table: en-ueb-g2.ctb (contracted) or "
             "en-ueb-g1.ctb (uncontracted)."),
-    Setting("engine", "auto", "Default translation engine: auto (the CNN, its unsure words to "
-            "the BiLSTM, then liblouis), cnn, rnn or louis. On a host without a GPU, louis is "
-            "much faster."),
+    Setting("engine", "best", "Default translation engine: best (the fastest engine that "
+            "writes the same braille where the document is translated: auto on a host with a "
+            "CUDA device, louis on a CPU-only host), auto (the CNN, its unsure words to the "
+            "BiLSTM, then liblouis), cnn, rnn or louis."),
     Setting("format", "brf", "Default output format (one of the formats the formats module "
             "offers: unicode, brf, ...)."),
     Setting("cells_per_line", 40, "Default braille cells per line for page layouts (BRF, PEF).",

@@ -181,7 +181,10 @@ REGISTRY.register(_gpu_collector)
 
 # ------------------------------------------------------------------ recording helpers (workers)
 def primary_engine(requested: str) -> str:
-    """The engine tried first for a requested engine name (``auto`` starts with the CNN)."""
+    """The engine tried first for a requested engine name (``best`` resolved for this process;
+    ``auto`` starts with the CNN)."""
+    from .translate.registry import resolve
+    requested = resolve(requested)
     return "cnn" if requested == "auto" else requested
 
 
@@ -223,7 +226,8 @@ def record_dead_letter(kind: str) -> None:
 
 
 def record_batch(engine: str, characters: int) -> None:
-    BATCH_CHARACTERS.labels(_bounded(engine, ENGINES + ("auto",))).observe(characters)
+    from .translate.registry import resolve
+    BATCH_CHARACTERS.labels(_bounded(resolve(engine), ENGINES + ("auto",))).observe(characters)
 
 
 def record_task(queue: str, status: str, seconds: float, documents: int | None = None) -> None:

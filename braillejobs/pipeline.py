@@ -41,7 +41,7 @@ from .db.state import claimable, lock_job, refresh_job, stale_claim_seconds
 from .formats.limits import count_pages
 from .resilience import retry_db
 from .translate.engine import EngineError, LineTranslation
-from .translate.registry import get_engine
+from .translate.registry import get_engine, resolve as resolve_engine
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def process_documents(job_id: str, document_ids: Sequence[int], *, url: str | No
     if options is None:
         stats.skipped = len(ids)
         return stats
-    stats.format, stats.engine = options["format"], options["engine"]
+    stats.format, stats.engine = options["format"], resolve_engine(options["engine"])
     if tried:
         groups = [[i] for i in sorted(ids, key=lambda i: (tried.get(i, 0), i))]
     else:
@@ -380,7 +380,7 @@ def _store(session: Session, job: Job, outcomes: list[_Outcome], reused: dict[st
            token: str, stats: Stats) -> None:
     now = utcnow()
     lock_job(session, job.id)
-    engine_name = job.options["engine"]
+    engine_name = resolve_engine(job.options["engine"])   # the engine that ran
     by_sha = {o.sha256: o for o in outcomes if o.rendered is not None and o.sha256}
     earlier_ids = sorted({o.reused_from for o in outcomes if o.reused_from is not None})
     earlier: dict[int, dict] = {}

@@ -27,9 +27,11 @@ def cli_path() -> str:
 def reset_caches() -> None:
     from braillejobs import queue
     from braillejobs.db import session
+    from braillejobs.translate import registry
 
     session.dispose_all()
     queue._cached_app.cache_clear()
+    registry.forget()
 
 
 @contextlib.contextmanager

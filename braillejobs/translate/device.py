@@ -28,6 +28,11 @@ def pick_device(requested: str = "auto") -> torch.device:
     return device
 
 
+def cuda_present() -> bool:
+    """Whether this process can use a CUDA device (the one probe the default engine asks)."""
+    return torch.cuda.is_available()
+
+
 def cpu_has_bf16() -> bool:
     """Whether this CPU computes bf16 natively (AMX or AVX-512 BF16)."""
     probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)

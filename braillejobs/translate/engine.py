@@ -12,7 +12,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
-ENGINE_NAMES = ("louis", "cnn", "rnn", "auto")
+# ``best``: the fastest engine that writes the same braille on the hardware that runs it (the
+# ``auto`` chain where a CUDA device is present, liblouis on a CPU), resolved by ``registry``.
+BEST = "best"
+ENGINE_NAMES = (BEST, "louis", "cnn", "rnn", "auto")
 TABLES = ("en-ueb-g2.ctb", "en-ueb-g1.ctb")
 
 

@@ -1,20 +1,65 @@
 """The engines of this process: built on first use by name and table, and kept, so a worker
-loads its models once."""
+loads its models once; and what the default engine, ``best``, means on this hardware.
+
+``best`` is the fastest engine that writes the same braille: the ``auto`` chain (CNN, BiLSTM,
+liblouis) where a CUDA device is present, liblouis on a CPU-only host, where it is about a hundred
+times faster than the CNN. It is decided once per process, on the process that translates (a
+worker, or ``convert`` in embedded mode; never the host that submits), logged in one line, and
+the engine that ran is what each document records.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 
-from .engine import ENGINE_NAMES, Engine, EngineError, check_table
+from .engine import BEST, ENGINE_NAMES, Engine, EngineError, check_table
 
+log = logging.getLogger("braillejobs.engine")
 
 _cache: dict[tuple[str, str], Engine] = {}
 _lock = threading.Lock()
+_best: list[str] = []          # the resolution of ``best`` in this process, once made
+
+
+def resolve(name: str) -> str:
+    """The engine that runs for ``name``: ``best`` resolved for this process, others as given."""
+    if name != BEST:
+        return name
+    with _lock:
+        if not _best:
+            choice, why = _choose_best()
+            log.info("engine best is %s in this process: %s", choice, why)
+            _best.append(choice)
+        return _best[0]
+
+
+def _choose_best() -> tuple[str, str]:
+    from .. import config
+    requested = str(config.get("device"))
+    if requested == "cpu":
+        return "louis", "the device setting is cpu, where liblouis is the fastest engine"
+    try:
+        from .device import cuda_present
+    except ImportError:
+        return "louis", "the neural engines are not installed (no torch)"
+    if not cuda_present():
+        return "louis", "no CUDA device; on a CPU liblouis is the fastest engine"
+    return "auto", f"a CUDA device is present (device setting {requested})"
+
+
+def forget() -> None:
+    """Drop the built engines and the resolution of ``best`` (tests; a changed setting)."""
+    with _lock:
+        _cache.clear()
+        _best.clear()
 
 
 def get_engine(name: str, table: str) -> Engine:
-    """The engine ``name`` for ``table``, built on first use and kept for the process."""
+    """The engine ``name`` for ``table`` (``best`` resolved), built on first use and kept for
+    the process."""
     check_table(table)
+    name = resolve(name)
     key = (name, table)
     with _lock:
         engine = _cache.get(key)

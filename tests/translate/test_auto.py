@@ -175,11 +175,6 @@ def test_cnn_engine_direct_path_equals_tagging_then_decoding(taggers):
     assert [r.chars_by_engine for r in direct] == [{"cnn": len(x)} if x else {} for x in lines]
 
 
-def test_auto_is_the_product_default():
-    from braillejobs import config
-    assert config.setting("engine").default == "auto"
-
-
 def test_calibration_sweep_matches_fresh_runs(taggers):
     """The sweep tags each line once and reuses the tags; every point equals a fresh run."""
     lines = SAMPLE + ["Unicode コンソーシアム (Unicode規格の選定団体)", "the horseradish plant"]
