@@ -31,7 +31,9 @@ def main() -> None:
             sys.exit(f"{path}: not found; install it with: apt-get install fortunes-min")
         for entry in re.split(r"(?m)^%\s*$", path.read_text(encoding="utf-8")):
             lines.extend(paragraphs(entry))
-    Path(sys.argv[1]).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = Path(sys.argv[1])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{sys.argv[1]}: {len(lines)} lines, {sum(map(len, lines)):,} characters")
 
 

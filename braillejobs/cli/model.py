@@ -68,8 +68,9 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
 
 @click.command("train")
 @click.option("--arch", type=click.Choice(["cnn", "rnn"]), default="cnn", show_default=True)
-@click.option("--preset", default="cpu", show_default=True,
-              help="Model size: tiny, cpu, base or large.")
+@click.option("--preset", default=None,
+              help="Model size. cnn: tiny, cpu, cheap (the default), cheap-plain, base, large; "
+                   "rnn: tiny, cpu (the default), base, large.")
 @click.option("--table", type=click.Choice(TABLES), default="en-ueb-g2.ctb", show_default=True)
 @click.option("--corpus", "corpus_dir", type=click.Path(exists=True, file_okay=False,
               path_type=Path), default="corpus", show_default=True)
@@ -98,6 +99,12 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
     With --init, fine-tune an existing checkpoint instead of starting afresh."""
     from ..translate.training import train as trainer
 
+    from ..translate.checkpoint import ARCHS, CheckpointError
+
+    preset = preset or ("cheap" if arch == "cnn" else "cpu")
+    if init is None and preset not in ARCHS[arch][2]:
+        raise click.BadParameter(f"{preset!r} is not a {arch} preset: choose one of "
+                                 f"{', '.join(ARCHS[arch][2])}", param_hint="--preset")
     out = out or Path("runs") / f"{arch}-{table.removesuffix('.ctb')}.pt"
     opts = trainer.TrainOptions(arch=arch, preset=preset, table=table, steps=steps,
                                 max_seconds=max_seconds, batch=batch, length=length, lr=lr,
@@ -116,7 +123,7 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
     try:
         with Bar(f"train {arch}/{preset}", max_seconds or steps, log_every=30) as bar:
             ckpt = trainer.train(corpus_dir, out, opts, progress)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, CheckpointError) as exc:
         raise click.ClickException(str(exc)) from None
     echo(f"saved {out} ({ckpt.version}); held-out: "
                f"{json.dumps(ckpt.meta.get('heldout', {}))}")

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from . import checkpoint as ckpt_mod
+from .capitals import letter_classes, with_roles
 from .device import cpu_has_bf16, pick_device
 from .device_decode import DeviceDecoder
 from .engine import EngineError, LineTranslation, check_table
@@ -41,6 +42,18 @@ DEFAULT_THRESHOLDS = {"cnn": 0.97, "rnn": 0.97}
 def stream_points(lines: Sequence[str]) -> np.ndarray:
     """The code points of a stream: separator, line, separator, line, ..., separator."""
     return code_points(SEPARATOR + SEPARATOR.join(lines) + SEPARATOR)
+
+
+@dataclass
+class Routing:
+    """The auto chain's decision for a batch of lines (concatenated)."""
+    pred: np.ndarray      # chunk id per character (primary vocabulary) from the CNN or BiLSTM
+    engine: np.ndarray    # who writes each character: 0 cnn, 1 rnn, 2 liblouis
+    handed: np.ndarray    # characters of the words the CNN handed to the BiLSTM
+    lengths: np.ndarray   # of the lines
+    offsets: np.ndarray   # start of each line, and the end
+    points: np.ndarray    # code points
+    ids: np.ndarray       # the CNN's input ids
 
 
 @dataclass
@@ -85,6 +98,9 @@ class Tagger:
         self.windows_per_batch = max(1, batch_chars // self.window)
         self._lock = threading.Lock()
         self.char_table = torch.from_numpy(self.vocab.char_table).to(device)
+        # the CNN's input may carry each character's role in a run of capitalised words
+        self.letter_classes = (torch.from_numpy(letter_classes(self.vocab)).to(device)
+                               if getattr(checkpoint.config, "capital_roles", False) else None)
         self.decoder = DeviceDecoder(self.vocab, device)
 
     def encode_lines(self, lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -108,6 +124,8 @@ class Tagger:
         Without ``with_conf``, only the argmax of the logits is taken (in their own precision:
         the same ids as in fp32, without writing the logits out again as fp32)."""
         n = len(ids)
+        if self.letter_classes is not None:   # over the whole stream, before the windows
+            ids = with_roles(ids, self.letter_classes, self.vocab.n_chars)
         n_windows = max(1, -(-n // self.core))
         padded = ids.new_zeros(n_windows * self.core + 2 * self.margin)
         padded[self.margin:self.margin + n] = ids
@@ -181,6 +199,11 @@ def unsure_chars(tagged: Tagged, lengths: np.ndarray, threshold: float, space_id
     return np.repeat(seg_min < threshold, seg_len)
 
 
+def _space_id(vocab: Vocab) -> int:
+    space = vocab.encode(" ")
+    return int(space[0]) if len(space) else -1
+
+
 ENGINE_CODES = ("cnn", "rnn", "louis")
 _BRAILLE = re.compile("[\u2800-\u28ff]")
 
@@ -196,8 +219,8 @@ class NeuralEngine:
         self.fallback = fallback
         self.thresholds = thresholds
         self.louis = LouisEngine(table)
-        space = primary.vocab.encode(" ")
-        self.space_id = int(space[0]) if len(space) else -1
+        self.space_id = _space_id(primary.vocab)
+        self.fallback_space_id = _space_id(fallback.vocab) if fallback else -1
         self.device = primary.device
         self.model_version = primary.version + (f"+{fallback.version}" if fallback else "")
         # the fallback's chunk ids in the primary's vocabulary (a fine-tuned CNN may know more)
@@ -231,12 +254,28 @@ class NeuralEngine:
             own = self.primary.arch
             texts = self.primary.braille_lines(lines)
             return [LineTranslation(t, {own: len(x)} if x else {}) for t, x in zip(texts, lines)]
-        vocab = self.primary.vocab
+        r = self.route(lines)
+        texts = self.primary.vocab.decode_many(r.pred, r.lengths, r.points)
+        out = []
+        for i, line in enumerate(lines):
+            a, b = r.offsets[i], r.offsets[i + 1]
+            louis_here = r.engine[a:b] == 2
+            if louis_here.any():
+                texts[i] = self._splice(line, r.pred[a:b], r.points[a:b], louis_here,
+                                        r.engine[a:b])
+            counts = np.bincount(r.engine[a:b], minlength=3)
+            out.append(LineTranslation(texts[i], {ENGINE_CODES[k]: int(c)
+                                                  for k, c in enumerate(counts) if c}))
+        return out
+
+    def route(self, lines: Sequence[str]) -> "Routing":
+        """Who writes each character: the CNN where its word is sure, the BiLSTM where the CNN
+        handed the word over and the BiLSTM is sure of it, liblouis for the rest."""
         lengths = np.array([len(line) for line in lines], dtype=np.int64)
         tagged = self.primary.tag_lines(lines)
-
         engine = np.zeros(len(tagged.pred), dtype=np.int8)          # 0 cnn, 1 rnn, 2 louis
         unsure = unsure_chars(tagged, lengths, self.thresholds["cnn"], self.space_id)
+        handed = unsure.copy()
         pred = tagged.pred.copy()
         offsets = np.r_[0, np.cumsum(lengths)]
         line_of = np.repeat(np.arange(len(lines)), lengths)
@@ -244,24 +283,15 @@ class NeuralEngine:
             redo = np.unique(line_of[unsure])
             sub = self.fallback.tag_lines([lines[i] for i in redo])
             sub_idx = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in redo])
-            sub_unsure = unsure_chars(sub, lengths[redo], self.thresholds["rnn"], self.space_id)
+            sub_unsure = unsure_chars(sub, lengths[redo], self.thresholds["rnn"],
+                                      self.fallback_space_id)
             take = unsure[sub_idx] & ~sub_unsure
             pred[sub_idx[take]] = self.fallback_map[sub.pred[take]]
             engine[sub_idx[take]] = 1
             unsure[sub_idx[take]] = False
-        texts = vocab.decode_many(pred, lengths, tagged.points)
-        louis_lines = set(np.unique(line_of[unsure]).tolist()) if unsure.any() else set()
-        out = []
-        for i, line in enumerate(lines):
-            a, b = offsets[i], offsets[i + 1]
-            if i in louis_lines:
-                engine[a:b][unsure[a:b]] = 2
-                texts[i] = self._splice(line, pred[a:b], tagged.points[a:b], unsure[a:b],
-                                        engine[a:b])
-            counts = np.bincount(engine[a:b], minlength=3)
-            out.append(LineTranslation(texts[i], {ENGINE_CODES[k]: int(c)
-                                                  for k, c in enumerate(counts) if c}))
-        return out
+        engine[unsure] = 2
+        return Routing(pred, engine, handed if self.fallback is not None else
+                       np.zeros_like(handed), lengths, offsets, tagged.points, tagged.ids)
 
     def _splice(self, line: str, pred: np.ndarray, points: np.ndarray, unsure: np.ndarray,
                 engine: np.ndarray) -> str:
@@ -315,9 +345,6 @@ def build_engine(name: str, table: str) -> NeuralEngine:
         return NeuralEngine("rnn", table, load_tagger("rnn", table), None, DEFAULT_THRESHOLDS)
     cnn = load_tagger("cnn", table)
     rnn = load_tagger("rnn", table)
-    if cnn.vocab.chars != rnn.vocab.chars:
-        raise EngineError(f"the cnn and rnn models for {table} read different character "
-                          "vocabularies; train both from the same labelled corpus")
     thresholds = dict(DEFAULT_THRESHOLDS)
     thresholds.update(cnn.checkpoint.meta.get("thresholds", {}))
     return NeuralEngine("auto", table, cnn, rnn, thresholds)

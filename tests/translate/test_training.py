@@ -155,3 +155,30 @@ def test_flops_per_char_counts_every_convolution():
         config = CNNConfig(n_chars=50, n_chunks=70, **preset)
         convs = [m for m in CNNTagger(config).modules() if isinstance(m, torch.nn.Conv1d)]
         assert config.flops_per_char == 2 * sum(m.weight.numel() for m in convs), name
+
+
+def test_capital_roles_see_past_every_window(tiny_corpus):
+    """A CNN with capital roles computes them over the whole stream before the windows: a
+    capitals passage far longer than a window tags the same in one window or in many, and the
+    roles reach the model (the same letters in a shorter run tag differently)."""
+    from braillejobs.translate.cnn import CNN_PRESETS, CNNConfig, CNNTagger
+
+    vocab = trainer.label_corpus(tiny_corpus, "en-ueb-g2.ctb").vocab
+    torch.manual_seed(3)
+    config = CNNConfig(n_chars=vocab.n_chars, n_chunks=vocab.n_chunks,
+                       **{**CNN_PRESETS["tiny"], "capital_roles": True})
+    model = CNNTagger(config).eval()
+    ckpt = ckpt_mod.Checkpoint("cnn", config, vocab, "en-ueb-g2.ctb", model.state_dict())
+    passage = " ".join(["THE", "BIG", "DOG", "RAN", "HOME"] * 100)
+    lines = [passage, "the cat", "THE CAT"]
+    one = Tagger(ckpt, torch.device("cpu"))
+    many = Tagger(ckpt, torch.device("cpu"), batch_chars=1000)
+    many.core = 32
+    many.window = many.core + 2 * many.margin
+    assert len(passage) > 20 * many.window  # the passage spans many windows
+    a, b = one.tag_lines(lines), many.tag_lines(lines)
+    assert np.array_equal(a.pred, b.pred)
+    assert np.allclose(a.conf, b.conf, atol=1e-5)
+    # "THE" opening a long passage and "THE" alone differ only by their role
+    short = one.tag_lines(["THE"])
+    assert not np.allclose(a.conf[:3], short.conf[:3], atol=1e-6)

@@ -92,6 +92,48 @@ def _installed(patterns: Iterable[str], what: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
+# typographic punctuation: what word processors and the web write for ASCII quotes
+
+TYPOGRAPHIC_SHARE = 0.4          # of the lines with ASCII quotes, those written typographically
+_OPENS_AFTER = set(" \t([{<\u201c\u2018\u2014\u2013-/")
+_ELISIONS = ("tis", "twas", "em", "n'", "n\u2019", "cause", "til", "round")
+_CODE_LIKE = set("$={}\\;<>")
+
+
+def typographic(line: str) -> str:
+    """``line`` with ASCII quotes and apostrophes written as a word processor would: “…”, ‘…’,
+    ’ inside and at the end of words and for elisions (``'90s``, ``'tis``)."""
+    out = []
+    n = len(line)
+    for i, ch in enumerate(line):
+        prev = line[i - 1] if i else " "
+        nxt = line[i + 1] if i + 1 < n else " "
+        opening = prev in _OPENS_AFTER
+        if ch == '"':
+            out.append("\u201c" if opening else "\u201d")
+        elif ch == "'":
+            if prev.isalnum() and nxt.isalnum():
+                out.append("\u2019")                       # don't, O'Neil
+            elif opening:
+                rest = line[i + 1:i + 6].lower()
+                elided = nxt.isdigit() or rest.startswith(_ELISIONS)
+                out.append("\u2019" if elided else "\u2018")
+            else:
+                out.append("\u2019")                       # students', a closing quote
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def maybe_typographic(line: str, rng: random.Random) -> str:
+    """Some lines with ASCII quotes, in their typographic form (not code-like lines)."""
+    if ("'" in line or '"' in line) and not _CODE_LIKE & set(line) \
+            and rng.random() < TYPOGRAPHIC_SHARE:
+        return typographic(line)
+    return line
+
+
+# ---------------------------------------------------------------------------------------------
 # sources: installable English text
 
 _GCIDE_TAG = re.compile(r"\[(?:1913 Webster|PJC|Webster 1913 Suppl\.|[A-Z][A-Za-z .]{0,20})\]")
@@ -455,8 +497,11 @@ def build(out: Path, *, seed: int = 1, synthetic_share: float = 0.3,
     real_sentences: list[str] = []
     files = {k: open(out / f"{k}.txt", "w", encoding="utf-8", newline="\n") for k in digests}
 
+    quotes = random.Random(seed + 1)
+
     def emit(name: str, line: str) -> bool:
         nonlocal total
+        line = maybe_typographic(line, quotes)
         key = hashlib.blake2b(line.encode("utf-8"), digest_size=8).digest()
         if key in seen or "\n" in line:
             return False

@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from ..engine import Engine, LineTranslation, count_engines
-from ..louis_engine import LouisEngine
+from ..louis_engine import LouisEngine, align
 from .corpus import read_lines
 
 # The UEB rulebook's examples (from liblouis's test suite), kept beside a checkout of the
@@ -33,6 +34,50 @@ def score(hyps: Sequence[str], refs: Sequence[str]) -> dict:
         "cell_error_rate": edits / cells if cells else 0.0,
         "reference_cells": cells,
     }
+
+
+TYPOGRAPHIC = frozenset("\u2018\u2019\u201c\u201d")
+LINE_CLASSES = ("typographic punctuation", "capital passage", "digits", "non-ASCII")
+
+
+def has_capital_passage(line: str) -> bool:
+    """Whether ``line`` holds three or more consecutive capitalised words (words without
+    letters between them do not count and do not break the run), as UEB's passages do."""
+    run = 0
+    for word in line.split():
+        upper = any(c.isupper() for c in word)
+        lower = any(c.islower() for c in word)
+        if not (upper or lower):
+            continue
+        run = run + 1 if upper and not lower else 0
+        if run >= 3:
+            return True
+    return False
+
+
+def line_classes(line: str) -> list[str]:
+    """The error classes a line belongs to (it may be in several or none)."""
+    out = []
+    if TYPOGRAPHIC & set(line):
+        out.append("typographic punctuation")
+    if has_capital_passage(line):
+        out.append("capital passage")
+    if any(c.isdigit() for c in line):
+        out.append("digits")
+    if not line.isascii():
+        out.append("non-ASCII")
+    return out
+
+
+def by_class(lines: Sequence[str], hyps: Sequence[str], refs: Sequence[str]) -> dict:
+    """Exact-line rate over the lines of each class."""
+    counts = {c: [0, 0] for c in LINE_CLASSES}
+    for line, h, r in zip(lines, hyps, refs):
+        for c in line_classes(line):
+            counts[c][0] += 1
+            counts[c][1] += h == r
+    return {c: {"lines": n, "exact_lines": (ok / n if n else None)}
+            for c, (n, ok) in counts.items()}
 
 
 def shares(results: Sequence[LineTranslation]) -> dict:
@@ -58,7 +103,9 @@ def evaluate(engine: Engine, lines: Sequence[str], refs: Sequence[str] | None = 
         refs = [louis.translate_text(line) for line in lines]
     results, seconds = run_engine(engine, lines)
     chars = sum(len(line) for line in lines)
-    figures = score([r.braille for r in results], refs)
+    hyps = [r.braille for r in results]
+    figures = score(hyps, refs)
+    figures["by_class"] = by_class(lines, hyps, refs)
     figures.update({"engine": engine.name, "table": engine.table, "chars": chars,
                     "seconds": round(seconds, 3), "chars_per_second": chars / seconds if seconds else 0.0,
                     "share": shares(results)})
@@ -165,3 +212,43 @@ def choose(curve: Sequence[dict], min_neural_share: float = 0.97) -> dict:
     eligible = [p for p in curve if p["cnn"] + p["rnn"] >= min_neural_share] or list(curve[:1])
     best = max(eligible, key=lambda p: (p["exact_lines"], -p["cell_error_rate"], p["threshold"]))
     return {"cnn": best["threshold"], "rnn": best["threshold"]}
+
+
+def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
+    """What the auto chain's fallback does on ``lines``: words the CNN handed to the BiLSTM,
+    words the BiLSTM settled, and how many of those it wrote as liblouis does (per word, the
+    joined chunks of its characters against liblouis's), with the share of characters each
+    engine wrote."""
+    from ..neural import _segments
+
+    words = handed = settled = right = 0
+    chars = np.zeros(3, dtype=np.int64)
+    vocab = engine.primary.vocab
+    for i in range(0, len(lines), batch):
+        part = list(lines[i:i + batch])
+        r = engine.route(part)
+        chars += np.bincount(r.engine, minlength=3)
+        starts, seg_len = _segments(r.ids, r.lengths, engine.space_id)
+        is_word = r.ids[starts] != engine.space_id
+        starts, seg_len = starts[is_word], seg_len[is_word]
+        words += len(starts)
+        given = r.handed[starts]
+        handed += int(given.sum())
+        done = given & (r.engine[starts] == 1)
+        settled += int(done.sum())
+        line_of = np.searchsorted(r.offsets, starts, side="right") - 1
+        refs: dict[int, list[str]] = {}
+        for s, n, k in zip(starts[done], seg_len[done], line_of[done]):
+            if k not in refs:
+                refs[k] = align(part[k], engine.table)[1]
+            a = s - r.offsets[k]
+            mine = "".join(vocab.chunks(r.pred[s:s + n], r.points[s:s + n]))
+            right += mine == "".join(refs[k][a:a + n])
+    total = int(chars.sum())
+    return {"words": words, "handed_to_rnn": handed, "settled_by_rnn": settled,
+            "settled_right": right,
+            "settled_share": settled / handed if handed else None,
+            "right_share_of_settled": right / settled if settled else None,
+            "right_share_of_handed": right / handed if handed else None,
+            "share": {name: int(c) / total if total else 0.0
+                      for name, c in zip(("cnn", "rnn", "louis"), chars.tolist())}}

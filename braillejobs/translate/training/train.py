@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from .. import checkpoint as ckpt_mod
+from ..capitals import letter_classes, with_roles
 from ..device import cpu_has_bf16
 from ..vocab import SEPARATOR, Vocab, code_points
 from .corpus import read_lines
@@ -256,7 +257,10 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
             optim.load_state_dict(state["optim"])
             step, elapsed, chars_seen = state["step"], state["elapsed"], state["chars_seen"]
             rng.bit_generator.state = state["rng"]
-    x = torch.from_numpy(labelled.x.astype(np.int64)).to(device)
+    x = torch.from_numpy(labelled.x.astype(np.int64))
+    if getattr(config, "capital_roles", False):   # the roles of the whole stream, once
+        x = with_roles(x, torch.from_numpy(letter_classes(vocab)), vocab.n_chars)
+    x = x.to(device)
     y = torch.from_numpy(labelled.y.astype(np.int64)).to(device)
     n = len(x) - opts.length - 1
     if n <= 0:

@@ -1,0 +1,104 @@
+"""Where a character sits in a run of capitalised words: an input feature of the CNN.
+
+UEB writes three or more consecutive all-capital words as a *capitals passage*: the passage
+indicator (⠠⠠⠠) before the first word, the terminator (⠠⠄) after the last, nothing on the words
+between; one or two such words each take the word indicator (⠠⠠). Whether a word opens, continues
+or ends a passage depends on words that can lie far outside a convolution's window, so the CNN
+is told, for every character, the role of its word:
+
+====  ====================================================================
+0     not in a capitalised word (spaces, lower-case words, tokens without letters)
+1     a capitalised word on its own (the word indicator)
+2     one of two consecutive capitalised words
+3     the first word of a run of three or more (the passage indicator)
+4     a word inside such a run
+5     the last word of such a run (the terminator)
+====  ====================================================================
+
+A *word* is a run of non-space characters; it is *capitalised* when it holds an upper-case letter
+and no lower-case one (``MP3``, ``THE-BIG``, ``TWO'S``). Tokens without letters (``33``, ``&``)
+neither count nor break a run, as in liblouis; a lower-case letter or a line break ends it.
+
+Computed over a whole stream of character ids with a few vectorised tensor operations (no loop
+over characters), on the device that runs the model, before the stream is cut into windows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .vocab import PAD_ID, SEP_ID, Vocab
+
+N_ROLES = 6
+OTHER, UPPER, LOWER, SPACE = 0, 1, 2, 3
+
+
+def letter_classes(vocab: Vocab) -> np.ndarray:
+    """Class of every input id: upper-case letter, lower-case letter, space, or other. Unknown
+    characters count as other (a capitalised word stays capitalised around them)."""
+    out = np.full(vocab.n_chars, OTHER, dtype=np.int64)
+    for i, ch in enumerate(vocab.chars):
+        if i in (PAD_ID, SEP_ID) or (ch and ch.isspace()):
+            out[i] = SPACE
+        elif ch.isupper():
+            out[i] = UPPER
+        elif ch.islower():
+            out[i] = LOWER
+    return out
+
+
+def capital_roles(ids: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+    """The role (0-5, see the module docstring) of every position of a 1-D stream of ids."""
+    n = ids.numel()
+    roles = torch.zeros(n, dtype=torch.int64, device=ids.device)
+    if n == 0:
+        return roles
+    cls = classes[ids.long()]
+    space = cls == SPACE
+    start = ~space
+    start[1:] &= space[:-1]
+    token = torch.cumsum(start.long(), 0) - 1                  # token index of each character
+    n_tokens = int(start.sum())
+    if n_tokens == 0:
+        return roles
+    word = ~space
+    tok = token[word]
+    upper = torch.zeros(n_tokens, dtype=torch.int64, device=ids.device)
+    lower = torch.zeros_like(upper)
+    upper.index_add_(0, tok, (cls[word] == UPPER).long())
+    lower.index_add_(0, tok, (cls[word] == LOWER).long())
+    lettered = (upper + lower) > 0
+    capital = (upper > 0) & (lower == 0)
+    # the line of each token: a separator between two tokens breaks a run
+    line = torch.cumsum((ids == SEP_ID).long(), 0)[start]
+    # runs over the lettered tokens only (tokens without letters are transparent)
+    idx = torch.nonzero(lettered).squeeze(1)
+    cap = capital[idx]
+    lline = line[idx]
+    new_run = cap.clone()
+    if len(idx) > 1:
+        new_run[1:] &= ~cap[:-1] | (lline[1:] != lline[:-1])
+    run = torch.cumsum(new_run.long(), 0) - 1
+    run_len = torch.bincount(run[cap], minlength=max(int(new_run.sum()), 1))
+    length = torch.where(cap, run_len[run.clamp(min=0)], torch.zeros_like(run))
+    first = new_run
+    last = cap.clone()
+    if len(idx) > 1:
+        last[:-1] &= ~cap[1:] | (lline[1:] != lline[:-1])
+    role = torch.where(length == 1, 1, 0)
+    role = torch.where(length == 2, 2, role)
+    long_run = length >= 3
+    role = torch.where(long_run, 4, role)
+    role = torch.where(long_run & first, 3, role)
+    role = torch.where(long_run & last, 5, role)
+    token_role = torch.zeros(n_tokens, dtype=torch.int64, device=ids.device)
+    token_role[idx] = role
+    roles[word] = token_role[tok]
+    return roles
+
+
+def with_roles(ids: torch.Tensor, classes: torch.Tensor, n_chars: int) -> torch.Tensor:
+    """Character ids and roles packed into one id a position (``id + n_chars * role``): the
+    windows, the padding (id 0, role 0) and the batching stay as they are."""
+    return ids.long() + n_chars * capital_roles(ids, classes)

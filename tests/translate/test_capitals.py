@@ -1,0 +1,147 @@
+"""The capital-run roles: the vectorised computation against a slow word-by-word reference, and
+the roles against where liblouis really writes UEB's capitals passage indicators."""
+
+from __future__ import annotations
+
+import random
+import string
+from collections import Counter
+
+import numpy as np
+import torch
+
+from braillejobs.translate.capitals import capital_roles, letter_classes, with_roles
+from braillejobs.translate.louis_engine import align
+from braillejobs.translate.vocab import SEPARATOR, Vocab, code_points
+
+ALPHABET = string.ascii_letters + string.digits + "&-'.,\"()ÉéÇß" + "  "
+
+
+def _vocab() -> Vocab:
+    return Vocab.build(Counter(ALPHABET * 3), Counter(), max_chunks=4)
+
+
+def reference_roles(stream: str) -> list[int]:
+    """One role a character, word by word, the way the module docstring defines it."""
+    roles = [0] * len(stream)
+    for line_start, line in _lines(stream):
+        words = []           # (start, end, capitalised) of the words with letters
+        for start, end in _tokens(line):
+            word = line[start:end]
+            upper = any(c.isupper() for c in word)
+            lower = any(c.islower() for c in word)
+            if upper or lower:
+                words.append((start, end, upper and not lower))
+        i = 0
+        while i < len(words):
+            if not words[i][2]:
+                i += 1
+                continue
+            j = i
+            while j < len(words) and words[j][2]:
+                j += 1
+            run = words[i:j]
+            for k, (start, end, _cap) in enumerate(run):
+                if len(run) == 1:
+                    role = 1
+                elif len(run) == 2:
+                    role = 2
+                else:
+                    role = 3 if k == 0 else 5 if k == len(run) - 1 else 4
+                for p in range(start, end):
+                    roles[line_start + p] = role
+            i = j
+    return roles
+
+
+def _lines(stream: str):
+    start = 0
+    for line in stream.split(SEPARATOR):
+        yield start, line
+        start += len(line) + 1
+
+
+def _tokens(line: str):
+    i = 0
+    while i < len(line):
+        if line[i].isspace():
+            i += 1
+            continue
+        j = i
+        while j < len(line) and not line[j].isspace():
+            j += 1
+        yield i, j
+        i = j
+
+
+def _roles(stream: str, vocab: Vocab) -> list[int]:
+    ids = torch.from_numpy(vocab.encode(stream))
+    classes = torch.from_numpy(letter_classes(vocab))
+    return capital_roles(ids, classes).tolist()
+
+
+def test_roles_match_the_reference_on_random_streams():
+    vocab = _vocab()
+    rng = random.Random(5)
+    words = ["THE", "BIG", "dog", "A", "I", "MP3", "33", "&", "THE-BIG", "TWO'S", "THREEs",
+             "(THREE)", "\"DOG\"", "é", "É", "x", "ÇA", "ß", "--", "Hello", "NASA."]
+    for _ in range(400):
+        lines = []
+        for _ in range(rng.randint(1, 4)):
+            n = rng.randint(0, 12)
+            lines.append(" ".join(rng.choice(words) if rng.random() < .8 else
+                                  "".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 5)))
+                                  for _ in range(n)))
+        stream = SEPARATOR + SEPARATOR.join(lines) + SEPARATOR
+        assert _roles(stream, vocab) == reference_roles(stream), stream
+
+
+def test_roles_in_the_middle_of_nothing():
+    vocab = _vocab()
+    assert _roles("", vocab) == []
+    assert _roles("   ", vocab) == [0, 0, 0]
+    assert _roles("33 & 44", vocab) == [0] * 7
+    assert _roles("A B C", vocab) == [3, 0, 4, 0, 5]
+    # a line break ends a run; tokens without letters do not
+    assert _roles("ONE TWO\nTHREE", vocab) == [2] * 3 + [0] + [2] * 3 + [0] + [1] * 5
+    assert _roles("ONE 33 TWO x", vocab) == [2, 2, 2, 0, 0, 0, 0, 2, 2, 2, 0, 0]
+
+
+def test_packed_ids_keep_padding_silent():
+    vocab = _vocab()
+    ids = torch.from_numpy(np.r_[[0, 0], vocab.encode("THE BIG DOG"), [0]])
+    packed = with_roles(ids, torch.from_numpy(letter_classes(vocab)), vocab.n_chars)
+    assert packed[:2].tolist() == [0, 0] and packed[-1].item() == 0
+    assert (packed % vocab.n_chars).tolist() == ids.tolist()
+    assert (packed // vocab.n_chars).tolist()[2:-1] == [3, 3, 3, 0, 4, 4, 4, 0, 5, 5, 5]
+
+
+def test_roles_say_where_liblouis_writes_a_capitals_passage():
+    """Role 3 words carry liblouis's passage indicator, role 5 words its terminator, role 4 words
+    neither a word indicator nor a terminator; shorter runs have no passage at all."""
+    sentences = [
+        "THE BIG DOG ran home.", "HELLO, WORLD AND YOU", "SALT & PEPPER ARE here",
+        "MP3 FILES ARE HERE", "the BBC AND ITV are", "ONE TWO 33 FOUR five",
+        '"THE BIG DOG" barked', "ONE TWO. Three", "ONE TWO THREEs", "THE-BIG DOG ran",
+        "NOTICE: THIS ROOM IS FOR STAFF ONLY. Thank you.", "I AM HERE now",
+    ]
+    ids_text = "".join(ALPHABET) + ":!"
+    vocab = Vocab.build(Counter(ids_text * 3), Counter(), max_chunks=4)
+    checked = 0
+    for text in sentences:
+        _braille, chunks = align(text, "en-ueb-g2.ctb")
+        roles = _roles(text, vocab)
+        passage = any(r == 3 for r in roles)
+        assert passage == ("⠠⠠⠠" in "".join(chunks)), text
+        for start, end in _tokens(text):
+            cells = "".join(chunks[start:end])
+            role = roles[start]
+            if role == 3:
+                assert cells.startswith("⠠⠠⠠") or "⠠⠠⠠" in cells, (text, start)
+            if role == 5:
+                assert cells.endswith("⠠⠄"), (text, start)
+            if role == 4:
+                assert "⠠⠠" not in cells and "⠠⠄" not in cells, (text, start)
+            checked += role >= 3
+    assert checked >= 20
+    assert code_points("x").tolist() == [ord("x")]
