@@ -313,8 +313,10 @@ JOB_IDLE_MAX = Gauge(
     registry=FLEET_REGISTRY)
 WORKERS_ONLINE = Gauge(
     "braillejobs_workers_online",
-    "Celery workers that answered the exporter's last ping.",
+    "Celery workers that answered the exporter's last ping (NaN until the exporter has reached "
+    "the broker once: not knowing is not zero).",
     registry=FLEET_REGISTRY)
+WORKERS_ONLINE.set(float("nan"))
 EXPORTER_UP = Gauge(
     "braillejobs_exporter_source_up",
     "Whether the exporter's last read of a source (broker, database) succeeded (1) or not (0).",

@@ -11,9 +11,9 @@ need_apt=()
 for pkg in liblouis20 liblouis-data python3-louis; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
-# docker-compose (`config -q` needs no engine) and prometheus (promtool) check the deployment
-# files in the tests; --no-install-recommends keeps the Docker engine out.
-for pkg in docker-compose prometheus; do
+# docker-compose (`config -q` needs no engine), prometheus (promtool) and prometheus-alertmanager
+# (amtool) check the deployment files in the tests; --no-install-recommends keeps the Docker engine out.
+for pkg in docker-compose prometheus prometheus-alertmanager; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

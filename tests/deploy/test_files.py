@@ -88,7 +88,7 @@ def test_compose_rejects_an_invalid_file(tmp_path):
 
 @needs_compose
 @pytest.mark.parametrize("variable", ["REDIS_PASSWORD", "POSTGRES_PASSWORD",
-                                      "GRAFANA_ADMIN_PASSWORD"])
+                                      "GRAFANA_ADMIN_PASSWORD", "ALERT_WEBHOOK_URL"])
 def test_compose_requires_every_password(tmp_path, variable):
     env_file = tmp_path / ".env"
     env_file.write_text("".join(line + "\n" for line in ENV_EXAMPLE.read_text().splitlines()
@@ -101,7 +101,7 @@ def test_compose_requires_every_password(tmp_path, variable):
 def test_compose_services_and_wiring():
     services = compose()["services"]
     assert set(services) >= {"redis", "postgres", "migrate", "worker-gpu", "worker-cpu",
-                             "exporter", "prometheus", "grafana"}
+                             "exporter", "prometheus", "alertmanager", "grafana"}
     # Redis refuses clients without the password; every client URL carries it.
     assert "--requirepass" in " ".join(services["redis"]["command"])
     for name in ("migrate", "worker-gpu", "worker-cpu", "exporter"):
@@ -145,6 +145,150 @@ def test_env_example_names_every_variable_compose_uses():
     defined = {line.split("=", 1)[0] for line in ENV_EXAMPLE.read_text().splitlines()
                if line and not line.startswith("#")}
     assert used <= defined, f"not in .env.example: {sorted(used - defined)}"
+
+
+# ----------------------------------------------------------------------------- alerting
+ALERTMANAGER = DEPLOY / "alertmanager"
+AMTOOL = shutil.which("amtool")
+needs_amtool = pytest.mark.skipif(
+    AMTOOL is None,
+    reason="amtool is absent (Debian package prometheus-alertmanager; scripts/setup.sh installs "
+           "it)")
+
+
+def _render(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ALERT_WEBHOOK_URL")}
+    return subprocess.run(["sh", str(ALERTMANAGER / "render-config.sh"),
+                           str(ALERTMANAGER / "alertmanager.yml"), str(tmp_path / "am.yml")],
+                          env=clean | env, capture_output=True, text=True, timeout=30)
+
+
+@needs_amtool
+@pytest.mark.parametrize("url", ["https://hooks.example.com/services/T0/B1/x?a=1&b=2|3",
+                                 "http://alert-sink:8080/"])
+def test_alertmanager_config_with_the_url_passes_amtool(tmp_path, url):
+    result = _render(tmp_path, ALERT_WEBHOOK_URL=url)
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load((tmp_path / "am.yml").read_text())
+    assert config["receivers"][0]["webhook_configs"][0]["url"] == url
+    checked = subprocess.run([AMTOOL, "check-config", str(tmp_path / "am.yml")],
+                             capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@needs_amtool
+def test_amtool_refuses_the_template_itself():
+    checked = subprocess.run([AMTOOL, "check-config", str(ALERTMANAGER / "alertmanager.yml")],
+                             capture_output=True, text=True, timeout=60)
+    assert checked.returncode != 0
+
+
+def test_alertmanager_url_from_a_secret_file(tmp_path):
+    secret = tmp_path / "url"
+    secret.write_text("https://hooks.example.com/from-file\n")
+    result = _render(tmp_path, ALERT_WEBHOOK_URL="https://ignored.example.com/",
+                     ALERT_WEBHOOK_URL_FILE=str(secret))
+    assert result.returncode == 0, result.stderr
+    assert "https://hooks.example.com/from-file" in (tmp_path / "am.yml").read_text()
+
+
+@pytest.mark.parametrize("env", [{}, {"ALERT_WEBHOOK_URL": "not a url"},
+                                 {"ALERT_WEBHOOK_URL":
+                                  "https://change-me.example.invalid/braillejobs-alerts"},
+                                 {"ALERT_WEBHOOK_URL_FILE": "/nonexistent/url"}])
+def test_alertmanager_refuses_to_start_without_a_real_receiver(tmp_path, env):
+    result = _render(tmp_path, **env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("alertmanager: ") and "ALERT_WEBHOOK_URL" in result.stderr
+    assert not (tmp_path / "am.yml").exists()
+
+
+def test_the_env_example_placeholder_is_refused(tmp_path):
+    line = next(x for x in ENV_EXAMPLE.read_text().splitlines()
+                if x.startswith("ALERT_WEBHOOK_URL="))
+    assert _render(tmp_path, ALERT_WEBHOOK_URL=line.split("=", 1)[1]).returncode == 2
+
+
+def test_prometheus_sends_alerts_to_alertmanager_and_labels_its_targets():
+    config = yaml.safe_load(PROMETHEUS.read_text())
+    targets = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    service = compose()["services"]["alertmanager"]
+    assert targets == ["alertmanager:9093"]
+    assert "127.0.0.1:9093:9093" in service["ports"]
+    assert service["entrypoint"][1] == "/etc/alertmanager/render-config.sh"
+    assert "/bin/alertmanager" in service["command"]
+    components = {}
+    for job in config["scrape_configs"]:
+        for rule in job.get("relabel_configs", []):
+            if rule.get("target_label") == "braillejobs_component":
+                components[job["job_name"]] = rule["replacement"]
+    assert components == {"braillejobs-worker": "worker", "braillejobs-exporter": "exporter"}
+
+
+def test_rules_and_panels_select_targets_by_the_project_label_not_the_job_name():
+    for where, expr in promql_expressions():
+        assert "job=" not in expr.replace(" ", ""), f"{where} depends on a scrape job name"
+
+
+def _k8s_alertmanager_config() -> dict:
+    secret = next(doc for _f, doc in k8s_documents()
+                  if doc["kind"] == "Secret" and doc["metadata"]["name"] ==
+                  "braillejobs-alertmanager")
+    return yaml.safe_load(secret["stringData"]["alertmanager.yml"])
+
+
+def test_kubernetes_alertmanager_routes_as_compose_does(tmp_path):
+    config = _k8s_alertmanager_config()
+    url = config["receivers"][0]["webhook_configs"][0]["url"]
+    result = _render(tmp_path, ALERT_WEBHOOK_URL="https://hooks.example.com/x")
+    assert result.returncode == 0
+    composed = yaml.safe_load((tmp_path / "am.yml").read_text())
+    composed["receivers"][0]["webhook_configs"][0]["url"] = url
+    assert config == composed
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    assert "alertmanager.yaml" in kustomization["resources"]
+
+
+@needs_amtool
+def test_kubernetes_alertmanager_config_passes_amtool(tmp_path):
+    path = tmp_path / "am.yml"
+    path.write_text(yaml.safe_dump(_k8s_alertmanager_config()))
+    checked = subprocess.run([AMTOOL, "check-config", str(path)], capture_output=True,
+                             text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+OPERATOR = K8S / "prometheus-operator"
+
+
+def test_prometheus_operator_rules_are_the_rules_file():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts/prometheus_operator_rules.py"),
+                             "--check"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    rule = yaml.safe_load((OPERATOR / "prometheusrule.yaml").read_text())
+    assert rule["kind"] == "PrometheusRule"
+    assert rule["spec"]["groups"] == yaml.safe_load(RULES.read_text())["groups"]
+
+
+def test_pod_monitor_labels_targets_as_the_rules_expect():
+    monitor = yaml.safe_load((OPERATOR / "podmonitor.yaml").read_text())
+    endpoint = monitor["spec"]["podMetricsEndpoints"][0]
+    relabel = endpoint["relabelings"][0]
+    assert relabel["targetLabel"] == "braillejobs_component"
+    assert relabel["sourceLabels"] == ["__meta_kubernetes_pod_label_app_kubernetes_io_component"]
+    wanted = next(e for e in monitor["spec"]["selector"]["matchExpressions"]
+                  if e["key"] == "app.kubernetes.io/component")["values"]
+    # every pod that serves metrics has a port named as the monitor says and a component label
+    # that the rules know
+    served = {}
+    for _f, doc in k8s_documents():
+        pod = doc.get("spec", {}).get("template", {})
+        ports = [p.get("name") for c in pod.get("spec", {}).get("containers", [])
+                 for p in c.get("ports", [])]
+        if endpoint["port"] in ports:
+            served[doc["metadata"]["name"]] = pod["metadata"]["labels"].get(
+                "app.kubernetes.io/component")
+    assert served and set(served.values()) == set(wanted) == {"worker", "exporter"}, served
 
 
 # ---------------------------------------------------------------------------------- hadolint
@@ -225,6 +369,8 @@ def test_kubernetes_wiring():
             continue
         pod = doc["spec"]["template"]["spec"]
         for container in pod["containers"]:
+            if not container["image"].startswith("braillejobs:"):
+                continue          # Alertmanager reads its own Secret, not the settings
             refs = {r.get("configMapRef", r.get("secretRef"))["name"]
                     for r in container.get("envFrom", [])}
             assert refs == {"braillejobs-config", "braillejobs-secrets"}, name
@@ -271,7 +417,8 @@ def test_keda_scaled_object_targets_the_worker_and_queue():
         assert trigger["type"] == "redis"
         assert int(trigger["metadata"]["listLength"]) > 0
         assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
-    secret = next(d for _n, d in docs if d["kind"] == "Secret")
+    secret = next(d for _n, d in docs if d["kind"] == "Secret" and
+                  d["metadata"]["name"] == "braillejobs-secrets")
     for ref in auth["spec"]["secretTargetRef"]:
         assert ref["name"] == secret["metadata"]["name"]
         assert ref["key"] in secret["stringData"]
@@ -280,7 +427,7 @@ def test_keda_scaled_object_targets_the_worker_and_queue():
 # ---------------------------------------------------------------------------------- PromQL
 GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": "1h"}
 PROMETHEUS_OWN = {"up"}  # series that Prometheus itself writes for every target
-TARGET_LABELS = {"job", "instance"}
+TARGET_LABELS = {"job", "instance", "braillejobs_component"}
 
 
 def dashboard() -> dict:
@@ -375,7 +522,7 @@ def test_dashboard_shows_what_operators_need():
     for needed in ("braillejobs_characters_total", "braillejobs_documents_total",
                    "braillejobs_fallback_characters_total", "braillejobs_queue_length",
                    "braillejobs_jobs", "braillejobs_task_duration_seconds_bucket",
-                   "braillejobs_worker_gpu_memory_used_bytes", 'up{job="braillejobs-worker"}',
+                   "braillejobs_worker_gpu_memory_used_bytes", 'up{braillejobs_component="worker"}',
                    "braillejobs_dead_letters_total", "braillejobs_dead_letter_messages"):
         assert needed in exprs
     for q in ("0.5", "0.95", "0.99"):

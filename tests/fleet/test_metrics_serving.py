@@ -3,6 +3,7 @@ exporter's behaviour when a source is down; `top --once` without a fleet."""
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -84,6 +85,8 @@ def test_exporter_reports_a_source_it_cannot_read(tmp_path):
         assert sample(samples, "braillejobs_exporter_source_up", source="broker") == 0
         assert sample(samples, "braillejobs_exporter_source_up", source="database") == 0
         assert not any(name == "braillejobs_queue_length" for name, _l in samples)
+        # an exporter that never reached the broker does not claim that no worker is up
+        assert math.isnan(sample(samples, "braillejobs_workers_online"))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
