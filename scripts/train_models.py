@@ -52,26 +52,40 @@ def progress(event: dict) -> None:
 def finish(args: argparse.Namespace, device: str, table: str, paths: dict, card: dict) -> None:
     """Calibrate the auto thresholds, evaluate, and write the checkpoints and the model card."""
     stem = table.removesuffix(".ctb")
-    lines = ev.load_lines(args.corpus / "heldout.txt", args.eval_lines)
+    # the held-out lines, spread over the file, in two halves: the thresholds are chosen on
+    # one and every figure is measured on the other
+    spread = ev.load_lines(args.corpus / "heldout.txt", 2 * args.eval_lines)
+    tune, lines = spread[0::2], spread[1::2]
     cnn = Tagger(ckpt_mod.load(paths["cnn"]), torch.device(device))
     engines = {"cnn": NeuralEngine("cnn", table, cnn, None, DEFAULT_THRESHOLDS)}
     if "rnn" in paths:
         rnn = Tagger(ckpt_mod.load(paths["rnn"]), torch.device(device))
         engines["rnn"] = NeuralEngine("rnn", table, rnn, None, DEFAULT_THRESHOLDS)
-        calib = ev.calibrate(cnn, rnn, lines)
-        log(f"calibration: {json.dumps(calib['chosen'])}")
+        calib = ev.calibrate(cnn, rnn, tune, rnn_grid=ev.RNN_GRID)
+        log(f"calibration on {len(tune)} lines: {json.dumps(calib['chosen'])}")
         for point in calib["curve"]:
-            log(f"  t={point['threshold']:<6} exact {point['exact_lines']:.4f} "
+            log(f"  t={point['threshold']:<6} rnn t={point['rnn_threshold']:<6} "
+                f"exact {point['exact_lines']:.4f} "
                 f"cer {point['cell_error_rate']:.5f} cnn {point['cnn']:.4f} "
                 f"rnn {point['rnn']:.4f} louis {point['louis']:.4f}")
         card["calibration"] = calib
         engines["auto"] = NeuralEngine("auto", table, cnn, rnn, calib["chosen"])
+        card["routing"] = ev.routing_report(engines["auto"], lines)
+        log(f"routing on {len(lines)} other lines: {json.dumps(card['routing'])}")
     card["heldout"] = {}
+    fortunes = ev.load_lines(args.fortunes) if args.fortunes else None
     for name, engine in engines.items():
         figures = ev.evaluate(engine, lines)
         card["heldout"][name] = figures
         log(f"held-out {name}: exact {figures['exact_lines']:.4f} "
-            f"cer {figures['cell_error_rate']:.5f} share {figures['share']}")
+            f"cer {figures['cell_error_rate']:.5f} share {figures['share']} "
+            f"by class {json.dumps(figures['by_class'])}")
+        if fortunes:
+            f = ev.evaluate(engine, fortunes)
+            card.setdefault("fortunes", {})[name] = f
+            log(f"fortunes {name}: exact {f['exact_lines']:.4f} "
+                f"cer {f['cell_error_rate']:.5f} share {f['share']} "
+                f"by class {json.dumps(f['by_class'])}")
         if args.rulebook and args.rulebook.exists():
             rb = ev.evaluate_rulebook(engine, args.rulebook)
             card.setdefault("rulebook", {})[name] = rb
@@ -109,6 +123,8 @@ def main() -> None:
     p.add_argument("--deadline", type=float, default=1e9)
     p.add_argument("--eval-lines", type=int, default=4000)
     p.add_argument("--rulebook", type=Path)
+    p.add_argument("--fortunes", type=Path,
+                   help="Also score the engines on this independent set (scripts/fortunes_eval_set.py).")
     args = p.parse_args()
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else \
         ("cpu" if args.device == "auto" else args.device)

@@ -137,9 +137,11 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
               help="A text file (one line per case; reference: liblouis) or a rulebook .jsonl.")
 @click.option("--limit", type=int, default=5000, show_default=True, help="Most lines read.")
 @click.option("--calibrate", "calibrate_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Sweep the auto thresholds on --data and write the curve and choice here.")
+              help="Sweep the auto chain's two thresholds (CNN, BiLSTM) on --data and write "
+                   "the curve and the choice here.")
 def evaluate_cmd(engine_name, table, data, limit, calibrate_out) -> None:
-    """Exact-line rate, cell error rate, share per engine and chars/s of an engine."""
+    """Exact-line rate (overall and by error class), cell error rate, share per engine and
+    chars/s of an engine; for auto, also what the BiLSTM fallback settled."""
     from ..translate.training import evaluate as ev
     from ..translate.engine import EngineError
     from ..translate.registry import get_engine
@@ -152,7 +154,7 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out) -> None:
         if calibrate_out:
             from ..translate.neural import load_tagger
             result = ev.calibrate(load_tagger("cnn", table), load_tagger("rnn", table),
-                                  ev.load_lines(data, limit))
+                                  ev.load_lines(data, limit), rnn_grid=ev.RNN_GRID)
             calibrate_out.write_text(json.dumps(result, indent=2) + "\n")
             echo_json(result)
             return
@@ -160,7 +162,11 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out) -> None:
         if data.suffix == ".jsonl":
             echo_json(ev.evaluate_rulebook(engine, data))
         else:
-            echo_json(ev.evaluate(engine, ev.load_lines(data, limit)))
+            lines = ev.load_lines(data, limit)
+            figures = ev.evaluate(engine, lines)
+            if hasattr(engine, "route") and engine.fallback is not None:
+                figures["routing"] = ev.routing_report(engine, lines)
+            echo_json(figures)
     except EngineError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -191,6 +191,55 @@ def test_calibration_sweep_matches_fresh_runs(taggers):
     assert result["chosen"]["cnn"] in (0.0, 0.9, 1.01)
 
 
+def test_calibration_sweeps_the_bilstm_threshold_apart(taggers):
+    lines = SAMPLE[:6] + ["HIS MARIJUANA STUCK to the Southend pier, said Dvořák."]
+    result = ev.calibrate(taggers[0], taggers[1], lines, grid=(0.9, 1.01),
+                          rnn_grid=(0.0, 1.01))
+    points = [(p["threshold"], p["rnn_threshold"]) for p in result["curve"]]
+    assert points == [(0.9, 0.0), (0.9, 1.01), (1.01, 0.0), (1.01, 1.01)]
+    # with the CNN handing over every word, a BiLSTM that settles everything writes it all;
+    # one that settles nothing leaves it all to liblouis
+    everything = result["curve"][2]
+    assert everything["cnn"] == 0.0 and everything["rnn"] == 1.0 and everything["louis"] == 0.0
+    assert result["curve"][3]["louis"] == 1.0
+    for point in result["curve"]:
+        fresh = _auto(taggers, point["threshold"], point["rnn_threshold"]).translate_lines(lines)
+        assert ev.shares(fresh).get("rnn", 0.0) == point["rnn"]
+
+
+def test_choice_prefers_accuracy_then_a_careful_cnn_then_less_liblouis():
+    def p(t, tr, exact, louis, rnn=0.0):
+        return {"threshold": t, "rnn_threshold": tr, "exact_lines": exact,
+                "cell_error_rate": 1 - exact, "cnn": 1 - louis - rnn, "rnn": rnn,
+                "louis": louis}
+
+    curve = [p(0.99, 0.9, 0.999, 0.004, 0.004), p(0.999, 0.9, 1.0, 0.006, 0.008),
+             p(0.999, 0.999, 1.0, 0.012, 0.002), p(0.995, 0.5, 1.0, 0.003, 0.01)]
+    assert ev.choose(curve) == {"cnn": 0.999, "rnn": 0.9}
+    # a point that leaves too little to the neural engines is not eligible
+    assert ev.choose([p(0.999, 0.9, 1.0, 0.5), p(0.99, 0.9, 0.99, 0.01)]) == \
+        {"cnn": 0.99, "rnn": 0.9}
+
+
+def test_routing_report_counts_the_bilstm_work(taggers):
+    """The BiLSTM route taken and counted: with a CNN threshold that hands words over and a
+    BiLSTM threshold that settles them, words go to the BiLSTM, it writes characters, the
+    report counts them, and every settled word is checked against liblouis."""
+    lines = SAMPLE + ["HIS MARIJUANA STUCK to the Southend pier."]
+    engine = _auto(taggers, 0.9999, 0.5)
+    report = ev.routing_report(engine, lines)
+    assert report["handed_to_rnn"] > 0 and report["settled_by_rnn"] > 0
+    assert 0 <= report["settled_right"] <= report["settled_by_rnn"] <= report["handed_to_rnn"]
+    assert report["share"]["rnn"] > 0
+    results = engine.translate_lines(lines)
+    assert sum(r.chars_by_engine.get("rnn", 0) for r in results) == \
+        round(report["share"]["rnn"] * sum(len(x) for x in lines))
+    # no BiLSTM: nothing is handed to it, everything unsure goes to liblouis
+    alone = NeuralEngine("auto", G2, taggers[0], None, {"cnn": 0.9999, "rnn": 0.5})
+    quiet = ev.routing_report(alone, lines)
+    assert quiet["handed_to_rnn"] == 0 and quiet["share"]["rnn"] == 0
+
+
 def test_shipped_cnn_writes_escapes_and_lumped_words(taggers):
     """What the labels' escape class and spread words made expressible: characters the table does
     not define, and words liblouis reports whole on their first character."""

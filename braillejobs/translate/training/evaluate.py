@@ -161,12 +161,15 @@ def evaluate_checkpoint_file(path: Path, heldout: Path, limit: int, device: str 
 
 
 DEFAULT_GRID = (0.0, 0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999)
+RNN_GRID = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.01)   # 1.01: never settles
 
 
 def calibrate(cnn, rnn, lines: Sequence[str], *, grid: Sequence[float] = DEFAULT_GRID,
+              rnn_grid: Sequence[float] | None = None,
               min_neural_share: float = 0.97) -> dict:
-    """Sweep one threshold for both stages; choose the most accurate point that keeps
-    ``min_neural_share`` of characters on the neural engines."""
+    """Sweep the CNN's threshold and, for each, the BiLSTM's (``rnn_grid``; without it, the
+    same value for both); choose with :func:`choose`. The taggers run once; every point only
+    routes, decodes and splices again."""
     from ..neural import NeuralEngine
 
     louis = LouisEngine(cnn.checkpoint.table)
@@ -174,14 +177,15 @@ def calibrate(cnn, rnn, lines: Sequence[str], *, grid: Sequence[float] = DEFAULT
     curve = []
     cnn, rnn = _Remembering(cnn), _Remembering(rnn)
     for t in grid:
-        engine = NeuralEngine("auto", cnn.checkpoint.table, cnn, rnn, {"cnn": t, "rnn": t})
-        results, _seconds = run_engine(engine, lines)
-        s = score([r.braille for r in results], refs)
-        share = shares(results)
-        curve.append({"threshold": t, "exact_lines": s["exact_lines"],
-                      "cell_error_rate": s["cell_error_rate"],
-                      "cnn": share.get("cnn", 0.0), "rnn": share.get("rnn", 0.0),
-                      "louis": share.get("louis", 0.0)})
+        for tr in (rnn_grid if rnn_grid is not None else (t,)):
+            engine = NeuralEngine("auto", cnn.checkpoint.table, cnn, rnn, {"cnn": t, "rnn": tr})
+            results, _seconds = run_engine(engine, lines)
+            s = score([r.braille for r in results], refs)
+            share = shares(results)
+            curve.append({"threshold": t, "rnn_threshold": tr, "exact_lines": s["exact_lines"],
+                          "cell_error_rate": s["cell_error_rate"],
+                          "cnn": share.get("cnn", 0.0), "rnn": share.get("rnn", 0.0),
+                          "louis": share.get("louis", 0.0)})
     return {"curve": curve, "chosen": choose(curve, min_neural_share),
             "min_neural_share": min_neural_share, "lines": len(lines)}
 
@@ -206,12 +210,15 @@ class _Remembering:
 
 def choose(curve: Sequence[dict], min_neural_share: float = 0.97) -> dict:
     """The most accurate point of the curve that keeps ``min_neural_share`` of characters on the
-    neural engines. Points equally accurate on the sample cannot be told apart by it, so the tie
-    goes to the higher (more careful) threshold: a wrong cell reaches a reader, a fallback costs
-    only speed."""
+    neural engines. Points equally accurate on the sample cannot be told apart by it: the tie
+    goes first to the higher (more careful) CNN threshold, since the CNN writes nearly all the
+    text and a wrong cell reaches a reader; then to the point that sends least to liblouis (the
+    BiLSTM settling what it can without losing a line of the sample); then to the higher BiLSTM
+    threshold."""
     eligible = [p for p in curve if p["cnn"] + p["rnn"] >= min_neural_share] or list(curve[:1])
-    best = max(eligible, key=lambda p: (p["exact_lines"], -p["cell_error_rate"], p["threshold"]))
-    return {"cnn": best["threshold"], "rnn": best["threshold"]}
+    best = max(eligible, key=lambda p: (p["exact_lines"], -p["cell_error_rate"], p["threshold"],
+                                        -p["louis"], p.get("rnn_threshold", p["threshold"])))
+    return {"cnn": best["threshold"], "rnn": best.get("rnn_threshold", best["threshold"])}
 
 
 def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
