@@ -92,8 +92,13 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto",
               show_default=True,
               help="auto: bf16 autocast for the CNN on a GPU or a CPU with native bf16.")
+@click.option("--focus", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A CNN checkpoint: centre a share of the windows on the words it is unsure "
+                   "of (what the auto chain hands the BiLSTM).")
+@click.option("--focus-share", type=float, default=0.5, show_default=True,
+              help="Share of the windows centred by --focus.")
 def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, length, lr,
-              device, no_resume, eval_lines, init, precision) -> None:
+              device, no_resume, eval_lines, init, precision, focus, focus_share) -> None:
     """Train a tagger on the labelled corpus (resumable; CUDA when present).
 
     With --init, fine-tune an existing checkpoint instead of starting afresh."""
@@ -109,9 +114,13 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
     opts = trainer.TrainOptions(arch=arch, preset=preset, table=table, steps=steps,
                                 max_seconds=max_seconds, batch=batch, length=length, lr=lr,
                                 device=device, resume=not no_resume, eval_lines=eval_lines,
-                                init=init, precision=precision)
+                                init=init, precision=precision, focus=focus,
+                                focus_share=focus_share)
     def progress(event: dict) -> None:
-        if event["phase"] in ("count", "label"):
+        if event["phase"] == "focus":
+            bar.update(0, info=f"finding unsure words: {event['chars']:,} of "
+                               f"{event['of']:,} chars")
+        elif event["phase"] in ("count", "label"):
             what = "counting chunks" if event["phase"] == "count" else "labelling"
             bar.update(0, info=f"{what}: {event['chars']:,} chars")
         else:

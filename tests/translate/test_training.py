@@ -182,3 +182,53 @@ def test_capital_roles_see_past_every_window(tiny_corpus):
     # "THE" opening a long passage and "THE" alone differ only by their role
     short = one.tag_lines(["THE"])
     assert not np.allclose(a.conf[:3], short.conf[:3], atol=1e-6)
+
+
+def test_focus_finds_the_words_the_cnn_hands_over(tiny_models, tiny_corpus):
+    """The positions a fallback trains on are exactly the characters of the words the auto
+    chain would hand over (same threshold), found over the labelled stream."""
+    from braillejobs.translate.neural import unsure_chars
+    from braillejobs.translate.training.corpus import read_lines
+    from braillejobs.translate.training.focus import hard_positions, stream_text
+    from braillejobs.translate.vocab import SEPARATOR
+
+    labelled = trainer.label_corpus(tiny_corpus, "en-ueb-g2.ctb")
+    lines = list(read_lines(tiny_corpus / "train.txt"))
+    text = stream_text(labelled.x, labelled.vocab, tiny_corpus)
+    assert text == SEPARATOR + SEPARATOR.join(lines) + SEPARATOR
+    # without the corpus, the text is spelled from the ids: the same where the vocabulary knows
+    # the characters
+    spelled = stream_text(labelled.x, labelled.vocab)
+    known = set(labelled.vocab.chars)
+    assert len(spelled) == len(text) and "$" in text and "$" not in spelled
+    assert all(a == b if b in known else a == "\ufffd" for a, b in zip(spelled, text))
+    hard = hard_positions(text, tiny_models["cnn"], tiny_corpus, threshold=0.9)
+    tagger = Tagger(ckpt_mod.load(tiny_models["cnn"]), torch.device("cpu"))
+    lengths = np.array([len(x) for x in lines])
+    tagged = tagger.tag_lines(lines)
+    space_id = int(tagger.vocab.encode(" ")[0])
+    mask = unsure_chars(tagged, lengths, 0.9, space_id)
+    line_start = np.cumsum(np.r_[0, lengths[:-1] + 1]) + 1     # after each separator
+    expected = np.concatenate([line_start[i] + np.flatnonzero(mask[a:b])
+                               for i, (a, b) in enumerate(zip(np.r_[0, np.cumsum(lengths)[:-1]],
+                                                              np.cumsum(lengths)))])
+    assert 0 < len(hard) < len(labelled.x)
+    assert np.array_equal(hard, expected)
+    # cached: the second call reads the file
+    again = hard_positions(text, tiny_models["cnn"], tiny_corpus, threshold=0.9)
+    assert np.array_equal(again, hard)
+
+
+def test_training_with_focus_records_it(tiny_models, tiny_corpus, tmp_path):
+    opts = trainer.TrainOptions(arch="rnn", preset="tiny", steps=6, batch=4, length=64,
+                                device="cpu", resume=False, eval_lines=0,
+                                focus=tiny_models["cnn"], focus_share=0.75,
+                                focus_threshold=0.9)
+    ckpt = trainer.train(tiny_corpus, tmp_path / "rnn.pt", opts)
+    focus = ckpt.meta["focus"]
+    assert focus["share"] == 0.75 and focus["positions"] > 0
+    assert focus["cnn"] == ckpt_mod.load(tiny_models["cnn"]).version
+    with pytest.raises(ValueError, match="focus share"):
+        trainer.train(tiny_corpus, tmp_path / "x.pt",
+                      trainer.TrainOptions(arch="rnn", preset="tiny", steps=1, device="cpu",
+                                           focus=tiny_models["cnn"], focus_share=0.0))

@@ -66,8 +66,11 @@ def _shards(lines: Iterator[str], size: int, table: str, known: frozenset | None
         yield shard, table, known
 
 
-def labels_path(corpus_dir: Path, table: str) -> Path:
-    return Path(corpus_dir) / f"labels-{table.removesuffix('.ctb')}.npz"
+def labels_path(corpus_dir: Path, table: str, vocab: Vocab | None = None) -> Path:
+    """The label cache: one for the corpus's own vocabulary, one per vocabulary given (a
+    fine-tune labels in its checkpoint's), so that neither overwrites the other."""
+    suffix = f"-{_vocab_digest(vocab)[:12]}" if vocab is not None else ""
+    return Path(corpus_dir) / f"labels-{table.removesuffix('.ctb')}{suffix}.npz"
 
 
 @dataclass
@@ -109,7 +112,7 @@ def label_corpus(corpus_dir: Path, table: str, *, vocab: Vocab | None = None,
     """Label ``train.txt`` with liblouis (cached). Without ``vocab``, build the vocabularies from
     it (two passes); with one (fine-tuning), label in that vocabulary."""
     corpus_dir = Path(corpus_dir)
-    cache = labels_path(corpus_dir, table)
+    cache = labels_path(corpus_dir, table, vocab)
     manifest = json.loads((corpus_dir / "manifest.json").read_text())
     wanted_vocab = _vocab_digest(vocab) if vocab is not None else None
     if cache.exists() and not force:
@@ -173,6 +176,9 @@ class TrainOptions:
     eval_lines: int = 2000
     init: Path | None = None       # fine-tune from this checkpoint (its arch, config, vocabulary)
     precision: str = "auto"        # auto, fp32 or bf16 (autocast)
+    focus: Path | None = None      # a CNN checkpoint: centre windows on the words it is unsure of
+    focus_share: float = 0.5       # of the windows
+    focus_threshold: float = 0.999
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -257,6 +263,17 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
             optim.load_state_dict(state["optim"])
             step, elapsed, chars_seen = state["step"], state["elapsed"], state["chars_seen"]
             rng.bit_generator.state = state["rng"]
+    hard: np.ndarray | None = None
+    if opts.focus is not None:
+        if not 0 < opts.focus_share <= 1:
+            raise ValueError(f"focus share {opts.focus_share} is not in (0, 1]")
+        from .focus import hard_positions, stream_text
+        hard = hard_positions(stream_text(labelled.x, vocab, corpus_dir), opts.focus, corpus_dir,
+                              threshold=opts.focus_threshold, device=str(device),
+                              progress=progress)
+        if not len(hard):
+            raise ValueError(f"{opts.focus}: the CNN is sure of every word of the sample; "
+                             "there is nothing to focus on (try a higher --focus-threshold)")
     x = torch.from_numpy(labelled.x.astype(np.int64))
     if getattr(config, "capital_roles", False):   # the roles of the whole stream, once
         x = with_roles(x, torch.from_numpy(letter_classes(vocab)), vocab.n_chars)
@@ -293,7 +310,13 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         warm = min(1.0, (step + 1) / opts.warmup)
         for group in optim.param_groups:
             group["lr"] = lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
-        starts = torch.from_numpy(rng.integers(0, n, opts.batch)).to(device)
+        picked = rng.integers(0, n, opts.batch)
+        if hard is not None:      # a share of the windows around a word the CNN is unsure of
+            around = hard[rng.integers(0, len(hard), opts.batch)] - \
+                rng.integers(0, opts.length, opts.batch)
+            picked = np.where(rng.random(opts.batch) < opts.focus_share,
+                              np.clip(around, 0, n - 1), picked)
+        starts = torch.from_numpy(picked).to(device)
         idx = starts[:, None] + offsets
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
             logits = model(x[idx])
@@ -335,6 +358,9 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
     }
     if init_meta is not None:
         meta["fine_tuned_from"] = init_meta
+    if hard is not None:
+        meta["focus"] = {"cnn": ckpt_mod.load(opts.focus).version, "share": opts.focus_share,
+                         "threshold": opts.focus_threshold, "positions": int(len(hard))}
     ckpt = ckpt_mod.save(out, model, vocab, opts.table, meta)
     if opts.eval_lines:
         from .evaluate import evaluate_checkpoint_file
