@@ -1,8 +1,10 @@
 """Settings as data.
 
 Every setting is declared once below with its name, type, default and help text. The effective
-value of ``name`` comes from the environment variable ``BRAILLEJOBS_<NAME>`` when it is set, and
-from the default otherwise. ``braillejobs config`` prints them all with secrets masked.
+value of ``name`` comes from the environment variable ``BRAILLEJOBS_<NAME>`` when it is set, or
+from the file that ``BRAILLEJOBS_<NAME>_FILE`` names (a Docker or Kubernetes secret), and from
+the default otherwise. A secret that still holds the placeholder password of the shipped
+examples is refused. ``braillejobs config`` prints them all with secrets masked.
 """
 
 from __future__ import annotations
@@ -112,10 +114,38 @@ def setting(name: str) -> Setting:
     return _BY_NAME[name]
 
 
+PLACEHOLDER = "change-me"    # what .env.example and the Kubernetes Secret ship as passwords
+
+
+def _raw(item: Setting) -> str | None:
+    """The variable's text: ``BRAILLEJOBS_<NAME>``, or the first line of the file that
+    ``BRAILLEJOBS_<NAME>_FILE`` names (Docker and Kubernetes secret files)."""
+    raw = os.environ.get(item.env_var)
+    file_var = item.env_var + "_FILE"
+    path = os.environ.get(file_var)
+    if path:
+        if raw:
+            raise ConfigError(f"both {item.env_var} and {file_var} are set; keep one")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{file_var}={path!r}: cannot read it ({exc.strerror}); mount "
+                              "the secret there or unset the variable") from None
+        lines = text.splitlines()
+        raw = lines[0].strip() if lines else ""
+        if not raw:
+            raise ConfigError(f"{file_var}={path!r}: the file is empty")
+    if raw and item.secret and PLACEHOLDER in raw:
+        raise ConfigError(f"{item.env_var} still holds the placeholder password "
+                          f"({PLACEHOLDER!r}) of .env.example or the Kubernetes Secret; set the "
+                          "real one")
+    return raw
+
+
 def get(name: str) -> Any:
     """The effective value of one setting, parsed to its type."""
     item = _BY_NAME[name]
-    raw = os.environ.get(item.env_var)
+    raw = _raw(item)
     if raw is None or raw == "":
         if name == "data_dir":
             return _default_data_dir()

@@ -59,3 +59,36 @@ def test_readme_opens_with_the_two_commands_and_lists_every_setting():
         assert f"`{s.env_var}`" in readme, f"README.md does not document {s.env_var}"
     ci = (REPO / ".ci" / "run").read_text()
     assert "./scripts/test.sh" in ci
+
+
+def test_a_setting_from_a_secret_file(tmp_path, monkeypatch):
+    secret = tmp_path / "db-url"
+    secret.write_text("postgresql+psycopg2://bj:fromfile@db.example/bj\n")
+    monkeypatch.delenv("BRAILLEJOBS_DATABASE_URL", raising=False)
+    monkeypatch.setenv("BRAILLEJOBS_DATABASE_URL_FILE", str(secret))
+    assert config.get("database_url") == "postgresql+psycopg2://bj:fromfile@db.example/bj"
+    # both set: which one wins would be a guess
+    monkeypatch.setenv("BRAILLEJOBS_DATABASE_URL", "sqlite:///x.db")
+    try:
+        config.get("database_url")
+    except config.ConfigError as exc:
+        assert "both BRAILLEJOBS_DATABASE_URL and BRAILLEJOBS_DATABASE_URL_FILE" in str(exc)
+    else:
+        raise AssertionError("both variables set was accepted")
+    monkeypatch.delenv("BRAILLEJOBS_DATABASE_URL")
+    monkeypatch.setenv("BRAILLEJOBS_DATABASE_URL_FILE", str(tmp_path / "missing"))
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 1 and "BRAILLEJOBS_DATABASE_URL_FILE=" in result.output
+    assert "cannot read it" in result.output and "Traceback" not in result.output
+
+
+def test_placeholder_passwords_are_refused(tmp_path):
+    with settings(data_dir=tmp_path,
+                  broker_url="redis://:change-me-redis@redis:6379/0"):
+        result = CliRunner().invoke(main, ["workers", "list"])
+    assert result.exit_code == 1
+    assert "BRAILLEJOBS_BROKER_URL still holds the placeholder password" in result.output
+    # the shipped examples hold exactly that placeholder
+    from tests.support import REPO
+    assert "change-me" in (REPO / ".env.example").read_text()
+    assert config.PLACEHOLDER in (REPO / "deploy/k8s/secret.yaml").read_text()
