@@ -87,7 +87,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("db_retry_attempts", 8, "Tries of one database step while the database cannot be "
             "reached (waits grow from 0.5 s to 10 s between them) before the task gives up and "
             "its message goes back to the queue.", int),
-    Setting("queue", "translate", "Name of the Celery queue that carries translation tasks."),
+    Setting("queue", "translate", "Name of the Celery queue of the CPU workers: liblouis jobs, "
+            "and default-engine jobs while no GPU worker consumes the GPU queue."),
+    Setting("gpu_queue", "translate-gpu", "Name of the Celery queue of the GPU workers: jobs "
+            "for the neural engines (cnn, rnn, auto), and default-engine jobs while a GPU "
+            "worker consumes it."),
     Setting("dead_letter_list", "braillejobs.dead-letters", "Redis list where workers move "
             "every queued message that is not a well-formed translation task (with the reason "
             "and the time) instead of running it; see `braillejobs dead-letters`."),

@@ -36,6 +36,29 @@ def queue_key(queue: str, priority: int = 0) -> str:
     return queue + (f"{PRIORITY_SEPARATOR}{step}" if step else "")
 
 
+# ---------------------------------------------------------------- queues by hardware
+# One rule, used by submit, retry and the workers: neural jobs go to the GPU queue, liblouis jobs
+# to the CPU queue, and default-engine jobs (``best``) to the GPU queue while a worker consumes
+# it (unpaused), else to the CPU queue. A worker consumes the queue of its hardware: the GPU
+# queue where ``best`` is the neural chain (a CUDA device), else the CPU queue.
+NEURAL_ENGINES = ("cnn", "rnn", "auto")
+
+
+def queue_for(engine: str, gpu_served: bool = False) -> str:
+    """The queue a job of ``engine`` goes to (``gpu_served``: a worker consumes the GPU queue
+    and it is not paused)."""
+    if engine in NEURAL_ENGINES or (engine == "best" and gpu_served):
+        return config.get("gpu_queue")
+    return config.get("queue")
+
+
+def hardware_queue() -> str:
+    """The queue a worker on this host consumes by default."""
+    from .translate.registry import resolve
+
+    return config.get("gpu_queue") if resolve("best") == "auto" else config.get("queue")
+
+
 class QueueError(RuntimeError):
     """The broker cannot be used; the message says what to do."""
 
@@ -136,8 +159,10 @@ def app() -> Celery:
     return _cached_app(config.get("broker_url"), config.get("queue"))
 
 
-def send_chunks(job_id: str, chunks: list[list[int]], priority: str) -> int:
-    """Queue one translate task per chunk of document ids; returns how many were sent."""
+def send_chunks(job_id: str, chunks: list[list[int]], priority: str,
+                queue: str | None = None) -> int:
+    """Queue one translate task per chunk of document ids on ``queue`` (default: the CPU
+    queue); returns how many were sent."""
     if not chunks:
         return 0
     celery = app()
@@ -148,8 +173,8 @@ def send_chunks(job_id: str, chunks: list[list[int]], priority: str) -> int:
             with celery.producer_or_acquire() as producer:
                 for ids in chunks:
                     celery.send_task(TRANSLATE_DOCUMENTS, args=[job_id, ids],
-                                     queue=config.get("queue"), priority=PRIORITIES[priority],
-                                     producer=producer)
+                                     queue=queue or config.get("queue"),
+                                     priority=PRIORITIES[priority], producer=producer)
     except Exception as exc:  # kombu raises several connection error types
         if isinstance(exc, QueueError):
             raise

@@ -72,9 +72,10 @@ def env(tmp_path, sqlite_url, redis_url):
     """Settings for one test: SQLite in tmp, the test Redis db, a queue of its own."""
     broker, prefix = redis_url
     with settings(data_dir=tmp_path / "data", database_url=sqlite_url, broker_url=broker,
-                  queue=f"{prefix}-q", wait_poll_seconds=0.1):
+                  queue=f"{prefix}-q", gpu_queue=f"{prefix}-gq", wait_poll_seconds=0.1):
         yield {"data_dir": str(tmp_path / "data"), "database_url": sqlite_url,
-               "broker_url": broker, "queue": f"{prefix}-q", "wait_poll_seconds": "0.1"}
+               "broker_url": broker, "queue": f"{prefix}-q", "gpu_queue": f"{prefix}-gq",
+               "wait_poll_seconds": "0.1"}
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +84,8 @@ def live(tmp_path_factory, redis_url):
     broker, prefix = redis_url
     root = tmp_path_factory.mktemp("live")
     values = {"database_url": f"sqlite:///{root / 'bj.db'}", "broker_url": broker,
-              "queue": f"{prefix}-live", "data_dir": str(root / "data"),
+              "queue": f"{prefix}-live", "gpu_queue": f"{prefix}-live-gpu",
+              "data_dir": str(root / "data"),
               "wait_poll_seconds": "0.1"}
     worker = Worker(root / "worker.log", **values).start()
     yield values
@@ -95,6 +97,7 @@ def live_pg(tmp_path_factory, redis_url, pg_url):
     broker, prefix = redis_url
     root = tmp_path_factory.mktemp("live_pg")
     values = {"database_url": pg_url, "broker_url": broker, "queue": f"{prefix}-livepg",
+              "gpu_queue": f"{prefix}-livepg-gpu",
               "data_dir": str(root / "data"), "wait_poll_seconds": "0.1",
               "documents_per_task": "7"}
     worker = Worker(root / "worker.log", **values).start()

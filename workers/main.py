@@ -13,7 +13,7 @@ import socket
 from braillejobs import config
 from braillejobs.cli.terminal import printable
 from braillejobs.db.session import ensure_schema
-from braillejobs.queue import check_limits, check_serializers, make_app
+from braillejobs.queue import check_limits, check_serializers, hardware_queue, make_app
 from braillejobs.translate.registry import get_engine
 
 from . import gate, hooks, tasks, watchdog
@@ -56,13 +56,15 @@ def preflight() -> None:
 def start(queues: list[str] | None = None, concurrency: int | None = None,
           loglevel: str | None = None, hostname: str | None = None) -> None:
     concurrency = concurrency or config.get("worker_concurrency")
-    queues = queues or [config.get("queue")]
     level = (loglevel or config.get("log_level")).upper()
     # logging first: loading a model logs its device (one line when no GPU is found)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:  # file names and errors come from documents
         handler.setFormatter(SafeFormatter(handler.formatter))
     preflight()
+    # the queue of this host's hardware (GPU queue with a CUDA device), unless named
+    queues = queues or [hardware_queue()]
+    logging.getLogger("braillejobs.worker").info("consuming %s", ", ".join(queues))
     app = build_app(queues)
     check_serializers(app.conf)
     # The threads pool does not enforce task_time_limit; the watchdog does (see resilience).

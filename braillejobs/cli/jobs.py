@@ -151,9 +151,10 @@ def submit(paths, name, priority, wait, timeout, **opts):
                             f"of {', '.join(PRIORITIES)}")
     created = jobs.submit(paths, options, name=name, priority=priority)
     print_errors(created.errors)
+    print_warnings(created.warnings)
     echo(created.job_id)
-    echo(f"queued {len(created.queued_ids)} of {created.total} documents "
-               f"({len(created.errors)} rejected)", err=True)
+    echo(f"queued {len(created.queued_ids)} of {created.total} documents on "
+         f"{created.queue} ({len(created.errors)} rejected)", err=True)
     if not wait:
         if created.errors:
             sys.exit(1)
@@ -269,7 +270,8 @@ def retry(job, failed_only):
 
 @click.command()
 @click.option("--queues", "-Q", default=None,
-              help="Comma-separated queues to consume [default: setting queue].")
+              help="Comma-separated queues to consume [default: the queue of this host's "
+                   "hardware: setting gpu_queue with a CUDA device, else setting queue].")
 @click.option("--concurrency", "-c", type=click.IntRange(1, 256), default=None,
               help="Tasks at once, in the threads pool "
               "[default: setting worker_concurrency].")

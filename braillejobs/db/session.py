@@ -9,6 +9,8 @@ revision is refused with a message that says to run ``braillejobs db upgrade``.
 
 from __future__ import annotations
 
+import logging
+
 import threading
 from pathlib import Path
 
@@ -73,6 +75,10 @@ def alembic_config(url: str | None = None):
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     # configparser interpolation: a literal % in a password must be doubled.
     cfg.set_main_option("sqlalchemy.url", database_url(url).replace("%", "%%"))
+    # A process that set up its own logging (a worker) keeps it: alembic.ini's would lower the
+    # root logger to WARNING and silence the worker's start-up lines.
+    if logging.getLogger().handlers:
+        cfg.attributes["skip_logging"] = True
     return cfg
 
 

@@ -438,7 +438,7 @@ def queues_overview(*, app=None, timeout: float = DEFAULT_TIMEOUT, extra: Iterab
             for name in w.queues:
                 consumers.setdefault(name, []).append(w.hostname)
     paused = paused_queues(app)
-    names = sorted({config.get("queue"), *extra, *consumers, *paused})
+    names = sorted({config.get("queue"), config.get("gpu_queue"), *extra, *consumers, *paused})
     lengths = queue_lengths(names, app)
     dead = dead_letter_counts(app)
     return [{"queue": name, "waiting": lengths[name], "consumers": sorted(consumers.get(name, [])),
@@ -460,3 +460,25 @@ def check_reachable(app=None) -> None:
 __all__ = ["FleetError", "WorkerInfo", "QueueError", "ping", "list_workers", "active_tasks",
            "pause", "resume", "drain", "shutdown", "scale", "queue_lengths", "queues_overview",
            "paused_queues", "dead_letter_counts", "unacked_count", "DEFAULT_TIMEOUT", "INFO_COMMAND"]
+
+
+# ------------------------------------------------------------------------ where a job goes
+def choose_queue(engine: str, *, app=None, timeout: float = 1.0) -> tuple[str, list[str]]:
+    """The queue a job of ``engine`` goes to now (``queue.queue_for``, asking the workers which
+    queues they consume), and warnings when no worker consumes it or it is paused."""
+    from ..queue import queue_for
+
+    app = _app(app)
+    consumers = queue_consumers(app=app, timeout=timeout)
+    paused = paused_queues(app)
+    gpu = config.get("gpu_queue")
+    target = queue_for(engine, gpu_served=bool(consumers.get(gpu)) and gpu not in paused)
+    warnings = []
+    if not consumers.get(target):
+        where = "a GPU host" if target == gpu else "a CPU host"
+        warnings.append(f"no worker consumes queue {target} now: the job waits until one does "
+                        f"(start `braillejobs worker` on {where})")
+    if target in paused:
+        warnings.append(f"queue {target} is paused on {', '.join(paused[target])}: the job "
+                        f"waits until `braillejobs workers resume {target}`")
+    return target, warnings

@@ -66,8 +66,8 @@ class FleetReader:
             online = fleet.ping(timeout=self.ping_timeout)
             consumed = fleet.queue_consumers(answered=list(online), timeout=self.ping_timeout)
             paused = fleet.paused_queues()
-            names = list(dict.fromkeys([*(self.queues or [config.get("queue")]), *consumed,
-                                        *paused]))
+            own = self.queues or [config.get("queue"), config.get("gpu_queue")]
+            names = list(dict.fromkeys([*own, *consumed, *paused]))
             lengths = fleet.queue_lengths(names)
             dead = fleet.dead_letter_counts()
         except Exception as exc:

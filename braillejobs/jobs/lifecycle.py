@@ -40,6 +40,8 @@ class Created:
     errors: list[str] = field(default_factory=list)
     total: int = 0
     sizes: dict[int, int] = field(default_factory=dict)  # queued id -> source bytes
+    queue: str | None = None                             # where its tasks went (submit)
+    warnings: list[str] = field(default_factory=list)    # about that queue
 
     def chunks(self) -> list[list[int]]:
         return chunks(self.queued_ids, sizes=self.sizes)
@@ -200,9 +202,13 @@ def submit(paths: Sequence[str], options: JobOptions, *, name: str | None = None
     """Record a job and queue it for the workers; returns the job id and input errors."""
     from .. import queue  # Celery: only where a job goes to the workers (convert needs none)
 
+    from ..fleet.control import choose_queue
+
     queue.check_broker()
+    target, warnings = choose_queue(options.engine)
     created = create_job(paths, options, name=name, priority=priority, mode="queued", url=url)
-    queue.send_chunks(created.job_id, created.chunks(), priority)
+    created.queue, created.warnings = target, warnings
+    queue.send_chunks(created.job_id, created.chunks(), priority, target)
     return created
 
 
@@ -353,7 +359,7 @@ def retry(job_ref: str, failed_only: bool = False, url: str | None = None) -> tu
     """Put the failed (and, unless ``failed_only``, cancelled and never-sent queued) documents
     of a job back in the queue. Returns the job id and how many documents were requeued."""
 
-    job_id, mode, priority, ids, sizes = retry_db(
+    job_id, mode, priority, ids, sizes, engine = retry_db(
         lambda: _requeue(job_ref, failed_only, url), f"retry job {job_ref}")
     if not ids:
         return job_id, 0
@@ -362,8 +368,10 @@ def retry(job_ref: str, failed_only: bool = False, url: str | None = None) -> tu
             process_documents(job_id, chunk, url=url)
     else:
         from .. import queue
+        from ..fleet.control import choose_queue
 
-        queue.send_chunks(job_id, chunks(ids, sizes=sizes), priority)
+        target, _warnings = choose_queue(engine)
+        queue.send_chunks(job_id, chunks(ids, sizes=sizes), priority, target)
     return job_id, len(ids)
 
 
@@ -399,7 +407,7 @@ def _requeue(job_ref: str, failed_only: bool, url: str | None):
             job.finished_at = None
             refresh_job(session, job.id)
         session.commit()
-        return job.id, job.mode, job.priority, ids, sizes
+        return job.id, job.mode, job.priority, ids, sizes, job.options["engine"]
 
 
 def _claimer_gone(claimed_by: str | None) -> bool:

@@ -402,21 +402,25 @@ def test_keda_scaled_object_targets_the_worker_and_queue():
     }
     for doc in keda:
         jsonschema.validate(doc, schema)
-    scaled = next(d for d in keda if d["kind"] == "ScaledObject")
     auth = next(d for d in keda if d["kind"] == "TriggerAuthentication")
     deployments = {d["metadata"]["name"] for _n, d in docs if d["kind"] == "Deployment"}
-    assert scaled["spec"]["scaleTargetRef"]["name"] in deployments
     config = next(d for _n, d in docs if d["kind"] == "ConfigMap")["data"]
-    triggers = scaled["spec"]["triggers"]
-    # One trigger per Redis list that kombu keeps for the queue (one per priority step).
+    # each worker Deployment scales on its own queue: the CPU workers on the CPU queue, the GPU
+    # workers on the GPU queue; one trigger per Redis list that kombu keeps for the queue (one
+    # per priority step)
     from braillejobs.queue import queue_keys
 
-    assert [t["metadata"]["listName"] for t in triggers] == \
-        queue_keys(config["BRAILLEJOBS_QUEUE"])
-    for trigger in triggers:
-        assert trigger["type"] == "redis"
-        assert int(trigger["metadata"]["listLength"]) > 0
-        assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
+    scaled = {d["spec"]["scaleTargetRef"]["name"]: d for d in keda if d["kind"] == "ScaledObject"}
+    wanted = {"braillejobs-worker-cpu": config["BRAILLEJOBS_QUEUE"],
+              "braillejobs-worker-gpu": config["BRAILLEJOBS_GPU_QUEUE"]}
+    assert set(scaled) == set(wanted) and set(wanted) <= deployments
+    for target, queue_name in wanted.items():
+        triggers = scaled[target]["spec"]["triggers"]
+        assert [t["metadata"]["listName"] for t in triggers] == queue_keys(queue_name), target
+        for trigger in triggers:
+            assert trigger["type"] == "redis"
+            assert int(trigger["metadata"]["listLength"]) > 0
+            assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
     secret = next(d for _n, d in docs if d["kind"] == "Secret" and
                   d["metadata"]["name"] == "braillejobs-secrets")
     for ref in auth["spec"]["secretTargetRef"]:

@@ -62,6 +62,7 @@ class Fleet:
             "BRAILLEJOBS_DATABASE_URL": f"sqlite:///{self.db_path}",
             "BRAILLEJOBS_DATA_DIR": str(tmp / "data"),
             "BRAILLEJOBS_QUEUE": self.queue,
+            "BRAILLEJOBS_GPU_QUEUE": self.queue + "-gpu",
             "BRAILLEJOBS_ENGINE": "louis",
             "BRAILLEJOBS_FORMAT": "brf",
             "BRAILLEJOBS_DEDUP": "false",
@@ -90,8 +91,9 @@ class Fleet:
         port = metrics_port or free_port()
         env = dict(self.env, BRAILLEJOBS_METRICS_PORT=str(port))
         log = open(self.tmp / f"worker-{name.split('@')[0]}.log", "w")
-        proc = subprocess.Popen(cli() + ["worker", "-Q", queue or self.queue, "-n", name,
-                                          "-l", "INFO"],
+        # queue "": no -Q, the worker picks the queue of its hardware
+        named = [] if queue == "" else ["-Q", queue or self.queue]
+        proc = subprocess.Popen(cli() + ["worker", *named, "-n", name, "-l", "INFO"],
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
         self.procs.append(proc)
         worker = WorkerProc(self, proc, name, port, log.name)
