@@ -6,9 +6,10 @@
 Measures, over the same generated English documents:
   raw liblouis   louis.translateString on every line, one process, nothing else
   convert        `braillejobs convert` in-process: job recorded in SQLite, pipeline, files written
-  queued         submit -> Redis -> one `braillejobs worker` (solo pool) -> results stored
+  queued         submit -> Redis -> one `braillejobs worker` (threads pool) -> results stored
                  (timed from the start of submit until every document is stored; the worker is
-                 started and ready beforehand)
+                 started and ready beforehand), with Celery's task events and heartbeats on (the
+                 default) and again with them off (BRAILLEJOBS_WORKER_EVENTS=false)
 and prints documents/s, characters/s and each path's ratio to raw liblouis (goal: >= 0.8).
 Needs Redis for the queued path (--broker-url; --skip-queued leaves it out).
 """
@@ -83,12 +84,15 @@ def run_convert(paths: list[Path], work: Path, fmt: str) -> float:
     return elapsed
 
 
-def run_queued(paths: list[Path], work: Path, fmt: str, broker: str, db_url: str | None
-               ) -> float:
+def run_queued(paths: list[Path], work: Path, fmt: str, broker: str, db_url: str | None,
+               events: bool = True) -> float:
     queue = f"bench-{uuid.uuid4().hex[:8]}"
-    db_url = db_url or f"sqlite:///{work / 'queued.db'}"
+    db_url = db_url or f"sqlite:///{work / ('queued.db' if events else 'queued-quiet.db')}"
     env = dict(os.environ, BRAILLEJOBS_DATABASE_URL=db_url, BRAILLEJOBS_BROKER_URL=broker,
-               BRAILLEJOBS_QUEUE=queue, BRAILLEJOBS_WAIT_POLL_SECONDS="0.05")
+               BRAILLEJOBS_QUEUE=queue, BRAILLEJOBS_GPU_QUEUE=queue + "-gpu",
+               BRAILLEJOBS_WAIT_POLL_SECONDS="0.05",
+               BRAILLEJOBS_WORKER_EVENTS="true" if events else "false",
+               BRAILLEJOBS_DEDUP="false")   # both runs translate every document
     os.environ.update({k: v for k, v in env.items() if k.startswith("BRAILLEJOBS_")})
     from braillejobs import jobs, queue as bj_queue
     from braillejobs.db import session
@@ -166,6 +170,10 @@ def main(argv=None) -> None:
         if not args.skip_queued:
             results["queued"] = run_queued(paths, work, args.format, args.broker_url,
                                            args.database_url)
+            # the same without Celery's task events and heartbeats: their cost
+            results["queued, no events"] = run_queued(paths, work, args.format,
+                                                      args.broker_url, args.database_url,
+                                                      events=False)
     finally:
         if args.keep:
             print(f"kept {tmp}", file=sys.stderr)
@@ -182,9 +190,9 @@ def main(argv=None) -> None:
         return
     print(f"{n} documents, {total_bytes / n / 1000:.1f} KB each, {chars:,} characters, "
           f"format {args.format}")
-    print(f"{'path':<14}{'seconds':>9}{'docs/s':>10}{'chars/s':>12}{'vs liblouis':>13}")
+    print(f"{'path':<19}{'seconds':>9}{'docs/s':>10}{'chars/s':>12}{'vs liblouis':>13}")
     for name, r in report["paths"].items():
-        print(f"{name:<14}{r['seconds']:>9.2f}{r['documents_per_s']:>10.1f}"
+        print(f"{name:<19}{r['seconds']:>9.2f}{r['documents_per_s']:>10.1f}"
               f"{r['chars_per_s']:>12,}{r['ratio_to_liblouis']:>13.2f}")
 
 

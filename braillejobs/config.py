@@ -101,6 +101,9 @@ SETTINGS: tuple[Setting, ...] = (
             "documents_per_task ids needs a few hundred bytes).", int),
     Setting("worker_concurrency", 1, "Tasks one worker process runs at once, in its threads "
             "pool (never a forking pool).", int),
+    Setting("worker_events", True, "Workers send Celery's task events and heartbeats and take "
+            "part in gossip and mingle, so that Flower, `celery events` and celery-exporter "
+            "see the fleet (off: less broker traffic, nothing for those tools).", _bool),
     Setting("wait_poll_seconds", 0.5, "How often `submit --wait` and the benchmark poll the "
             "database for progress, in seconds.", float),
     Setting("batch_chars", 200_000, "Characters translated in one engine batch.", int),

@@ -143,7 +143,10 @@ def make_app(broker_url: str | None = None, queue: str | None = None) -> Celery:
         },
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        worker_send_task_events=False,
+        # Celery's own monitoring (Flower, `celery events`, celery-exporter) reads task
+        # events; "sent" events let it show a task from the moment it is queued.
+        worker_send_task_events=config.get("worker_events"),
+        task_send_sent_event=config.get("worker_events"),
         enable_utc=True,
     )
     check_serializers(app.conf)
@@ -155,8 +158,18 @@ def _cached_app(broker_url: str, queue: str) -> Celery:
     return make_app(broker_url, queue)
 
 
-def app() -> Celery:
+def get_app() -> Celery:
+    """The Celery app of the current settings (built once per broker and queue)."""
     return _cached_app(config.get("broker_url"), config.get("queue"))
+
+
+def __getattr__(name: str):
+    """``braillejobs.queue.app``: the module-level app that Celery's own tools load
+    (``celery -A braillejobs.queue:app inspect ping``, Flower), from the settings in the
+    environment when first asked for."""
+    if name == "app":
+        return get_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def send_chunks(job_id: str, chunks: list[list[int]], priority: str,
@@ -165,7 +178,7 @@ def send_chunks(job_id: str, chunks: list[list[int]], priority: str,
     queue); returns how many were sent."""
     if not chunks:
         return 0
-    celery = app()
+    celery = get_app()
     url = config.mask_url(config.get("broker_url"))
     try:
         with celery.connection_for_write() as conn:
@@ -188,7 +201,7 @@ def check_broker() -> None:
     """Fail early, with a message, when the broker cannot be reached."""
     url = config.mask_url(config.get("broker_url"))
     try:
-        with app().connection_for_write() as conn:
+        with get_app().connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0.2)
     except Exception as exc:
         raise QueueError(f"cannot reach the broker {url} ({exc.__class__.__name__}); start "

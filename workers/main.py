@@ -78,6 +78,9 @@ def start(queues: list[str] | None = None, concurrency: int | None = None,
     node = hostname or f"braillejobs-{os.getpid()}@{socket.gethostname()}"
     gate.set_node_name(node.replace("%h", socket.gethostname()))
     argv = ["worker", f"--pool={pool}", f"--concurrency={max(1, concurrency)}",
-            f"--queues={','.join(queues)}", f"--loglevel={level}", f"--hostname={node}",
-            "--without-gossip", "--without-mingle", "--without-heartbeat"]
+            f"--queues={','.join(queues)}", f"--loglevel={level}", f"--hostname={node}"]
+    if config.get("worker_events"):      # task events and heartbeats: Flower and friends see it
+        argv.append("--task-events")
+    else:
+        argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     app.worker_main(argv)

@@ -413,4 +413,36 @@ def exporter(port, addr, queue_names, ping_timeout):
         pass
 
 
-COMMANDS: list[click.Command] = [workers, queues, dead_letters, exporter]
+@click.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=5555, show_default=True)
+@click.option("--addr", default="127.0.0.1", show_default=True, help="Address to listen on.")
+def flower(port, addr):
+    """Run Flower, Celery's web monitor, on this fleet (needs the flower extra).
+
+    Flower shows the workers, their tasks (from the task events the workers send) and the
+    broker; it can also stop and restart them, so it never runs without a password: set
+    FLOWER_BASIC_AUTH=user:password (Flower's own variable; a real password, not the example's).
+    """
+    import os
+    import sys
+
+    from ..config import PLACEHOLDER
+
+    auth = os.environ.get("FLOWER_BASIC_AUTH", "")
+    if not auth or ":" not in auth or not auth.split(":", 1)[1]:
+        raise click.ClickException("set FLOWER_BASIC_AUTH=user:password: Flower can steer the "
+                                   "workers and must not run without a password")
+    if PLACEHOLDER in auth:
+        raise click.ClickException("FLOWER_BASIC_AUTH still holds the placeholder password of "
+                                   ".env.example; set a real one")
+    try:
+        import flower as _flower  # noqa: F401
+    except ImportError:
+        raise click.ClickException("Flower is not installed: pip install 'braillejobs[flower]'"
+                                   ) from None
+    # Celery's own command line loads the module-level app (braillejobs.queue:app)
+    os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "braillejobs.queue:app",
+                              "flower", f"--port={port}", f"--address={addr}"])
+
+
+COMMANDS: list[click.Command] = [workers, queues, dead_letters, exporter, flower]

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
 from .. import config
-from ..queue import PRIORITY_STEPS, QueueError, app as celery_app, queue_keys
+from ..queue import PRIORITY_STEPS, QueueError, get_app as celery_app, queue_keys
 
 DEFAULT_TIMEOUT = 2.0
 INFO_COMMAND = "braillejobs_info"
@@ -463,7 +463,7 @@ __all__ = ["FleetError", "WorkerInfo", "QueueError", "ping", "list_workers", "ac
 
 
 # ------------------------------------------------------------------------ where a job goes
-def choose_queue(engine: str, *, app=None, timeout: float = 1.0) -> tuple[str, list[str]]:
+def choose_queue(engine: str, *, app=None, timeout: float = 0.5) -> tuple[str, list[str]]:
     """The queue a job of ``engine`` goes to now (``queue.queue_for``, asking the workers which
     queues they consume), and warnings when no worker consumes it or it is paused."""
     from ..queue import queue_for
