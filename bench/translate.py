@@ -2,6 +2,7 @@
 
     python bench/translate.py --data corpus/heldout.txt            # CPU figures
     python bench/translate.py --device cuda --louis-procs 0        # GPU, liblouis on every core
+    python bench/translate.py --cnn large=runs/cnn-large.pt        # and another CNN checkpoint
 
 Prints chars/s of liblouis (one process, and ``--louis-procs`` processes when asked), cnn, rnn and
 auto, and each engine's ratio to liblouis. Then the cnn engine's stages, each timed alone on the
@@ -79,6 +80,33 @@ def bench_engine(name: str, table: str, lines: list[str], repeat: int) -> float:
     return best
 
 
+def bench_checkpoint(path: Path, table: str, lines: list[str], repeat: int,
+                     device: str) -> tuple[float, int]:
+    """chars/s of the cnn engine with another CNN checkpoint (text in to braille out), and
+    its FLOPs a character."""
+    import torch
+
+    from braillejobs.translate import checkpoint as ckpt_mod
+    from braillejobs.translate.neural import NeuralEngine, Tagger
+
+    ckpt = ckpt_mod.load(path)
+    if ckpt.table != table:
+        raise SystemExit(f"{path}: a model for {ckpt.table}, not {table}")
+    tagger = Tagger(ckpt, torch.device("cuda" if device == "auto" and torch.cuda.is_available()
+                                       else ("cpu" if device == "auto" else device)))
+    engine = NeuralEngine("cnn", table, tagger, None, {})
+    engine.translate_lines(lines[:200])
+    best = 0.0
+    chars = sum(len(line) for line in lines)
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for i in range(0, len(lines), 8192):
+            engine.translate_lines(lines[i:i + 8192])
+        _sync()
+        best = max(best, chars / (time.perf_counter() - started))
+    return best, ckpt.config.flops_per_char
+
+
 def bench_cnn_stages(table: str, lines: list[str], repeat: int) -> tuple[dict[str, float], int]:
     """chars/s of each stage of the cnn engine's text-to-braille path, timed apart, and the
     model's FLOPs a character."""
@@ -139,6 +167,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--louis-procs", type=int, default=1,
                         help="also run liblouis in this many processes (0: every core)")
+    parser.add_argument("--cnn", action="append", default=[], metavar="NAME=CHECKPOINT",
+                        help="also time the cnn engine with this CNN checkpoint (repeatable), "
+                             "e.g. large=runs/cnn-large-en-ueb-g2.pt")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -156,6 +187,13 @@ def main() -> None:
             results[name] = bench_engine(name, args.table, lines, args.repeat)
         except EngineError as exc:
             skipped[name] = str(exc)
+    other_flops: dict[str, int] = {}
+    for spec in args.cnn:
+        label, _, path = spec.partition("=")
+        if not path:
+            raise SystemExit(f"--cnn {spec!r}: give NAME=CHECKPOINT")
+        results[f"cnn[{label}]"], other_flops[label] = bench_checkpoint(
+            Path(path), args.table, lines, args.repeat, args.device)
     stages: dict[str, float] = {}
     flops = 0
     if "cnn" in results:
@@ -171,6 +209,11 @@ def main() -> None:
     if flops:
         report["cnn_flops_per_char"] = flops
         report["cnn_model_tflops_per_second"] = flops * stages["model"] / 1e12
+    if other_flops:
+        report["other_cnn_flops_per_char"] = other_flops
+        if "cnn" in results:
+            report["cnn_speed_over_others"] = {k: results["cnn"] / results[f"cnn[{k}]"]
+                                               for k in other_flops}
     report["skipped"] = skipped
     if args.json:
         print(json.dumps(report, indent=2))
@@ -190,6 +233,11 @@ def main() -> None:
               f"{flops * stages['model'] / 1e12:.3f} TFLOP/s here):")
         for name, cps in stages.items():
             show(f"    {name}", cps)
+    for label, other in other_flops.items():
+        if "cnn" in results:
+            print(f"  the shipped cnn ({flops / 1e6:.1f} MFLOP a character) is "
+                  f"x{results['cnn'] / results[f'cnn[{label}]']:.2f} the speed of cnn[{label}] "
+                  f"({other / 1e6:.1f} MFLOP a character)")
     for name, why in skipped.items():
         print(f"  {name:<28} skipped: {why}")
 
