@@ -106,6 +106,9 @@ SETTINGS: tuple[Setting, ...] = (
             "see the fleet (off: less broker traffic, nothing for those tools).", _bool),
     Setting("wait_poll_seconds", 0.5, "How often `submit --wait` and the benchmark poll the "
             "database for progress, in seconds.", float),
+    Setting("retention_days", 0.0, "Days after which `braillejobs purge` deletes a finished "
+            "job with its sources and braille when no --older-than is given (0: keep them for "
+            "ever).", float),
     Setting("batch_chars", 200_000, "Characters translated in one engine batch.", int),
     Setting("model_dir", None, "Folder of cnn-<table>.pt and rnn-<table>.pt checkpoints to use "
             "instead of the models shipped in the package."),

@@ -11,7 +11,7 @@ import click
 from .. import config, formats
 from ..db.models import JOB_STATES, PRIORITIES
 from ..translate.engine import ENGINE_NAMES, TABLES
-from .terminal import Bar, echo, echo_json, print_errors, print_warnings
+from .terminal import Bar, echo, echo_json, human_bytes, print_errors, print_warnings
 
 
 def _job_options(func):
@@ -266,6 +266,57 @@ def retry(job, failed_only):
     echo(f"job {job_id}: requeued {n} documents", err=True)
 
 
+@click.command()
+@click.option("--older-than", "days", type=float, default=None,
+              help="Days since a job finished [default: setting retention_days].")
+@click.option("--state", "states", multiple=True,
+              type=click.Choice(["done", "failed", "cancelled"]),
+              help="Only jobs in this state (repeatable) [default: every finished state].")
+@click.option("--yes", is_flag=True,
+              help="Delete. Without it, a dry run: what would be deleted, nothing deleted.")
+@click.option("--every", type=click.FloatRange(min=60), default=None,
+              help="Purge again every SECONDS, for ever (a retention service); needs --yes.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def purge(days, states, yes, every, as_json):
+    """Delete finished jobs, with their sources and braille, DAYS after they finished.
+
+    A dry run unless --yes. Queued and running jobs are never deleted."""
+    import time
+
+    from ..jobs import retention
+
+    if days is None:
+        days = config.get("retention_days")
+        if days <= 0:
+            raise click.UsageError("give --older-than DAYS, or set "
+                                   f"{config.setting('retention_days').env_var}")
+    if every is not None and not yes:
+        raise click.UsageError("--every deletes on a schedule: add --yes")
+    while True:
+        if not yes:
+            found = retention.plan(days, states)
+            if as_json:
+                echo_json(found.as_dict() | {"deleted": False})
+            else:
+                echo(f"would delete {found.jobs} jobs finished before "
+                     f"{found.before:%Y-%m-%d %H:%M %Z} ({', '.join(found.states)}): "
+                     f"{found.documents} documents, {human_bytes(found.source_bytes)} of sources, "
+                     f"{human_bytes(found.result_bytes)} of braille; run again with --yes to "
+                     "delete them", err=True)
+            return
+        with Bar("purging jobs") as bar:
+            done = retention.purge(days, states, progress=lambda n, total: bar.update(n, total))
+        if as_json:
+            echo_json(done.as_dict() | {"deleted": True})
+        else:
+            echo(f"deleted {done.jobs} jobs finished before {done.before:%Y-%m-%d %H:%M %Z}: "
+                 f"{done.documents} documents, {human_bytes(done.source_bytes)} of sources, "
+                 f"{human_bytes(done.result_bytes)} of braille", err=True)
+        if every is None:
+            return
+        time.sleep(every)
+
+
 # --- worker, config, db -------------------------------------------------------------------
 
 @click.command()
@@ -331,4 +382,4 @@ def current():
 
 
 COMMANDS: list[click.Command] = [translate, convert, submit, status, jobs_cmd, fetch, cancel,
-                                 retry, worker, config_cmd, db]
+                                 retry, purge, worker, config_cmd, db]
