@@ -83,6 +83,15 @@ def inspect_raw(raw: bytes | str, *, max_bytes: int, max_eta_seconds: float | No
     return None
 
 
+def task_arguments(raw: bytes | str, *, max_bytes: int) -> tuple[str, list[int]] | None:
+    """The job id and document ids that a well-formed translate task message carries (None for
+    anything else: such a message is not this system's to count or remove)."""
+    if inspect_raw(raw, max_bytes=max_bytes) is not None:
+        return None
+    args, _kwargs, _embed = _json_body(json.loads(raw)["body"])   # checked: [job_id, ids]
+    return args[0], list(args[1])
+
+
 def inspect_broadcast(raw: bytes | str, *, max_bytes: int) -> Refusal | None:
     """``None`` when ``raw`` (a message published on a fanout channel the worker listens to:
     Celery's remote control) has the shape of a remote-control command; otherwise why not.

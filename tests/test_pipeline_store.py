@@ -195,7 +195,7 @@ def test_unusable_engine_fails_documents_not_the_job(db, tmp_path):
 def test_cancel_and_retry_embedded(db, tmp_path):
     root = write(tmp_path / "in", TEXTS)
     created = jobs.create_job([str(root)], options(), mode="embedded")
-    assert jobs.cancel(created.job_id[:8]) == 3
+    assert jobs.cancel(created.job_id[:8]).documents == 3
     assert jobs.progress(created.job_id)["state"] == "cancelled"
     assert pipeline.process_documents(created.job_id, created.queued_ids).claimed == 0
     job_id, n = jobs.retry(created.job_id)

@@ -250,8 +250,12 @@ def cancel(job):
     """Cancel a job's queued documents (running ones finish)."""
     from .. import jobs
 
-    n = jobs.cancel(job)
-    echo(f"cancelled {n} queued documents", err=True)
+    done = jobs.cancel(job)
+    if done.warning:
+        print_warnings([done.warning])
+    echo(f"cancelled {done.documents} queued documents"
+         + (f"; took {done.messages} task messages out of the queue" if done.messages else ""),
+         err=True)
 
 
 @click.command()

@@ -400,6 +400,34 @@ def queue_lengths(queues: Iterable[str], app=None) -> dict[str, int]:
     return {name: int(sum(counts[i * steps:(i + 1) * steps])) for i, name in enumerate(names)}
 
 
+def remove_job_messages(job_id: str, queues: Iterable[str], app=None,
+                        chunk: int = 1000) -> int:
+    """Take a job's waiting task messages out of the queues' Redis lists (a cancelled job's);
+    returns how many. Messages a worker already holds are not in the lists: the worker finds
+    their documents cancelled and skips them."""
+    from ..messages import task_arguments
+
+    max_bytes = config.get("max_message_bytes")
+    conn, client = broker_redis(app)
+    removed = 0
+    try:
+        for name in dict.fromkeys(queues):
+            for key in queue_keys(name):
+                found, start = [], 0
+                while True:
+                    items = client.lrange(key, start, start + chunk - 1)
+                    if not items:
+                        break
+                    found += [raw for raw in items
+                              if (task_arguments(raw, max_bytes=max_bytes) or ("",))[0] == job_id]
+                    start += len(items)
+                for raw in found:
+                    removed += int(client.lrem(key, 1, raw))
+    finally:
+        conn.release()
+    return removed
+
+
 def dead_letter_counts(app=None) -> dict[str, int]:
     """Records in the dead-letter list, by the queue (or broadcast channel) they came from."""
     from . import deadletters

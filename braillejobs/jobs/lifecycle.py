@@ -330,12 +330,34 @@ def list_jobs(state: str | None = None, limit: int = 20, url: str | None = None)
                 for job in session.scalars(query).all()]
 
 
-def cancel(job_ref: str, url: str | None = None) -> int:
-    """Cancel the queued documents of a job (running ones finish); returns how many."""
-    return retry_db(lambda: _cancel(job_ref, url), f"cancel job {job_ref}")
+@dataclass
+class Cancelled:
+    job_id: str
+    documents: int                     # queued documents cancelled
+    messages: int = 0                  # their task messages taken out of the queues
+    warning: str | None = None         # why the messages could not be taken out
 
 
-def _cancel(job_ref: str, url: str | None) -> int:
+def cancel(job_ref: str, url: str | None = None) -> Cancelled:
+    """Cancel the queued documents of a job (running ones finish) and take its waiting task
+    messages out of the queues (workers would skip them, but they would still count as work
+    waiting, and scale a fleet up for nothing)."""
+    job_id, mode, n = retry_db(lambda: _cancel(job_ref, url), f"cancel job {job_ref}")
+    done = Cancelled(job_id, n)
+    if mode == "queued":
+        from .. import config
+        from ..fleet.control import FleetError, remove_job_messages
+
+        try:
+            done.messages = remove_job_messages(job_id, [config.get("queue"),
+                                                         config.get("gpu_queue")])
+        except (FleetError, OSError) as exc:
+            done.warning = (f"its task messages stay in the queue ({exc}); workers skip them "
+                            "when they come")
+    return done
+
+
+def _cancel(job_ref: str, url: str | None) -> tuple[str, str, int]:
 
     with session_factory(url)() as session:
         job = find_job(session, job_ref)
@@ -352,7 +374,7 @@ def _cancel(job_ref: str, url: str | None) -> int:
         job.updated_at = now
         refresh_job(session, job.id)
         session.commit()
-        return int(n or 0)
+        return job.id, job.mode, int(n or 0)
 
 
 def retry(job_ref: str, failed_only: bool = False, url: str | None = None) -> tuple[str, int]:
