@@ -121,7 +121,9 @@ def test_compose_services_and_wiring():
     assert services["migrate"]["build"]["dockerfile"] == "deploy/Dockerfile"
     # Long tasks may finish during a stop (Celery's warm shutdown).
     for name in ("worker-gpu", "worker-cpu"):
-        assert services[name]["stop_grace_period"] == "10m"
+        grace = services[name]["stop_grace_period"]
+        assert grace.endswith("m") and int(grace[:-1]) * 60 > 600, name   # > task time limit
+        assert "braillejobs-workers" in services[name]["networks"]["default"]["aliases"]
         assert services[name]["environment"]["BRAILLEJOBS_METRICS_PORT"] == str(WORKER_PORT)
     # Every long-running service has a health check (but the one-shot migration and the
     # purge loop, which serves nothing); state lives in named volumes.
@@ -354,6 +356,17 @@ def test_kubernetes_validate_rejects_a_bad_manifest():
         kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
 
 
+def test_gpu_rollout_never_waits_for_a_gpu_that_is_taken():
+    from braillejobs import config
+
+    docs = {d["metadata"]["name"]: d for _f, d in k8s_documents() if d["kind"] == "Deployment"}
+    rolling = docs["braillejobs-worker-gpu"]["spec"]["strategy"]["rollingUpdate"]
+    assert rolling["maxSurge"] == 0 and rolling["maxUnavailable"] >= 1
+    for name in ("braillejobs-worker-gpu", "braillejobs-worker-cpu"):
+        pod = docs[name]["spec"]["template"]["spec"]
+        assert pod["terminationGracePeriodSeconds"] > config.setting("task_time_limit").default
+
+
 def test_kubernetes_wiring():
     docs = k8s_documents()
     by_kind: dict[tuple[str, str], dict] = {(d["kind"], d["metadata"]["name"]): d
@@ -557,7 +570,7 @@ def test_prometheus_scrapes_the_jobs_that_rules_and_panels_name():
             assert job in jobs
     worker = next(c for c in config["scrape_configs"] if c["job_name"] == "braillejobs-worker")
     sd = worker["dns_sd_configs"][0]
-    assert sd["port"] == WORKER_PORT and set(sd["names"]) == {"worker-gpu", "worker-cpu"}
+    assert sd["port"] == WORKER_PORT and sd["names"] == ["braillejobs-workers"]
     mounts = compose()["services"]["prometheus"]["volumes"]
     assert any(m.startswith("./deploy/alert-rules.yml:/etc/prometheus/rules/") for m in mounts)
     assert config["rule_files"] == ["/etc/prometheus/rules/*.yml"]
