@@ -282,11 +282,14 @@ class NeuralEngine:
         if unsure.any() and self.fallback is not None:
             redo = np.unique(line_of[unsure])
             sub = self.fallback.tag_lines([lines[i] for i in redo])
+            # a chunk the BiLSTM knows but the CNN's vocabulary cannot write is no answer
+            mapped = self.fallback_map[sub.pred]
+            sub.conf = np.where(mapped == UNK_CHUNK, -1.0, sub.conf)
             sub_idx = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in redo])
             sub_unsure = unsure_chars(sub, lengths[redo], self.thresholds["rnn"],
                                       self.fallback_space_id)
             take = unsure[sub_idx] & ~sub_unsure
-            pred[sub_idx[take]] = self.fallback_map[sub.pred[take]]
+            pred[sub_idx[take]] = mapped[take]
             engine[sub_idx[take]] = 1
             unsure[sub_idx[take]] = False
         engine[unsure] = 2

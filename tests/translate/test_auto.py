@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -13,6 +14,7 @@ from braillejobs.translate.training import evaluate as ev
 from braillejobs.translate.checkpoint import shipped_path
 from braillejobs.translate.louis_engine import LouisEngine
 from braillejobs.translate.neural import NeuralEngine, load_tagger
+from braillejobs.translate.vocab import UNK_CHUNK
 
 from .conftest import REPO, RULEBOOK, SAMPLE
 
@@ -253,3 +255,15 @@ def test_shipped_cnn_writes_escapes_and_lumped_words(taggers):
     for line, r in zip(lines, cnn.translate_lines(lines)):
         assert r.braille == louis.translate_text(line), line
         assert r.chars_by_engine == {"cnn": len(line)}
+
+
+def test_a_bilstm_chunk_the_cnn_cannot_write_goes_to_liblouis(taggers):
+    """Where the BiLSTM's answer has no chunk in the CNN's vocabulary, its word is not settled
+    (it would be written as nothing): liblouis writes it."""
+    lines = SAMPLE[:8]
+    engine = _auto(taggers, 1.01, 0.0)           # every word handed over, the BiLSTM sure of all
+    engine.fallback_map = np.full_like(engine.fallback_map, UNK_CHUNK)
+    results = engine.translate_lines(lines)
+    louis = LouisEngine(G2)
+    assert [r.braille for r in results] == [louis.translate_text(x) for x in lines]
+    assert all(set(r.chars_by_engine) == {"louis"} for r in results)
