@@ -8,7 +8,9 @@ the worker starts. It then:
   the pipeline's ``Stats``), and times every task by queue and outcome;
 * answers ``braillejobs_info`` (device, GPU memory, loaded models, version) for
   ``braillejobs workers list``;
-* leaves a queue that ``braillejobs workers pause`` paused still paused when it starts.
+* leaves a queue that ``braillejobs workers pause`` paused still paused when it starts;
+* says in Redis, every few seconds from its consumer loop, which queues it consumes
+  (``braillejobs.fleet.presence``), and takes that back when it stops.
 
 A failing metric must never fail a task: every hook here logs and carries on.
 """
@@ -25,6 +27,7 @@ from celery.worker.control import inspect_command
 
 from braillejobs import __version__, config, metrics
 from braillejobs.config import ConfigError
+from braillejobs.fleet import presence
 from braillejobs.fleet.control import INFO_COMMAND, PAUSED_KEY
 
 log = logging.getLogger("braillejobs.worker")
@@ -45,6 +48,8 @@ def install(app, chunk_hooks: list[Callable[[Any], None]] | None = None) -> None
     signals.task_prerun.connect(_task_prerun, weak=False)
     signals.task_postrun.connect(_task_postrun, weak=False)
     signals.worker_ready.connect(_worker_ready, weak=False)
+    signals.worker_ready.connect(_start_presence, weak=False)
+    signals.worker_shutdown.connect(_withdraw_presence, weak=False)
     signals.worker_process_shutdown.connect(_process_shutdown, weak=False)
     port = config.get("metrics_port")
     if port:
@@ -219,3 +224,45 @@ def _worker_ready(sender=None, **_kw) -> None:
                                 "consuming it", queue, queue)
     except Exception:
         log.exception("checking paused queues failed")
+
+
+# ----------------------------------------------------------------------------- presence
+_presence: dict[str, Any] = {}
+
+
+def _start_presence(sender=None, **_kw) -> None:
+    """Announce the consumed queues now and then every few seconds, from the consumer's own
+    timer: when the consumer loop hangs, the announcements stop and the worker drops out."""
+    consumer = sender
+    if consumer is None or not hasattr(consumer, "timer"):
+        return
+    _presence["consumer"] = consumer
+    _announce(consumer)
+    consumer.timer.call_repeatedly(presence.INTERVAL, _announce, (consumer,))
+
+
+def _consumed(consumer) -> list[str]:
+    return [q.name for q in consumer.task_consumer.queues]
+
+
+def _announce(consumer) -> None:
+    try:
+        queues = _consumed(consumer)
+        with consumer.app.connection_for_write() as conn:
+            presence.announce(conn.default_channel.client, consumer.hostname, queues)
+        _presence["last"] = time.monotonic()
+        _presence["queues"] = set(_presence.get("queues", ())) | set(queues)
+    except Exception as exc:  # the broker may be away for a while; the next beat tries again
+        log.warning("could not announce the consumed queues: %s", exc)
+
+
+def _withdraw_presence(**_kw) -> None:
+    consumer = _presence.get("consumer")
+    if consumer is None:
+        return
+    try:
+        with consumer.app.connection_for_write() as conn:
+            queues = _presence.get("queues", set())   # the consumer is closed by now
+            presence.withdraw(conn.default_channel.client, consumer.hostname, queues)
+    except Exception as exc:
+        log.warning("could not withdraw the consumed queues: %s", exc)

@@ -491,15 +491,21 @@ __all__ = ["FleetError", "WorkerInfo", "QueueError", "ping", "list_workers", "ac
 
 
 # ------------------------------------------------------------------------ where a job goes
-def choose_queue(engine: str, *, app=None, timeout: float = 0.5) -> tuple[str, list[str]]:
-    """The queue a job of ``engine`` goes to now (``queue.queue_for``, asking the workers which
-    queues they consume), and warnings when no worker consumes it or it is paused."""
+def choose_queue(engine: str, *, app=None) -> tuple[str, list[str]]:
+    """The queue a job of ``engine`` goes to now (``queue.queue_for``, with the queues the
+    workers say they consume: ``presence``), and warnings when no worker consumes it or it is
+    paused."""
     from ..queue import queue_for
+    from . import presence
 
     app = _app(app)
-    consumers = queue_consumers(app=app, timeout=timeout)
-    paused = paused_queues(app)
     gpu = config.get("gpu_queue")
+    conn, client = broker_redis(app)
+    try:
+        consumers = presence.consumers(client, [config.get("queue"), gpu])
+    finally:
+        conn.release()
+    paused = paused_queues(app)
     target = queue_for(engine, gpu_served=bool(consumers.get(gpu)) and gpu not in paused)
     warnings = []
     if not consumers.get(target):

@@ -95,3 +95,31 @@ def test_jobs_reach_the_workers_of_their_hardware(fleet):
         assert f"warning: queue {gpu_queue} is paused" in result.stderr
     finally:
         fleet.run("workers", "resume", gpu_queue)
+
+
+def test_presence_ages_out_and_is_withdrawn(redis_client):
+    from braillejobs.fleet import presence
+
+    q1, q2 = "presence-test-a", "presence-test-b"
+    try:
+        presence.announce(redis_client, "w1@h", [q1, q2], now=1000.0)
+        presence.announce(redis_client, "w2@h", [q1], now=1020.0)
+        assert presence.consumers(redis_client, [q1, q2], now=1021.0) == \
+            {q1: ["w1@h", "w2@h"], q2: ["w1@h"]}
+        # thirty seconds without a word: gone (a dead worker, or a hung consumer loop)
+        assert presence.consumers(redis_client, [q1, q2], now=1035.0) == {q1: ["w2@h"]}
+        presence.withdraw(redis_client, "w2@h", [q1])
+        assert presence.consumers(redis_client, [q1, q2], now=1036.0) == {}
+    finally:
+        redis_client.delete(presence.KEY.format(queue=q1), presence.KEY.format(queue=q2))
+
+
+def test_a_worker_announces_its_queues_and_withdraws_them(fleet, redis_client):
+    from braillejobs.fleet import presence
+
+    queue_name = fleet.queue + "-presence"
+    worker = fleet.start_worker(queue=queue_name)
+    assert presence.consumers(redis_client, [queue_name]) == {queue_name: [worker.name]}
+    worker.proc.terminate()
+    worker.proc.wait(timeout=60)
+    assert presence.consumers(redis_client, [queue_name]) == {}
