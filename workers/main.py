@@ -79,8 +79,12 @@ def start(queues: list[str] | None = None, concurrency: int | None = None,
     gate.set_node_name(node.replace("%h", socket.gethostname()))
     argv = ["worker", f"--pool={pool}", f"--concurrency={max(1, concurrency)}",
             f"--queues={','.join(queues)}", f"--loglevel={level}", f"--hostname={node}"]
-    if config.get("worker_events"):      # task events and heartbeats: Flower and friends see it
+    # Never gossip: it would make every worker consume the other workers' events, which the
+    # gate (workers.gate) would refuse as malformed commands. Task events and heartbeats still
+    # go out, for Flower and friends.
+    argv.append("--without-gossip")
+    if config.get("worker_events"):
         argv.append("--task-events")
     else:
-        argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+        argv += ["--without-mingle", "--without-heartbeat"]
     app.worker_main(argv)
