@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import datetime, timezone
 
 import click
 
@@ -66,7 +65,11 @@ def _models_text(w) -> str:
 # ---------------------------------------------------------------------------------- workers
 @click.group()
 def workers():
-    """See and steer the workers (Celery remote control over the broker)."""
+    """See and steer the workers (Celery remote control over the broker).
+
+    Celery's own command line does the rest on the same fleet: `celery -A braillejobs.queue:app
+    inspect ping` (who answers), `... inspect active` (the running tasks), `... control shutdown
+    -d HOST` (a warm shutdown now)."""
 
 
 def worker_rows(infos) -> list[list[str]]:
@@ -94,53 +97,6 @@ def list_cmd(destination, timeout, as_json):
         echo(f"no worker answered within {timeout:g} s", err=True)
         return
     print_table(None, WORKER_COLUMNS, worker_rows(infos))
-
-
-@workers.command()
-@click.option("-d", "--destination", multiple=True, help="Only this worker (repeatable).")
-@timeout_option
-@_json_option
-@fleet_errors
-def ping(destination, timeout, as_json):
-    """Ping the workers; exit status 1 when none (or not every named one) answers."""
-    dest = list(destination) or None
-    replies = _fleet().ping(destination=dest, timeout=timeout)
-    if as_json:
-        echo_json({h: round(s, 4) for h, s in replies.items()})
-    else:
-        for host, seconds in replies.items():
-            echo(f"{host}: pong in {seconds * 1000:.0f} ms")
-    missing = [h for h in dest or [] if h not in replies]
-    if not replies or missing:
-        raise click.ClickException(
-            f"no answer from {', '.join(missing)}" if missing else
-            f"no worker answered within {timeout:g} s")
-
-
-@workers.command()
-@click.option("-d", "--destination", multiple=True, help="Only this worker (repeatable).")
-@timeout_option
-@_json_option
-@fleet_errors
-def active(destination, timeout, as_json):
-    """The tasks each worker is running now."""
-    tasks = _fleet().active_tasks(destination=list(destination) or None, timeout=timeout)
-    if as_json:
-        echo_json(tasks)
-        return
-    rows = []
-    for host, items in tasks.items():
-        for t in items:
-            started = (datetime.fromtimestamp(t["started"], timezone.utc).strftime("%H:%M:%S")
-                       if t.get("started") else "-")
-            job, ids = (t["args"] + [None, None])[:2] if isinstance(t.get("args"), list) \
-                else (None, None)
-            rows.append([host, str(t["name"]).rsplit(".", 1)[-1], t["id"], str(job or "-"),
-                         str(len(ids)) if isinstance(ids, list) else "-", started])
-    if not rows:
-        echo("no task is running", err=True)
-        return
-    print_table(None, ["HOST", "TASK", "ID", "JOB", "DOCUMENTS", "STARTED (UTC)"], rows)
 
 
 def _report(result: dict[str, str], as_json: bool) -> None:
@@ -197,37 +153,6 @@ def drain(host, wait, timeout, as_json):
                    + ("exited" if result["exited"] else "still answering pings"))
     if not result["exited"]:
         raise click.ClickException(f"{host} was asked to shut down but still answers")
-
-
-@workers.command()
-@click.argument("host")
-@click.option("--wait/--no-wait", default=False, help="Wait until HOST stops answering.")
-@timeout_option
-@_json_option
-@fleet_errors
-def shutdown(host, wait, timeout, as_json):
-    """Shut HOST down now (warm: its running task finishes, reserved ones return to Redis)."""
-    result = _fleet().shutdown(host, timeout=timeout, wait=wait)
-    if as_json:
-        echo_json(result)
-    else:
-        echo(f"{host}: shutdown sent" + (", exited" if result["exited"] else ""))
-
-
-@workers.command()
-@click.argument("host")
-@click.argument("n", type=click.IntRange(1))
-@timeout_option
-@_json_option
-@fleet_errors
-def scale(host, n, timeout, as_json):
-    """Set HOST's pool to N processes or threads (pools that can change size only)."""
-    result = _fleet().scale(host, n, timeout=timeout)
-    if as_json:
-        echo_json(result)
-    else:
-        echo(f"{host}: pool {result['pool']} {result['from']} -> {result['to']} "
-                   f"({result['result']})")
 
 
 # ----------------------------------------------------------------------------------- queues

@@ -8,6 +8,9 @@ runs the task and the consumer both, so a busy solo worker would look dead).
 Pausing a queue is recorded in Redis (``braillejobs:paused:<queue>``, the hostnames it was taken
 from): ``resume`` gives the queue back to exactly those workers, and a worker that starts while
 its queue is paused leaves it paused (see ``workers/hooks.py``).
+
+What Celery's command line already does on this fleet is left to it: ``celery -A
+braillejobs.queue:app inspect ping``, ``inspect active``, ``control shutdown -d HOST``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from ..queue import PRIORITY_STEPS, QueueError, get_app as celery_app, queue_key
 DEFAULT_TIMEOUT = 2.0
 INFO_COMMAND = "braillejobs_info"
 PAUSED_KEY = "braillejobs:paused:{queue}"
-# kombu's Redis transport keeps one list per priority step; all but step 0 carry a suffix.
+
+
 class FleetError(RuntimeError):
     """An operation on the fleet cannot be done; the message says what to do."""
 
@@ -155,25 +159,6 @@ def _pool_name(implementation: str) -> str:
             "gevent": "gevent"}.get(module, module or "?")
 
 
-def active_tasks(*, app=None, destination: list[str] | None = None,
-                 timeout: float = DEFAULT_TIMEOUT) -> dict[str, list[dict[str, Any]]]:
-    """Hostname -> the tasks it is running (id, name, arguments, start time)."""
-    app = _app(app)
-    hosts = _hosts(app, destination, timeout)
-    if not hosts:
-        return {}
-    replies = _broadcast("active", app=app, destination=hosts, timeout=timeout,
-                         limit=len(hosts))
-    out: dict[str, list[dict[str, Any]]] = {}
-    for host in hosts:
-        tasks = []
-        for t in replies.get(host) or []:
-            tasks.append({"id": t.get("id"), "name": t.get("name"), "args": t.get("args"),
-                          "started": t.get("time_start"), "worker_pid": t.get("worker_pid")})
-        out[host] = tasks
-    return out
-
-
 # ----------------------------------------------------------------------- pause and resume
 def broker_redis(app=None):
     """The Redis client of the broker connection (the broker is Redis by design)."""
@@ -286,7 +271,7 @@ def queue_consumers(*, app=None, destination: list[str] | None = None,
     return out
 
 
-# ------------------------------------------------------------------ drain, shutdown, scale
+# ------------------------------------------------------------------------------------ drain
 def drain(host: str, *, app=None, timeout: float = DEFAULT_TIMEOUT, wait: float = 3600.0,
           poll: float = 1.0, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Take no more work on ``host``, let its current tasks finish, then shut it down.
@@ -320,7 +305,8 @@ def drain(host: str, *, app=None, timeout: float = DEFAULT_TIMEOUT, wait: float 
         if time.monotonic() > deadline:
             raise FleetError(f"{host} still has {busy} task(s) after {wait:g} s; it consumes "
                              "nothing new. Run `braillejobs workers drain` again to keep "
-                             "waiting, or `braillejobs workers shutdown` to stop it now")
+                             "waiting, or `celery -A braillejobs.queue:app control shutdown "
+                             f"-d {host}` to stop it now")
         say(f"{host}: waiting for {busy} task(s) to finish" if answered else
             f"{host}: no answer within {timeout:g} s, asking again")
         time.sleep(poll)
@@ -338,43 +324,6 @@ def _wait_gone(app, host: str, timeout: float, within: float = 60.0) -> bool:
             return True
         time.sleep(0.5)
     return False
-
-
-def shutdown(host: str, *, app=None, timeout: float = DEFAULT_TIMEOUT,
-             wait: bool = False) -> dict[str, Any]:
-    """Ask ``host`` to shut down now (Celery's warm shutdown: it finishes the running task and
-    gives reserved messages back to the queue)."""
-    app = _app(app)
-    _hosts(app, [host], timeout)
-    _broadcast("shutdown", app=app, destination=[host], timeout=timeout, limit=1)
-    return {"hostname": host, "exited": _wait_gone(app, host, timeout) if wait else None}
-
-
-def scale(host: str, n: int, *, app=None, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
-    """Set the pool of ``host`` to ``n`` processes or threads, where its pool can change size."""
-    if n < 1:
-        raise FleetError("a worker needs at least 1 process or thread; use `workers drain` "
-                         "to stop it")
-    app = _app(app)
-    _hosts(app, [host], timeout)
-    stats = _broadcast("stats", app=app, destination=[host], timeout=timeout, limit=1)
-    pool = (stats.get(host) or {}).get("pool") or {}
-    current = pool.get("max-concurrency")
-    name = _pool_name(pool.get("implementation", ""))
-    if current is None:
-        raise FleetError(f"{host} did not report its pool size")
-    if n == current:
-        return {"hostname": host, "pool": name, "from": current, "to": n, "result": "unchanged"}
-    command, delta = ("pool_grow", n - current) if n > current else ("pool_shrink", current - n)
-    reply = _broadcast(command, app=app, destination=[host], timeout=timeout,
-                       arguments={"n": delta}, limit=1).get(host)
-    if not isinstance(reply, dict) or "error" in reply:
-        detail = reply.get("error") if isinstance(reply, dict) else "no answer"
-        raise FleetError(f"{host} cannot change its pool size (pool {name}: {detail}); the "
-                         "threads and solo pools have a fixed size: start more workers instead "
-                         "(one process per GPU)")
-    return {"hostname": host, "pool": name, "from": current, "to": n,
-            "result": reply.get("ok", "ok")}
 
 
 # ---------------------------------------------------------------------------------- queues
@@ -457,11 +406,6 @@ def check_reachable(app=None) -> None:
                          f"Redis or set {config.setting('broker_url').env_var}") from None
 
 
-__all__ = ["FleetError", "WorkerInfo", "QueueError", "ping", "list_workers", "active_tasks",
-           "pause", "resume", "drain", "shutdown", "scale", "queue_lengths", "queues_overview",
-           "paused_queues", "dead_letter_counts", "unacked_count", "DEFAULT_TIMEOUT", "INFO_COMMAND"]
-
-
 # ------------------------------------------------------------------------ where a job goes
 def choose_queue(engine: str, *, app=None, timeout: float = 0.5) -> tuple[str, list[str]]:
     """The queue a job of ``engine`` goes to now (``queue.queue_for``, asking the workers which
@@ -482,3 +426,9 @@ def choose_queue(engine: str, *, app=None, timeout: float = 0.5) -> tuple[str, l
         warnings.append(f"queue {target} is paused on {', '.join(paused[target])}: the job "
                         f"waits until `braillejobs workers resume {target}`")
     return target, warnings
+
+
+__all__ = ["FleetError", "WorkerInfo", "QueueError", "ping", "list_workers", "pause", "resume",
+           "drain", "queue_consumers", "queue_lengths", "queues_overview", "paused_queues",
+           "dead_letter_counts", "unacked_count", "check_reachable", "choose_queue",
+           "DEFAULT_TIMEOUT", "INFO_COMMAND", "PAUSED_KEY"]
