@@ -88,15 +88,28 @@ WORKER_COLUMNS = ["HOST", "QUEUES", "POOL", "ACTIVE", "RESERVED", "PROCESSED", "
 @_json_option
 @fleet_errors
 def list_cmd(destination, timeout, as_json):
-    """Every worker that answers: queues, pool, load, device, GPU memory, models, uptime."""
-    infos = _fleet().list_workers(destination=list(destination) or None, timeout=timeout)
+    """Every worker that answers: queues, pool, load, device, GPU memory, models, uptime.
+
+    Exit status 1 when no worker (or not every named one) answers, or the broker is down;
+    --json then still prints a JSON list."""
+    fleet = _fleet()
+    try:
+        infos = fleet.list_workers(destination=list(destination) or None, timeout=timeout)
+    except fleet.FleetError:
+        if as_json:
+            echo_json([])
+        raise
     if as_json:
         echo_json([w.as_dict() for w in infos])
-        return
+    elif infos:
+        print_table(None, WORKER_COLUMNS, worker_rows(infos))
     if not infos:
-        echo(f"no worker answered within {timeout:g} s", err=True)
-        return
-    print_table(None, WORKER_COLUMNS, worker_rows(infos))
+        raise click.ClickException(no_worker_message(timeout))
+
+
+def no_worker_message(timeout: float) -> str:
+    return (f"no worker answered within {timeout:g} s; start one (`braillejobs worker`) or "
+            "raise --timeout")
 
 
 def _report(result: dict[str, str], as_json: bool) -> None:
