@@ -12,7 +12,7 @@ import json
 import click
 
 from .. import config
-from .terminal import (echo, echo_json, human_bytes, human_seconds, print_table,
+from .terminal import (echo, echo_json, human_bytes, human_seconds, human_time, print_table,
                        printable)
 
 TIMEOUT_HELP = "Seconds to wait for workers' answers."
@@ -226,8 +226,8 @@ def dead_list(limit, as_json):
         echo(f"no dead letters in {deadletters.list_name()}")
         return
     print_table(None, ["ID", "TIME", "QUEUE", "KIND", "SIZE", "REASON"],
-                 [[d.id, d.time[:19].replace("T", " ") + (" UTC" if d.time else ""),
-                   d.queue, d.kind, human_bytes(d.size), d.reason] for d in letters])
+                 [[d.id, human_time(d.time), d.queue, d.kind, human_bytes(d.size), d.reason]
+                  for d in letters])
     if total > len(letters):
         echo(f"{len(letters)} of {total} shown (--limit {total} shows all)")
 
@@ -337,11 +337,17 @@ def dead_requeue(letter_id, message_file):
 def exporter(port, addr, queue_names, ping_timeout):
     """Serve queue, job and worker gauges for Prometheus on /metrics (and /healthz)."""
     import logging
+    import time
 
     from ..fleet.exporter import serve
 
-    logging.basicConfig(level=config.get("log_level").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # log times in UTC, saying so (the default is local time with no zone)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                  datefmt="%Y-%m-%d %H:%M:%S UTC")
+    formatter.converter = time.gmtime
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=config.get("log_level").upper(), handlers=[handler])
     try:
         serve(port, addr, queue_names, ping_timeout=ping_timeout)
     except OSError as exc:

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from .. import config
 from .fleet import WORKER_COLUMNS, fleet_errors, no_worker_message, timeout_option, worker_rows
-from .terminal import console, human_seconds, printable
+from .terminal import console, human_seconds, human_time, printable
 
 WINDOW = timedelta(seconds=60)
 
@@ -94,7 +94,7 @@ def render(snap: dict[str, Any]):
     broker = config.mask_url(config.get("broker_url"))
     rate = (lambda v, unit: "-" if v is None else f"{v:,.1f} {unit}")
     head = Text.assemble(
-        ("braillejobs top", "bold"), f"  {snap['time']:%Y-%m-%d %H:%M:%S} UTC  broker {broker}\n",
+        ("braillejobs top", "bold"), f"  {human_time(snap['time'])}  broker {broker}\n",
         ("throughput (last 60 s): ", "bold"),
         f"{rate(snap.get('docs_per_s'), 'documents/s')}, "
         f"{rate(snap.get('chars_per_s'), 'chars/s')}, "

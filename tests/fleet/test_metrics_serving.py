@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -104,6 +105,10 @@ def test_exporter_reports_a_source_it_cannot_read(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    # its log says so, at a time that carries its zone
+    logged = [line for line in proc.stdout.read().splitlines() if "reading the broker" in line]
+    assert logged and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC WARNING ", line)
+                          for line in logged), logged
 
 
 def test_exporter_port_in_use_is_a_clear_error(tmp_path):
