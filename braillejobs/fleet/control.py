@@ -293,6 +293,7 @@ def drain(host: str, *, app=None, timeout: float = DEFAULT_TIMEOUT, wait: float 
     say(f"{host}: stopped consuming {', '.join(names) or 'nothing'}")
     deadline = time.monotonic() + wait
     first_busy = None
+    said = None  # the waiting line is said again only when what it waits for changes
     while True:
         active = _broadcast("active", app=app, destination=[host], timeout=timeout, limit=1)
         reserved = _broadcast("reserved", app=app, destination=[host], timeout=timeout, limit=1)
@@ -307,8 +308,11 @@ def drain(host: str, *, app=None, timeout: float = DEFAULT_TIMEOUT, wait: float 
                              "nothing new. Run `braillejobs workers drain` again to keep "
                              "waiting, or `celery -A braillejobs.queue:app control shutdown "
                              f"-d {host}` to stop it now")
-        say(f"{host}: waiting for {busy} task(s) to finish" if answered else
-            f"{host}: no answer within {timeout:g} s, asking again")
+        line = (f"{host}: waiting for {busy} task(s) to finish" if answered else
+                f"{host}: no answer within {timeout:g} s, asking again")
+        if line != said:
+            say(line)
+            said = line
         time.sleep(poll)
     say(f"{host}: idle, shutting down")
     _broadcast("shutdown", app=app, destination=[host], timeout=timeout, limit=1)

@@ -12,6 +12,7 @@ import subprocess
 import time
 import urllib.request
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 
@@ -272,9 +273,20 @@ def _busy_and_drain(fleet, busy, queue):
         "the task finished too early to show that a busy worker answers"
     assert answered_in < 10
 
-    result = fleet.json("workers", "drain", busy.name, timeout=180)
-    assert result["exited"] is True and result["tasks_finished"] == 1
-    assert result["stopped_consuming"] == [queue]
+    drain_started = datetime.now(timezone.utc)
+    drained = fleet.run("workers", "drain", busy.name, timeout=180)
+    assert drained.stdout == f"{busy.name}: drained (1 task(s) finished), exited\n"
+    said = drained.stderr.splitlines()
+    assert said[0] == f"{busy.name}: stopped consuming {queue}"
+    assert said[-1] == f"{busy.name}: idle, shutting down"
+    # The waiting line is said once, not at every poll (about one a second), and again only
+    # when what it waits for changes.
+    assert f"{busy.name}: waiting for 1 task(s) to finish" in said
+    assert all(a != b for a, b in zip(said, said[1:])) and len(said) <= 5, said
+    [(finished,)] = fleet.db("SELECT finished_at FROM documents WHERE job_id = ?", (job,))
+    waited = datetime.fromisoformat(finished).replace(tzinfo=timezone.utc) - drain_started
+    assert waited.total_seconds() > 3, "the task ended too soon to show that the waiting " \
+        "line is not repeated at every poll"
     assert fleet.db("SELECT status FROM documents WHERE job_id = ?", (job,)) == [("done",)]
     assert busy.proc.wait(timeout=30) == 0
     # Nothing was left behind for another worker: the message was acknowledged.
