@@ -53,6 +53,15 @@ class WorkerInfo:
         return asdict(self)
 
 
+def broker_down(exc: Exception) -> FleetError:
+    """The one message for a broker that cannot be reached: the URL, the error, the fix."""
+    url = config.mask_url(config.get("broker_url"))
+    detail = str(exc).splitlines()[0] if str(exc).strip() else ""
+    return FleetError(f"cannot reach the broker {url} ({exc.__class__.__name__}"
+                      f"{': ' + detail if detail else ''}); start Redis or set "
+                      f"{config.setting('broker_url').env_var}")
+
+
 # ------------------------------------------------------------------------------ broadcasting
 def _app(app=None):
     return app if app is not None else celery_app()
@@ -68,14 +77,12 @@ def _merge(replies: Iterable[dict] | None) -> dict[str, Any]:
 def _broadcast(command: str, *, app=None, destination: list[str] | None = None,
                timeout: float = DEFAULT_TIMEOUT, arguments: dict | None = None,
                limit: int | None = None) -> dict[str, Any]:
-    url = config.mask_url(config.get("broker_url"))
     try:
         replies = _app(app).control.broadcast(
             command, arguments=arguments or {}, destination=destination, reply=True,
             timeout=timeout, limit=limit)
     except Exception as exc:  # kombu raises several connection error types
-        raise FleetError(f"cannot reach the broker {url} ({exc.__class__.__name__}: {exc}); "
-                         f"start Redis or set {config.setting('broker_url').env_var}") from None
+        raise broker_down(exc) from None
     return _merge(replies)
 
 
@@ -90,14 +97,12 @@ def ping(*, app=None, destination: list[str] | None = None,
         for host in reply:
             seen.setdefault(host, time.perf_counter() - started)
 
-    url = config.mask_url(config.get("broker_url"))
     try:
         _app(app).control.broadcast("ping", destination=destination, reply=True,
                                     timeout=timeout, callback=note,
                                     limit=len(destination) if destination else None)
     except Exception as exc:
-        raise FleetError(f"cannot reach the broker {url} ({exc.__class__.__name__}: {exc}); "
-                         f"start Redis or set {config.setting('broker_url').env_var}") from None
+        raise broker_down(exc) from None
     return dict(sorted(seen.items()))
 
 
@@ -167,9 +172,7 @@ def broker_redis(app=None):
         return conn, conn.default_channel.client
     except Exception as exc:
         conn.release()
-        url = config.mask_url(config.get("broker_url"))
-        raise FleetError(f"cannot reach the broker {url} ({exc.__class__.__name__}: {exc})"
-                         ) from None
+        raise broker_down(exc) from None
 
 
 def paused_queues(app=None) -> dict[str, list[str]]:
@@ -405,9 +408,7 @@ def check_reachable(app=None) -> None:
         with _app(app).connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0.1, timeout=3)
     except Exception as exc:
-        url = config.mask_url(config.get("broker_url"))
-        raise FleetError(f"cannot reach the broker {url} ({exc.__class__.__name__}); start "
-                         f"Redis or set {config.setting('broker_url').env_var}") from None
+        raise broker_down(exc) from None
 
 
 # ------------------------------------------------------------------------ where a job goes

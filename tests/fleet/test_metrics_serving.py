@@ -152,6 +152,16 @@ def test_workers_list_with_no_broker_says_what_to_do(tmp_path):
     assert json.loads(as_json.stdout) == []
 
 
+def test_every_fleet_command_with_no_broker_names_the_fix(tmp_path):
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    for args in (["queues", "--timeout", "0.5"], ["dead-letters", "list"],
+                 ["workers", "pause", "q", "--timeout", "0.5"],
+                 ["workers", "resume", "q", "--timeout", "0.5"],
+                 ["workers", "drain", "nobody@x", "--timeout", "0.5"]):
+        _one_line_error(_run(tmp_path, dead, *args), "cannot reach the broker",
+                        "start Redis or set BRAILLEJOBS_BROKER_URL")
+
+
 def test_top_once_with_no_broker_shows_the_screen_and_exits_1(tmp_path):
     dead = f"redis://127.0.0.1:{free_port()}/0"
     result = _run(tmp_path, dead, "top", "--once", "--timeout", "0.5")
