@@ -74,16 +74,25 @@ def _merge(replies: Iterable[dict] | None) -> dict[str, Any]:
     return merged
 
 
+def _send(app, command: str, **kwargs) -> list[dict] | None:
+    """One broadcast, its replies collected on a connection of its own.
+
+    On the app's pooled connection, a wait for replies that ends before kombu's Redis read
+    (BRPOP, 1 s) leaves that read in flight, and it swallows the first reply of the next
+    broadcast: `workers list --timeout 0.5` lost the workers' stats, and submit (0.5 s) saw no
+    consumer on a queue that had one."""
+    try:
+        with app.connection_for_write() as conn:
+            return app.control.broadcast(command, reply=True, connection=conn, **kwargs)
+    except Exception as exc:  # kombu raises several connection error types
+        raise broker_down(exc) from None
+
+
 def _broadcast(command: str, *, app=None, destination: list[str] | None = None,
                timeout: float = DEFAULT_TIMEOUT, arguments: dict | None = None,
                limit: int | None = None) -> dict[str, Any]:
-    try:
-        replies = _app(app).control.broadcast(
-            command, arguments=arguments or {}, destination=destination, reply=True,
-            timeout=timeout, limit=limit)
-    except Exception as exc:  # kombu raises several connection error types
-        raise broker_down(exc) from None
-    return _merge(replies)
+    return _merge(_send(_app(app), command, arguments=arguments or {},
+                        destination=destination, timeout=timeout, limit=limit))
 
 
 def ping(*, app=None, destination: list[str] | None = None,
@@ -97,12 +106,8 @@ def ping(*, app=None, destination: list[str] | None = None,
         for host in reply:
             seen.setdefault(host, time.perf_counter() - started)
 
-    try:
-        _app(app).control.broadcast("ping", destination=destination, reply=True,
-                                    timeout=timeout, callback=note,
-                                    limit=len(destination) if destination else None)
-    except Exception as exc:
-        raise broker_down(exc) from None
+    _send(_app(app), "ping", destination=destination, timeout=timeout, callback=note,
+          limit=len(destination) if destination else None)
     return dict(sorted(seen.items()))
 
 

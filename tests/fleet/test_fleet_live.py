@@ -58,6 +58,17 @@ def test_workers_list_json_shows_the_live_worker(fleet, worker):
     assert worker.name in table and "threads" in table and fleet.queue in table
 
 
+def test_a_short_timeout_costs_no_reply(fleet, worker):
+    """A wait for replies cut short (0.5 s, under kombu's 1 s Redis read) does not swallow the
+    replies to the next broadcast: the stats and the queues still come back."""
+    for _ in range(2):
+        listed = {w["hostname"]: w for w in fleet.json("workers", "list", "--timeout", "0.5")}
+        assert listed[worker.name]["pool"] == "threads", listed
+        assert listed[worker.name]["queues"] == [fleet.queue]
+        consumers = {q["queue"]: q["consumers"] for q in fleet.json("queues", "--timeout", "0.5")}
+        assert worker.name in consumers[fleet.queue]
+
+
 def test_metrics_move_by_exactly_the_documents_and_characters_processed(fleet, worker):
     before = worker.metrics()
     texts = [prose(seed, words) for seed, words in ((1, 300), (2, 50), (3, 800))]
