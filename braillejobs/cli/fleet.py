@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import datetime, timezone
 
 import click
 
 from .. import config
-from .terminal import (echo, echo_json, human_bytes, human_seconds, print_table,
+from .terminal import (echo, echo_json, human_bytes, human_seconds, human_time, print_table,
                        printable)
 
 TIMEOUT_HELP = "Seconds to wait for workers' answers."
@@ -66,7 +65,11 @@ def _models_text(w) -> str:
 # ---------------------------------------------------------------------------------- workers
 @click.group()
 def workers():
-    """See and steer the workers (Celery remote control over the broker)."""
+    """See and steer the workers (Celery remote control over the broker).
+
+    Celery's own command line does the rest on the same fleet: `celery -A braillejobs.queue:app
+    inspect ping` (who answers), `... inspect active` (the running tasks), `... control shutdown
+    -d HOST` (a warm shutdown now)."""
 
 
 def worker_rows(infos) -> list[list[str]]:
@@ -85,62 +88,28 @@ WORKER_COLUMNS = ["HOST", "QUEUES", "POOL", "ACTIVE", "RESERVED", "PROCESSED", "
 @_json_option
 @fleet_errors
 def list_cmd(destination, timeout, as_json):
-    """Every worker that answers: queues, pool, load, device, GPU memory, models, uptime."""
-    infos = _fleet().list_workers(destination=list(destination) or None, timeout=timeout)
+    """Every worker that answers: queues, pool, load, device, GPU memory, models, uptime.
+
+    Exit status 1 when no worker (or not every named one) answers, or the broker is down;
+    --json then still prints a JSON list."""
+    fleet = _fleet()
+    try:
+        infos = fleet.list_workers(destination=list(destination) or None, timeout=timeout)
+    except fleet.FleetError:
+        if as_json:
+            echo_json([])
+        raise
     if as_json:
         echo_json([w.as_dict() for w in infos])
-        return
+    elif infos:
+        print_table(None, WORKER_COLUMNS, worker_rows(infos))
     if not infos:
-        echo(f"no worker answered within {timeout:g} s", err=True)
-        return
-    print_table(None, WORKER_COLUMNS, worker_rows(infos))
+        raise click.ClickException(no_worker_message(timeout))
 
 
-@workers.command()
-@click.option("-d", "--destination", multiple=True, help="Only this worker (repeatable).")
-@timeout_option
-@_json_option
-@fleet_errors
-def ping(destination, timeout, as_json):
-    """Ping the workers; exit status 1 when none (or not every named one) answers."""
-    dest = list(destination) or None
-    replies = _fleet().ping(destination=dest, timeout=timeout)
-    if as_json:
-        echo_json({h: round(s, 4) for h, s in replies.items()})
-    else:
-        for host, seconds in replies.items():
-            echo(f"{host}: pong in {seconds * 1000:.0f} ms")
-    missing = [h for h in dest or [] if h not in replies]
-    if not replies or missing:
-        raise click.ClickException(
-            f"no answer from {', '.join(missing)}" if missing else
-            f"no worker answered within {timeout:g} s")
-
-
-@workers.command()
-@click.option("-d", "--destination", multiple=True, help="Only this worker (repeatable).")
-@timeout_option
-@_json_option
-@fleet_errors
-def active(destination, timeout, as_json):
-    """The tasks each worker is running now."""
-    tasks = _fleet().active_tasks(destination=list(destination) or None, timeout=timeout)
-    if as_json:
-        echo_json(tasks)
-        return
-    rows = []
-    for host, items in tasks.items():
-        for t in items:
-            started = (datetime.fromtimestamp(t["started"], timezone.utc).strftime("%H:%M:%S")
-                       if t.get("started") else "-")
-            job, ids = (t["args"] + [None, None])[:2] if isinstance(t.get("args"), list) \
-                else (None, None)
-            rows.append([host, str(t["name"]).rsplit(".", 1)[-1], t["id"], str(job or "-"),
-                         str(len(ids)) if isinstance(ids, list) else "-", started])
-    if not rows:
-        echo("no task is running", err=True)
-        return
-    print_table(None, ["HOST", "TASK", "ID", "JOB", "DOCUMENTS", "STARTED (UTC)"], rows)
+def no_worker_message(timeout: float) -> str:
+    return (f"no worker answered within {timeout:g} s; start one (`braillejobs worker`) or "
+            "raise --timeout")
 
 
 def _report(result: dict[str, str], as_json: bool) -> None:
@@ -197,37 +166,6 @@ def drain(host, wait, timeout, as_json):
                    + ("exited" if result["exited"] else "still answering pings"))
     if not result["exited"]:
         raise click.ClickException(f"{host} was asked to shut down but still answers")
-
-
-@workers.command()
-@click.argument("host")
-@click.option("--wait/--no-wait", default=False, help="Wait until HOST stops answering.")
-@timeout_option
-@_json_option
-@fleet_errors
-def shutdown(host, wait, timeout, as_json):
-    """Shut HOST down now (warm: its running task finishes, reserved ones return to Redis)."""
-    result = _fleet().shutdown(host, timeout=timeout, wait=wait)
-    if as_json:
-        echo_json(result)
-    else:
-        echo(f"{host}: shutdown sent" + (", exited" if result["exited"] else ""))
-
-
-@workers.command()
-@click.argument("host")
-@click.argument("n", type=click.IntRange(1))
-@timeout_option
-@_json_option
-@fleet_errors
-def scale(host, n, timeout, as_json):
-    """Set HOST's pool to N processes or threads (pools that can change size only)."""
-    result = _fleet().scale(host, n, timeout=timeout)
-    if as_json:
-        echo_json(result)
-    else:
-        echo(f"{host}: pool {result['pool']} {result['from']} -> {result['to']} "
-                   f"({result['result']})")
 
 
 # ----------------------------------------------------------------------------------- queues
@@ -288,8 +226,8 @@ def dead_list(limit, as_json):
         echo(f"no dead letters in {deadletters.list_name()}")
         return
     print_table(None, ["ID", "TIME", "QUEUE", "KIND", "SIZE", "REASON"],
-                 [[d.id, d.time[:19].replace("T", " ") + (" UTC" if d.time else ""),
-                   d.queue, d.kind, human_bytes(d.size), d.reason] for d in letters])
+                 [[d.id, human_time(d.time), d.queue, d.kind, human_bytes(d.size), d.reason]
+                  for d in letters])
     if total > len(letters):
         echo(f"{len(letters)} of {total} shown (--limit {total} shows all)")
 
@@ -399,11 +337,17 @@ def dead_requeue(letter_id, message_file):
 def exporter(port, addr, queue_names, ping_timeout):
     """Serve queue, job and worker gauges for Prometheus on /metrics (and /healthz)."""
     import logging
+    import time
 
     from ..fleet.exporter import serve
 
-    logging.basicConfig(level=config.get("log_level").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # log times in UTC, saying so (the default is local time with no zone)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                  datefmt="%Y-%m-%d %H:%M:%S UTC")
+    formatter.converter = time.gmtime
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=config.get("log_level").upper(), handlers=[handler])
     try:
         serve(port, addr, queue_names, ping_timeout=ping_timeout)
     except OSError as exc:

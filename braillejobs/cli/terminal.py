@@ -98,6 +98,27 @@ def human_seconds(s: float | None) -> str:
     return f"{m}m{s:02d}s"
 
 
+def human_time(value: object) -> str:
+    """A time for people, in UTC and saying so: ``2026-12-02 19:08:15 UTC``.
+
+    ``value`` is a datetime or an ISO 8601 string; one without a zone is taken as UTC (the
+    database and the workers store UTC). None or "" is "-"; a string that is not a time is
+    shown as it is, escaped."""
+    from datetime import datetime, timezone
+
+    if value is None or value == "":
+        return "-"
+    when = value
+    if not isinstance(when, datetime):
+        try:
+            when = datetime.fromisoformat(str(value))
+        except ValueError:
+            return printable(value)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def console():
     """A terminal's own width; a pipe or file gets a wide page rather than rich's 80 columns."""
     import shutil

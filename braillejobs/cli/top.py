@@ -18,8 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import config
-from .fleet import WORKER_COLUMNS, fleet_errors, timeout_option, worker_rows
-from .terminal import console, human_seconds, printable
+from .fleet import WORKER_COLUMNS, fleet_errors, no_worker_message, timeout_option, worker_rows
+from .terminal import console, human_seconds, human_time, printable
 
 WINDOW = timedelta(seconds=60)
 
@@ -94,7 +94,7 @@ def render(snap: dict[str, Any]):
     broker = config.mask_url(config.get("broker_url"))
     rate = (lambda v, unit: "-" if v is None else f"{v:,.1f} {unit}")
     head = Text.assemble(
-        ("braillejobs top", "bold"), f"  {snap['time']:%Y-%m-%d %H:%M:%S} UTC  broker {broker}\n",
+        ("braillejobs top", "bold"), f"  {human_time(snap['time'])}  broker {broker}\n",
         ("throughput (last 60 s): ", "bold"),
         f"{rate(snap.get('docs_per_s'), 'documents/s')}, "
         f"{rate(snap.get('chars_per_s'), 'chars/s')}, "
@@ -134,13 +134,19 @@ def render(snap: dict[str, Any]):
 @timeout_option
 @fleet_errors
 def top(interval, once, timeout):
-    """A live view of workers, queues, jobs in flight and throughput (Ctrl-C to quit)."""
+    """A live view of workers, queues, jobs in flight and throughput (Ctrl-C to quit).
+
+    With --once, exit status 1 when no worker answered or a source could not be read."""
     from rich.live import Live
 
     snap = Snapshotter(timeout=timeout)
     screen = console()
     if once:
-        screen.print(snap.render())
+        read = snap.read()
+        screen.print(render(read))
+        problems = read["errors"] or ([] if read["workers"] else [no_worker_message(timeout)])
+        if problems:
+            raise click.ClickException(printable("; ".join(problems)))
         return
     try:
         with Live(snap.render(), console=screen, refresh_per_second=4, screen=False) as live:

@@ -8,6 +8,9 @@ runs the task and the consumer both, so a busy solo worker would look dead).
 Pausing a queue is recorded in Redis (``braillejobs:paused:<queue>``, the hostnames it was taken
 from): ``resume`` gives the queue back to exactly those workers, and a worker that starts while
 its queue is paused leaves it paused (see ``workers/hooks.py``).
+
+What Celery's command line already does on this fleet is left to it: ``celery -A
+braillejobs.queue:app inspect ping``, ``inspect active``, ``control shutdown -d HOST``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from ..queue import PRIORITY_STEPS, QueueError, get_app as celery_app, queue_key
 DEFAULT_TIMEOUT = 2.0
 INFO_COMMAND = "braillejobs_info"
 PAUSED_KEY = "braillejobs:paused:{queue}"
-# kombu's Redis transport keeps one list per priority step; all but step 0 carry a suffix.
+
+
 class FleetError(RuntimeError):
     """An operation on the fleet cannot be done; the message says what to do."""
 
@@ -49,6 +53,15 @@ class WorkerInfo:
         return asdict(self)
 
 
+def broker_down(exc: Exception) -> FleetError:
+    """The one message for a broker that cannot be reached: the URL, the error, the fix."""
+    url = config.mask_url(config.get("broker_url"))
+    detail = str(exc).splitlines()[0] if str(exc).strip() else ""
+    return FleetError(f"cannot reach the broker {url} ({exc.__class__.__name__}"
+                      f"{': ' + detail if detail else ''}); start Redis or set "
+                      f"{config.setting('broker_url').env_var}")
+
+
 # ------------------------------------------------------------------------------ broadcasting
 def _app(app=None):
     return app if app is not None else celery_app()
@@ -61,18 +74,25 @@ def _merge(replies: Iterable[dict] | None) -> dict[str, Any]:
     return merged
 
 
+def _send(app, command: str, **kwargs) -> list[dict] | None:
+    """One broadcast, its replies collected on a connection of its own.
+
+    On the app's pooled connection, a wait for replies that ends before kombu's Redis read
+    (BRPOP, 1 s) leaves that read in flight, and it swallows the first reply of the next
+    broadcast: `workers list --timeout 0.5` lost the workers' stats, and submit (0.5 s) saw no
+    consumer on a queue that had one."""
+    try:
+        with app.connection_for_write() as conn:
+            return app.control.broadcast(command, reply=True, connection=conn, **kwargs)
+    except Exception as exc:  # kombu raises several connection error types
+        raise broker_down(exc) from None
+
+
 def _broadcast(command: str, *, app=None, destination: list[str] | None = None,
                timeout: float = DEFAULT_TIMEOUT, arguments: dict | None = None,
                limit: int | None = None) -> dict[str, Any]:
-    url = config.mask_url(config.get("broker_url"))
-    try:
-        replies = _app(app).control.broadcast(
-            command, arguments=arguments or {}, destination=destination, reply=True,
-            timeout=timeout, limit=limit)
-    except Exception as exc:  # kombu raises several connection error types
-        raise FleetError(f"cannot reach the broker {url} ({exc.__class__.__name__}: {exc}); "
-                         f"start Redis or set {config.setting('broker_url').env_var}") from None
-    return _merge(replies)
+    return _merge(_send(_app(app), command, arguments=arguments or {},
+                        destination=destination, timeout=timeout, limit=limit))
 
 
 def ping(*, app=None, destination: list[str] | None = None,
@@ -86,14 +106,8 @@ def ping(*, app=None, destination: list[str] | None = None,
         for host in reply:
             seen.setdefault(host, time.perf_counter() - started)
 
-    url = config.mask_url(config.get("broker_url"))
-    try:
-        _app(app).control.broadcast("ping", destination=destination, reply=True,
-                                    timeout=timeout, callback=note,
-                                    limit=len(destination) if destination else None)
-    except Exception as exc:
-        raise FleetError(f"cannot reach the broker {url} ({exc.__class__.__name__}: {exc}); "
-                         f"start Redis or set {config.setting('broker_url').env_var}") from None
+    _send(_app(app), "ping", destination=destination, timeout=timeout, callback=note,
+          limit=len(destination) if destination else None)
     return dict(sorted(seen.items()))
 
 
@@ -155,25 +169,6 @@ def _pool_name(implementation: str) -> str:
             "gevent": "gevent"}.get(module, module or "?")
 
 
-def active_tasks(*, app=None, destination: list[str] | None = None,
-                 timeout: float = DEFAULT_TIMEOUT) -> dict[str, list[dict[str, Any]]]:
-    """Hostname -> the tasks it is running (id, name, arguments, start time)."""
-    app = _app(app)
-    hosts = _hosts(app, destination, timeout)
-    if not hosts:
-        return {}
-    replies = _broadcast("active", app=app, destination=hosts, timeout=timeout,
-                         limit=len(hosts))
-    out: dict[str, list[dict[str, Any]]] = {}
-    for host in hosts:
-        tasks = []
-        for t in replies.get(host) or []:
-            tasks.append({"id": t.get("id"), "name": t.get("name"), "args": t.get("args"),
-                          "started": t.get("time_start"), "worker_pid": t.get("worker_pid")})
-        out[host] = tasks
-    return out
-
-
 # ----------------------------------------------------------------------- pause and resume
 def broker_redis(app=None):
     """The Redis client of the broker connection (the broker is Redis by design)."""
@@ -182,9 +177,7 @@ def broker_redis(app=None):
         return conn, conn.default_channel.client
     except Exception as exc:
         conn.release()
-        url = config.mask_url(config.get("broker_url"))
-        raise FleetError(f"cannot reach the broker {url} ({exc.__class__.__name__}: {exc})"
-                         ) from None
+        raise broker_down(exc) from None
 
 
 def paused_queues(app=None) -> dict[str, list[str]]:
@@ -286,7 +279,7 @@ def queue_consumers(*, app=None, destination: list[str] | None = None,
     return out
 
 
-# ------------------------------------------------------------------ drain, shutdown, scale
+# ------------------------------------------------------------------------------------ drain
 def drain(host: str, *, app=None, timeout: float = DEFAULT_TIMEOUT, wait: float = 3600.0,
           poll: float = 1.0, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Take no more work on ``host``, let its current tasks finish, then shut it down.
@@ -308,6 +301,7 @@ def drain(host: str, *, app=None, timeout: float = DEFAULT_TIMEOUT, wait: float 
     say(f"{host}: stopped consuming {', '.join(names) or 'nothing'}")
     deadline = time.monotonic() + wait
     first_busy = None
+    said = None  # the waiting line is said again only when what it waits for changes
     while True:
         active = _broadcast("active", app=app, destination=[host], timeout=timeout, limit=1)
         reserved = _broadcast("reserved", app=app, destination=[host], timeout=timeout, limit=1)
@@ -320,9 +314,13 @@ def drain(host: str, *, app=None, timeout: float = DEFAULT_TIMEOUT, wait: float 
         if time.monotonic() > deadline:
             raise FleetError(f"{host} still has {busy} task(s) after {wait:g} s; it consumes "
                              "nothing new. Run `braillejobs workers drain` again to keep "
-                             "waiting, or `braillejobs workers shutdown` to stop it now")
-        say(f"{host}: waiting for {busy} task(s) to finish" if answered else
-            f"{host}: no answer within {timeout:g} s, asking again")
+                             "waiting, or `celery -A braillejobs.queue:app control shutdown "
+                             f"-d {host}` to stop it now")
+        line = (f"{host}: waiting for {busy} task(s) to finish" if answered else
+                f"{host}: no answer within {timeout:g} s, asking again")
+        if line != said:
+            say(line)
+            said = line
         time.sleep(poll)
     say(f"{host}: idle, shutting down")
     _broadcast("shutdown", app=app, destination=[host], timeout=timeout, limit=1)
@@ -338,43 +336,6 @@ def _wait_gone(app, host: str, timeout: float, within: float = 60.0) -> bool:
             return True
         time.sleep(0.5)
     return False
-
-
-def shutdown(host: str, *, app=None, timeout: float = DEFAULT_TIMEOUT,
-             wait: bool = False) -> dict[str, Any]:
-    """Ask ``host`` to shut down now (Celery's warm shutdown: it finishes the running task and
-    gives reserved messages back to the queue)."""
-    app = _app(app)
-    _hosts(app, [host], timeout)
-    _broadcast("shutdown", app=app, destination=[host], timeout=timeout, limit=1)
-    return {"hostname": host, "exited": _wait_gone(app, host, timeout) if wait else None}
-
-
-def scale(host: str, n: int, *, app=None, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
-    """Set the pool of ``host`` to ``n`` processes or threads, where its pool can change size."""
-    if n < 1:
-        raise FleetError("a worker needs at least 1 process or thread; use `workers drain` "
-                         "to stop it")
-    app = _app(app)
-    _hosts(app, [host], timeout)
-    stats = _broadcast("stats", app=app, destination=[host], timeout=timeout, limit=1)
-    pool = (stats.get(host) or {}).get("pool") or {}
-    current = pool.get("max-concurrency")
-    name = _pool_name(pool.get("implementation", ""))
-    if current is None:
-        raise FleetError(f"{host} did not report its pool size")
-    if n == current:
-        return {"hostname": host, "pool": name, "from": current, "to": n, "result": "unchanged"}
-    command, delta = ("pool_grow", n - current) if n > current else ("pool_shrink", current - n)
-    reply = _broadcast(command, app=app, destination=[host], timeout=timeout,
-                       arguments={"n": delta}, limit=1).get(host)
-    if not isinstance(reply, dict) or "error" in reply:
-        detail = reply.get("error") if isinstance(reply, dict) else "no answer"
-        raise FleetError(f"{host} cannot change its pool size (pool {name}: {detail}); the "
-                         "threads and solo pools have a fixed size: start more workers instead "
-                         "(one process per GPU)")
-    return {"hostname": host, "pool": name, "from": current, "to": n,
-            "result": reply.get("ok", "ok")}
 
 
 # ---------------------------------------------------------------------------------- queues
@@ -480,14 +441,7 @@ def check_reachable(app=None) -> None:
         with _app(app).connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0.1, timeout=3)
     except Exception as exc:
-        url = config.mask_url(config.get("broker_url"))
-        raise FleetError(f"cannot reach the broker {url} ({exc.__class__.__name__}); start "
-                         f"Redis or set {config.setting('broker_url').env_var}") from None
-
-
-__all__ = ["FleetError", "WorkerInfo", "QueueError", "ping", "list_workers", "active_tasks",
-           "pause", "resume", "drain", "shutdown", "scale", "queue_lengths", "queues_overview",
-           "paused_queues", "dead_letter_counts", "unacked_count", "DEFAULT_TIMEOUT", "INFO_COMMAND"]
+        raise broker_down(exc) from None
 
 
 # ------------------------------------------------------------------------ where a job goes
@@ -516,3 +470,9 @@ def choose_queue(engine: str, *, app=None) -> tuple[str, list[str]]:
         warnings.append(f"queue {target} is paused on {', '.join(paused[target])}: the job "
                         f"waits until `braillejobs workers resume {target}`")
     return target, warnings
+
+
+__all__ = ["FleetError", "WorkerInfo", "QueueError", "ping", "list_workers", "pause", "resume",
+           "drain", "queue_consumers", "queue_lengths", "queues_overview", "paused_queues",
+           "dead_letter_counts", "unacked_count", "check_reachable", "choose_queue",
+           "DEFAULT_TIMEOUT", "INFO_COMMAND", "PAUSED_KEY"]

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import timezone
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
@@ -262,7 +263,10 @@ def find_job(session: Session, ref: str) -> Job:
 
 
 def _iso(dt) -> str | None:
-    return dt.isoformat(timespec="seconds") if dt is not None else None
+    """ISO 8601 in UTC with its offset (SQLite gives the stored UTC times back without one)."""
+    if dt is None:
+        return None
+    return aware(dt).astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def progress(job_ref: str, url: str | None = None) -> dict:

@@ -81,6 +81,12 @@ class Fleet:
                                  f"{result.stdout}\n{result.stderr}")
         return result
 
+    def celery(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        """Celery's own command line on this fleet (``celery -A braillejobs.queue:app ...``)."""
+        return subprocess.run([sys.executable, "-m", "celery", "-A", "braillejobs.queue:app",
+                               *args], env=self.env, capture_output=True, text=True,
+                              timeout=timeout)
+
     def json(self, *args: str, timeout: float = 120):
         return json.loads(self.run(*args, "--json", timeout=timeout).stdout)
 
@@ -149,9 +155,7 @@ class WorkerProc:
             if self.proc.poll() is not None:
                 raise AssertionError(f"worker {self.name} exited {self.proc.returncode}:\n"
                                      + Path(self.log).read_text()[-3000:])
-            r = self.fleet.run("workers", "ping", "-d", self.name, "--timeout", "1",
-                               check=False)
-            if r.returncode == 0:
+            if self.fleet.celery("inspect", "ping", "-d", self.name, "-t", "1").returncode == 0:
                 return
             time.sleep(0.5)
         raise AssertionError(f"worker {self.name} did not answer within {timeout} s:\n"

@@ -1,15 +1,20 @@
 """Serving worker metrics: single process, and multiprocess mode for a pool that forks; the
-exporter's behaviour when a source is down; `top --once` without a fleet."""
+exporter's behaviour when a source is down; `workers list` and `top --once` with the broker down
+or no worker: exit status 1 and one line that says so."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.fleet.support import cli, free_port, sample, scrape
 
@@ -57,6 +62,16 @@ def test_multiprocess_mode_adds_up_the_forked_processes(tmp_path):
     assert any(name == "braillejobs_build_info" for name, _l in samples)
 
 
+@pytest.fixture(scope="module")
+def lone_redis(tmp_path_factory):
+    """A redis-server of this module: no worker of any other test or person is on it."""
+    from tests.reliability.harness import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("lone-redis")).start()
+    yield server
+    server.stop(hard=True)
+
+
 def _env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRAILLEJOBS_")}
     env.update(extra)
@@ -90,6 +105,10 @@ def test_exporter_reports_a_source_it_cannot_read(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    # its log says so, at a time that carries its zone
+    logged = [line for line in proc.stdout.read().splitlines() if "reading the broker" in line]
+    assert logged and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC WARNING ", line)
+                          for line in logged), logged
 
 
 def test_exporter_port_in_use_is_a_clear_error(tmp_path):
@@ -107,15 +126,61 @@ def test_exporter_port_in_use_is_a_clear_error(tmp_path):
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
 
 
+def _run(tmp_path, broker_url: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(cli() + list(args),
+                          env=_env(BRAILLEJOBS_BROKER_URL=broker_url,
+                                   BRAILLEJOBS_DATA_DIR=str(tmp_path),
+                                   BRAILLEJOBS_DATABASE_URL=f"sqlite:///{tmp_path / 'bj.db'}"),
+                          capture_output=True, text=True, timeout=120)
+
+
+def _one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
 def test_workers_list_with_no_broker_says_what_to_do(tmp_path):
-    dead = free_port()
-    result = subprocess.run(cli() + ["workers", "list", "--timeout", "0.5"],
-                            env=_env(BRAILLEJOBS_BROKER_URL=f"redis://127.0.0.1:{dead}/0",
-                                     BRAILLEJOBS_DATA_DIR=str(tmp_path)),
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1
-    assert "cannot reach the broker" in result.stderr
-    assert "Traceback" not in result.stderr
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    result = _run(tmp_path, dead, "workers", "list", "--timeout", "0.5")
+    _one_line_error(result, "cannot reach the broker", "BRAILLEJOBS_BROKER_URL")
+    assert result.stdout == ""
+    as_json = _run(tmp_path, dead, "workers", "list", "--timeout", "0.5", "--json")
+    _one_line_error(as_json, "cannot reach the broker")
+    assert json.loads(as_json.stdout) == []
+
+
+def test_every_fleet_command_with_no_broker_names_the_fix(tmp_path):
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    for args in (["queues", "--timeout", "0.5"], ["dead-letters", "list"],
+                 ["workers", "pause", "q", "--timeout", "0.5"],
+                 ["workers", "resume", "q", "--timeout", "0.5"],
+                 ["workers", "drain", "nobody@x", "--timeout", "0.5"]):
+        _one_line_error(_run(tmp_path, dead, *args), "cannot reach the broker",
+                        "start Redis or set BRAILLEJOBS_BROKER_URL")
+
+
+def test_top_once_with_no_broker_shows_the_screen_and_exits_1(tmp_path):
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    result = _run(tmp_path, dead, "top", "--once", "--timeout", "0.5")
+    _one_line_error(result, "cannot reach the broker")
+    assert "Jobs in flight" in result.stdout and "cannot reach the broker" in result.stdout
+
+
+def test_workers_list_and_top_once_with_no_worker_exit_1(tmp_path, lone_redis):
+    """A Redis of its own, on which no worker runs: no answer is a failure, said once."""
+    result = _run(tmp_path, lone_redis.url, "workers", "list", "--timeout", "0.5")
+    _one_line_error(result, "no worker answered within 0.5 s", "braillejobs worker")
+    assert result.stdout == ""
+    as_json = _run(tmp_path, lone_redis.url, "workers", "list", "--timeout", "0.5", "--json")
+    _one_line_error(as_json, "no worker answered")
+    assert json.loads(as_json.stdout) == []
+    assert _run(tmp_path, lone_redis.url, "db", "upgrade").returncode == 0  # a sound database
+    top = _run(tmp_path, lone_redis.url, "top", "--once", "--timeout", "0.5")
+    _one_line_error(top, "no worker answered within 0.5 s")
+    assert "(no worker answered)" in top.stdout and "! " not in top.stdout
 
 
 def test_worker_with_its_metrics_port_taken_says_what_to_do(tmp_path):

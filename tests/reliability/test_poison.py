@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import sys
 import urllib.request
 import uuid
 
@@ -160,8 +161,10 @@ def test_poison_broadcasts_do_not_end_the_worker(gate, tmp_path):
         gate.redis.publish("/0.celery.pidbox", raw)
         letter = gate.wait_dead_letter(raw)
         assert letter.source == "broadcast" and letter.queue == "celery.pidbox"
-    out = gate.cli("workers", "ping", "--timeout", "5")
-    assert out.returncode == 0 and "pong" in out.stdout, out.stderr
+    out = subprocess.run([sys.executable, "-m", "celery", "-A", "braillejobs.queue:app",
+                          "inspect", "ping", "-t", "5"], env=base_env(**gate.fleet.values),
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "pong" in out.stdout, out.stdout + out.stderr
     gate.check_alive()
 
 
