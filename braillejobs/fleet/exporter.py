@@ -1,4 +1,4 @@
-"""``braillejobs exporter``: what no single worker knows, for Prometheus.
+"""``braillejobs exporter``: what no single worker knows, for Prometheus and for people.
 
 Workers count what they do; the exporter reads the rest when it is asked:
 
@@ -17,7 +17,8 @@ load; a source that cannot be read sets ``braillejobs_exporter_source_up{source=
 its last values are served again, and the scrape still succeeds.
 ``braillejobs_workers_online`` is NaN until the broker was reached once: not knowing is not 0.
 
-``/metrics`` serves the metrics, ``/healthz`` answers ``ok`` while the process runs.
+``/metrics`` serves the metrics, ``/`` a read-only status page (:mod:`.status_page`),
+``/healthz`` answers ``ok`` while the process runs.
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, GCCollect
 from prometheus_client.registry import Collector
 
 from .. import config, metrics
-from . import queue_depth
+from . import queue_depth, status_page
 
 log = logging.getLogger("braillejobs.exporter")
 
 FORGET_AFTER = 3600.0  # seconds a worker that stopped answering stays in braillejobs_worker_up
+JOBS_SHOWN = 20
+FAILURES_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ class FleetReader:
         self._lock = threading.Lock()
         self._last: float | None = None
         self._snapshot = Snapshot(read_at=datetime.now(timezone.utc))
+        self._status_lock = threading.Lock()
+        self._status: tuple[float, status_page.StatusView] | None = None
 
     # ------------------------------------------------------------------------- metrics
     def read(self, force: bool = False) -> Snapshot:
@@ -157,6 +162,65 @@ class FleetReader:
         reading = DatabaseReading(jobs=jobs, documents=documents, idle_since=idle_since,
                                   oldest_queued=oldest, submitted=submitted, size_bytes=size)
         return replace(snap, database=reading, up={**snap.up, "database": True})
+
+    # --------------------------------------------------------------------- status page
+    def status(self) -> status_page.StatusView:
+        """What the status page shows: the snapshot, the workers' details, the jobs in flight
+        and the recent failures (read at most once per ``min_interval`` too)."""
+        snap = self.read()
+        with self._status_lock:
+            now = time.monotonic()
+            if self._status is not None and now - self._status[0] < self.min_interval:
+                return self._status[1]
+            view = status_page.StatusView(
+                read_at=snap.read_at, broker_up=snap.up.get("broker", False),
+                database_up=snap.up.get("database", False),
+                queues=_queue_rows(snap.broker), workers=self._workers(snap),
+                **self._jobs_and_failures())
+            self._status = (time.monotonic(), view)
+            return view
+
+    def _workers(self, snap: Snapshot):
+        from . import control as fleet
+
+        if snap.broker is None or not snap.up.get("broker"):
+            return None  # unknown
+        if not snap.broker.online:
+            return []
+        try:
+            try:
+                return fleet.list_workers(destination=list(snap.broker.online),
+                                          timeout=self.ping_timeout)
+            except fleet.FleetError:  # one of them has gone since the ping: ask everyone
+                return fleet.list_workers(timeout=self.ping_timeout)
+        except Exception as exc:
+            log.warning("listing the workers failed: %s", exc)
+            return None
+
+    def _jobs_and_failures(self) -> dict:
+        from sqlalchemy.orm import Session
+
+        from ..db import state
+        from ..db.session import get_engine
+
+        try:
+            with Session(get_engine(self.database_url)) as session:
+                return {"jobs": state.unfinished_jobs(session, JOBS_SHOWN),
+                        "failures": state.recent_failures(session, FAILURES_SHOWN)}
+        except Exception as exc:
+            log.warning("reading jobs for the status page failed: %s",
+                        str(exc).splitlines()[0])
+            return {"jobs": None, "failures": None}
+
+
+def _queue_rows(broker: BrokerReading | None) -> list[status_page.QueueRow] | None:
+    if broker is None:
+        return None
+    return [status_page.QueueRow(
+        name=name, documents=broker.documents.get(name, 0), messages=broker.lengths.get(name, 0),
+        consumers=sorted(broker.consumers.get(name, [])), paused_on=broker.paused.get(name, []),
+        dead_letters=broker.dead_letters.get(name, 0)) for name in broker.queues]
+
 
 class FleetCollector(Collector):
     """The fleet's metric families (:data:`braillejobs.metrics.FLEET`), built at each scrape
@@ -229,6 +293,17 @@ def make_registry(reader: FleetReader) -> CollectorRegistry:
     return registry
 
 
+# Browsers may run nothing and load nothing from the status page: even a mistake in escaping
+# could not run a script there.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
 def make_server(reader: FleetReader, port: int, addr: str = "0.0.0.0") -> ThreadingHTTPServer:
     registry = make_registry(reader)
 
@@ -239,14 +314,20 @@ def make_server(reader: FleetReader, port: int, addr: str = "0.0.0.0") -> Thread
                 self._send(200, metrics.text(registry), CONTENT_TYPE_LATEST)
             elif path == "/healthz":
                 self._send(200, b"ok\n", "text/plain; charset=utf-8")
+            elif path == "/":
+                page = status_page.render(reader.status()).encode()
+                self._send(200, page, "text/html; charset=utf-8", PAGE_HEADERS)
             else:
-                self._send(404, b"not found: try /metrics or /healthz\n",
+                self._send(404, b"not found: try / (status page), /metrics or /healthz\n",
                            "text/plain; charset=utf-8")
 
-        def _send(self, code: int, body: bytes, content_type: str) -> None:
+        def _send(self, code: int, body: bytes, content_type: str,
+                  headers: dict[str, str] | None = None) -> None:
             self.send_response(code)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
 
@@ -262,7 +343,7 @@ def serve(port: int, addr: str = "0.0.0.0", queues: Iterable[str] = (),
           ping_timeout: float = 1.0) -> None:
     reader = FleetReader(queues, ping_timeout=ping_timeout)
     server = make_server(reader, port, addr)
-    log.info("exporter serving on %s:%d (/metrics, /healthz)", addr,
+    log.info("exporter serving on %s:%d (/metrics, / status page, /healthz)", addr,
              server.server_address[1])
     try:
         server.serve_forever()

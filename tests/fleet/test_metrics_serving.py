@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,12 @@ def test_exporter_reports_a_source_it_cannot_read(tmp_path):
         assert not any(name == "braillejobs_jobs" for name, _l in samples)
         # an exporter that never reached the broker does not claim that no worker is up
         assert math.isnan(sample(samples, "braillejobs_workers_online"))
+        # the status page says what it cannot read, and shows neither URL
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as resp:
+            page = resp.read().decode()
+        assert "Broker: cannot be read" in page and "Database: cannot be read" in page
+        assert "Unknown: the broker cannot be read." in page
+        assert str(dead) not in page and "no.db" not in page
     finally:
         proc.terminate()
         proc.wait(timeout=10)
