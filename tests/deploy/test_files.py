@@ -512,10 +512,20 @@ def test_dashboard_shows_what_operators_need():
                    "braillejobs_fallback_characters_total", "braillejobs_queue_length",
                    "braillejobs_jobs", "braillejobs_task_duration_seconds_bucket",
                    "braillejobs_worker_gpu_memory_used_bytes", 'up{braillejobs_component="worker"}',
-                   "braillejobs_dead_letters_total", "braillejobs_dead_letter_messages"):
-        assert needed in exprs
+                   "braillejobs_dead_letters_total", "braillejobs_dead_letter_messages",
+                   "braillejobs_queue_documents", "braillejobs_queue_consumers",
+                   "braillejobs_queue_paused", "braillejobs_unacked_messages",
+                   "braillejobs_oldest_queued_document_age_seconds",
+                   "braillejobs_submitted_documents_total", "braillejobs_worker_up",
+                   "braillejobs_gpu_utilization_ratio", "braillejobs_gpu_memory_used_bytes",
+                   "braillejobs_database_size_bytes"):
+        assert needed in exprs, needed
     for q in ("0.5", "0.95", "0.99"):
-        assert f"histogram_quantile({q}, sum by (le) (rate(braillejobs_task_duration" in exprs
+        for histogram in ("task_duration", "document_queue_wait", "document_submit_to_done"):
+            assert f"histogram_quantile({q}, sum by (le) (rate(braillejobs_{histogram}" in exprs
+    # "documents in queue" counts documents, not the task messages that carry them
+    panel = next(p for p in dashboard()["panels"] if p["title"] == "Documents in queue")
+    assert [t["expr"] for t in panel["targets"]] == ["sum(braillejobs_queue_documents)"]
 
 
 def test_alert_rules_cover_the_failure_modes():

@@ -1,17 +1,25 @@
 """A real worker and a real `braillejobs exporter`: the series they serve from the start, the
-queue counted in documents, the latency histograms, workers up by hostname."""
+queue counted in documents, the latency histograms, workers up by hostname, and every query of
+the Grafana dashboard checked against what they really serve."""
 
 from __future__ import annotations
 
 import math
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from tests.fleet.support import sample
 
 pytestmark = pytest.mark.redis
+
+ROOT = Path(__file__).resolve().parents[2]
+# Labels that Prometheus adds to every series of a target (tests/deploy/test_files.py).
+TARGET_LABELS = {"job", "instance", "braillejobs_component"}
+PROMETHEUS_OWN = {"up"}
+GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": "1h"}
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +110,98 @@ def test_a_worker_that_stops_answering_is_down_by_its_hostname(fleet, worker, ex
         and sample(s, "braillejobs_worker_up", hostname=late.name) == 0)
     assert sample(gone, "braillejobs_worker_up", hostname=worker.name) == 1
     assert not math.isnan(sample(gone, "braillejobs_workers_online"))
+
+
+# ------------------------------------------------------------------- the dashboard, served
+def _panel_expressions() -> list[tuple[str, str]]:
+    import json
+
+    board = json.loads((ROOT / "deploy/grafana/dashboards/braillejobs.json").read_text())
+    found = []
+    for panel in board["panels"]:
+        for target in panel.get("targets", []):
+            expr = target["expr"]
+            for var, value in GRAFANA_VARIABLES.items():
+                expr = expr.replace(var, value)
+            found.append((f"panel {panel['title']!r} {target['refId']}", expr))
+    return found
+
+
+def _parts(expr: str):
+    """The selectors of ``expr`` (name, [(label, op, value)]) and its aggregations' ``by``
+    labels with the metric names under each."""
+    import promql_parser
+
+    selectors, groupings = [], []
+
+    def names_under(node) -> list[str]:
+        inner = []
+
+        def visit(n):
+            if isinstance(n, promql_parser.VectorSelector):
+                inner.append(n.name)
+
+        promql_parser.walk(node, visit)
+        return inner
+
+    def visit(node):
+        if isinstance(node, promql_parser.VectorSelector):
+            matchers = [(m.name, str(m.op).rsplit(".", 1)[-1], m.value)
+                        for m in node.matchers.matchers if m.name != "__name__"]
+            selectors.append((node.name, matchers))
+        elif isinstance(node, promql_parser.AggregateExpr) and node.modifier is not None:
+            if str(node.modifier.type).endswith("By"):
+                groupings.append((list(node.modifier.labels), names_under(node.expr)))
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return selectors, groupings
+
+
+def test_every_dashboard_query_selects_series_the_fleet_really_serves(fleet, worker, exporter):
+    from braillejobs import metrics
+
+    # the GPU families have samples only on a host with a GPU (NVML, or CUDA in use): there
+    # their declaration in the exposition is checked, and their labels against the catalogue
+    gpu_only = {f.name: set(f.labels) for f in (*metrics.NvmlCollector.families,
+                                                 *metrics.GpuMemoryCollector.families)}
+    served = {**worker.metrics(), **exporter.metrics()}
+    text = urllib.request.urlopen(f"http://127.0.0.1:{worker.port}/metrics").read().decode()
+    by_name: dict[str, list[dict[str, str]]] = {}
+    for name, labels in served:
+        by_name.setdefault(name, []).append(dict(labels))
+
+    expressions = _panel_expressions()
+    assert len(expressions) >= 30
+    problems, checked = [], 0
+    for where, expr in expressions:
+        selectors, groupings = _parts(expr)
+        for name, matchers in selectors:
+            if name in PROMETHEUS_OWN:
+                continue
+            wanted = {label for label, _op, _v in matchers} - TARGET_LABELS
+            if name in gpu_only and name not in by_name:
+                if f"# TYPE {name} gauge" not in text:
+                    problems.append(f"{where}: {name} is not declared by the worker")
+                elif not wanted <= gpu_only[name]:
+                    problems.append(f"{where}: {name} has no label {sorted(wanted)}")
+                continue
+            series = by_name.get(name)
+            if not series:
+                problems.append(f"{where}: no sample named {name} in the scrapes")
+                continue
+            fits = [s for s in series if wanted <= set(s) and all(
+                s.get(label) == value for label, op, value in matchers
+                if op == "Equal" and label not in TARGET_LABELS)]
+            if not fits:
+                problems.append(f"{where}: no {name} sample with {matchers}")
+            checked += 1
+        for labels, names in groupings:
+            for name in names:
+                if name in PROMETHEUS_OWN or (name in gpu_only and name not in by_name):
+                    continue
+                have = set().union(*(set(s) for s in by_name.get(name, [{}])))
+                missing = set(labels) - have - TARGET_LABELS
+                if missing:
+                    problems.append(f"{where}: {name} has no label {sorted(missing)} to group by")
+    assert not problems, "\n".join(problems)
+    assert checked >= 30
