@@ -7,12 +7,18 @@ Naming follows Prometheus practice: the ``braillejobs_`` prefix, base units (sec
 Two sets of metrics live here:
 
 * Worker metrics, in the default registry: what a worker did (documents, characters by engine,
-  braille cells, fallbacks, durations, batch sizes) plus its GPU memory, model and build info. A
-  worker serves them on ``metrics_port`` (:func:`start_worker_server`). When the environment names
+  braille cells, fallbacks, durations, queue wait and submit-to-done latency, batch sizes) plus
+  its GPU memory (torch's and NVML's), model and build info. A worker serves them on
+  ``metrics_port`` (:func:`start_worker_server`). When the environment names
   ``PROMETHEUS_MULTIPROC_DIR`` (a pool that forks), the values live in files shared by the
-  processes and the server aggregates them.
-* Fleet metrics, in :data:`FLEET_REGISTRY`: queue lengths from Redis and job/document counts from
-  the database, served by ``braillejobs exporter`` and refreshed at each scrape.
+  processes and the server aggregates them. Every labelled series whose label values are known
+  in advance exists from the start at 0, so that a ratio of rates is 0 on a healthy fleet, not
+  "No data".
+* Fleet metrics (:data:`FLEET`): queues, workers and the database as ``braillejobs exporter``
+  reads them at scrape time. They are described here (:class:`Family`) and produced by the
+  exporter's collector (:mod:`braillejobs.fleet.exporter`).
+
+:func:`catalogue` lists every family of both, for the checks of dashboards and rules.
 
 This module must not import torch: GPU memory is read at scrape time from a torch that the worker
 has already imported, and only then.
@@ -20,11 +26,13 @@ has already imported, and only then.
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import sys
 import threading
-from typing import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
 
 from prometheus_client import (
     CollectorRegistry,
@@ -34,12 +42,14 @@ from prometheus_client import (
     REGISTRY,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from . import __version__
 from .formats.charset import KINDS as TRANSCRIPTION_KINDS
 from .messages import KINDS
+
+log = logging.getLogger(__name__)
 
 NAMESPACE = "braillejobs"
 
@@ -49,6 +59,7 @@ ENGINES = ("louis", "cnn", "rnn")
 DOCUMENT_STATUSES = ("done", "failed", "cancelled")
 TASK_STATUSES = ("success", "failure", "retry")
 FORMATS = ("unicode", "brf", "pef")
+JOB_MODES = ("queued", "embedded")  # how a job was submitted (braillejobs.db.models.MODES)
 DEAD_LETTER_REASONS = KINDS  # why a worker refuses a message (braillejobs.messages)
 
 _DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
@@ -56,6 +67,24 @@ _DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 1
 _CHAR_BUCKETS = (100, 1_000, 5_000, 10_000, 25_000, 50_000, 100_000, 200_000, 500_000,
                  1_000_000, 5_000_000)
 _DOC_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 1000)
+# Waiting in a queue and the whole way from submit to done: seconds to a day.
+_LATENCY_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400,
+                    43200, 86400)
+
+
+@dataclass(frozen=True)
+class Family:
+    """A metric family that a custom collector yields at scrape time: its name (without
+    ``_total`` for a counter), type, help and label names, written down once."""
+    name: str
+    type: str  # "gauge" or "counter"
+    documentation: str
+    labels: tuple[str, ...] = ()
+
+    def new(self) -> GaugeMetricFamily | CounterMetricFamily:
+        """An empty family to add samples to."""
+        kind = CounterMetricFamily if self.type == "counter" else GaugeMetricFamily
+        return kind(self.name, self.documentation, labels=list(self.labels))
 
 
 def _bounded(value: str | None, allowed: Iterable[str]) -> str:
@@ -102,6 +131,22 @@ TASK_DOCUMENTS = Histogram(
     "braillejobs_task_documents",
     "Documents carried by one task message.",
     ["queue"], buckets=_DOC_BUCKETS)
+QUEUE_WAIT = Histogram(
+    "braillejobs_document_queue_wait_seconds",
+    "Time from a document's submission to its claim by a worker (claimed_at - created_at), "
+    "observed by the worker when it finishes the document (done or failed).",
+    buckets=_LATENCY_BUCKETS)
+SUBMIT_TO_DONE = Histogram(
+    "braillejobs_document_submit_to_done_seconds",
+    "Time from a document's submission to its result being stored (finished_at - created_at), "
+    "observed by the worker for every document that ends done.",
+    buckets=_LATENCY_BUCKETS)
+SUBMITTED_DOCUMENTS = Counter(
+    "braillejobs_submitted_documents_total",
+    "Documents recorded by submit or convert (those refused at submit included), by how the job "
+    "runs (queued: on the workers; embedded: convert in one process). The exporter serves the "
+    "same count from the database.",
+    ["mode"])
 TRANSCRIBED_CHARACTERS = Counter(
     "braillejobs_transcribed_characters",
     "Characters that braille has no sign for, transcribed in finished documents, by how (level: "
@@ -128,8 +173,41 @@ BUILD_INFO = Gauge(
     ["version", "python"], multiprocess_mode="max")
 BUILD_INFO.labels(__version__, platform.python_version()).set(1)
 
-GPU_MEMORY_USED = "braillejobs_worker_gpu_memory_used_bytes"
-GPU_MEMORY_TOTAL = "braillejobs_worker_gpu_memory_total_bytes"
+
+def _initialise_series() -> None:
+    """Every series whose label values are known in advance, at 0 from the start: a failure
+    ratio is then 0 on a healthy fleet, and rate() has data at once."""
+    for fmt in FORMATS:
+        for status in DOCUMENT_STATUSES:
+            DOCUMENTS.labels(status, fmt)
+        CELLS.labels(fmt)
+        DOCUMENT_DURATION.labels(fmt)
+    for engine in ENGINES:
+        CHARACTERS.labels(engine)
+        for other in ENGINES:
+            if other != engine:
+                FALLBACK_CHARACTERS.labels(engine, other)
+    for engine in ENGINES + ("auto",):
+        BATCH_CHARACTERS.labels(engine)
+
+
+_initialise_series()
+
+
+def initialise_queue_series(queues: Iterable[str]) -> None:
+    """The per-queue series of a worker's queues, at 0 before its first task."""
+    for queue in queues:
+        for status in TASK_STATUSES:
+            TASK_DURATION.labels(queue, status)
+        TASK_DOCUMENTS.labels(queue)
+
+
+GPU_MEMORY_USED = Family(
+    "braillejobs_worker_gpu_memory_used_bytes", "gauge",
+    "GPU memory allocated by this worker's tensors, by device.", ("device",))
+GPU_MEMORY_TOTAL = Family(
+    "braillejobs_worker_gpu_memory_total_bytes", "gauge",
+    "Total memory of the GPU, by device.", ("device",))
 
 
 class GpuMemoryCollector(Collector):
@@ -139,17 +217,13 @@ class GpuMemoryCollector(Collector):
     this collector never initialises CUDA itself (that would break a forking pool).
     """
 
+    families = (GPU_MEMORY_USED, GPU_MEMORY_TOTAL)
+
     def describe(self):
-        return [GaugeMetricFamily(GPU_MEMORY_USED, "GPU memory allocated by this worker's "
-                                  "tensors, by device.", labels=["device"]),
-                GaugeMetricFamily(GPU_MEMORY_TOTAL, "Total memory of the GPU, by device.",
-                                  labels=["device"])]
+        return [f.new() for f in self.families]
 
     def collect(self):
-        used = GaugeMetricFamily(GPU_MEMORY_USED, "GPU memory allocated by this worker's "
-                                 "tensors, by device.", labels=["device"])
-        total = GaugeMetricFamily(GPU_MEMORY_TOTAL, "Total memory of the GPU, by device.",
-                                  labels=["device"])
+        used, total = GPU_MEMORY_USED.new(), GPU_MEMORY_TOTAL.new()
         for device, allocated, size in gpu_memory():
             used.add_metric([device], allocated)
             total.add_metric([device], size)
@@ -179,6 +253,97 @@ _gpu_collector = GpuMemoryCollector()
 REGISTRY.register(_gpu_collector)
 
 
+NVML_UTILIZATION = Family(
+    "braillejobs_gpu_utilization_ratio", "gauge",
+    "Share of the last sample period (NVML: 1/6 s to 1 s) during which the GPU ran a kernel, "
+    "0 to 1, by NVML device index (the whole device, every process on it).", ("gpu",))
+NVML_MEMORY_USED = Family(
+    "braillejobs_gpu_memory_used_bytes", "gauge",
+    "GPU memory in use on the device (NVML: every process on it), by NVML device index.",
+    ("gpu",))
+NVML_MEMORY_TOTAL = Family(
+    "braillejobs_gpu_memory_total_bytes", "gauge",
+    "Memory of the GPU (NVML), by NVML device index.", ("gpu",))
+
+
+class NvmlCollector(Collector):
+    """Utilisation and memory of the host's NVIDIA GPUs, read from NVML (the nvidia-ml-py
+    package, module ``pynvml``) at scrape time.
+
+    Where the package or the driver's NVML library is absent (a CPU host), or a device cannot be
+    read, the families are served without samples and nothing fails; NVML is initialised once,
+    at the first scrape. ``nvml``: the module to use (default: ``pynvml``, imported then)."""
+
+    families = (NVML_UTILIZATION, NVML_MEMORY_USED, NVML_MEMORY_TOTAL)
+
+    def __init__(self, nvml: Any = None):
+        self._nvml = nvml
+        self._state = "new"  # "new", "ready" or "absent"
+        self._lock = threading.Lock()
+
+    def describe(self):
+        return [f.new() for f in self.families]
+
+    def _ready(self) -> bool:
+        with self._lock:
+            if self._state == "new":
+                self._state = "absent"
+                try:
+                    if self._nvml is None:
+                        import pynvml
+
+                        self._nvml = pynvml
+                    self._nvml.nvmlInit()
+                    self._state = "ready"
+                except Exception as exc:  # no package, no driver: a CPU host
+                    log.info("no NVML here (%s: %s): GPU utilisation is not reported",
+                             exc.__class__.__name__, exc)
+            return self._state == "ready"
+
+    def collect(self):
+        util, used, total = (f.new() for f in self.families)
+        if self._ready():
+            for index, (busy, memory) in self._read().items():
+                if busy is not None:
+                    util.add_metric([index], busy / 100.0)
+                if memory is not None:
+                    used.add_metric([index], float(memory.used))
+                    total.add_metric([index], float(memory.total))
+        yield util
+        yield used
+        yield total
+
+    def _read(self) -> dict[str, tuple[Any, Any]]:
+        nvml = self._nvml
+        out: dict[str, tuple[Any, Any]] = {}
+        try:
+            count = nvml.nvmlDeviceGetCount()
+        except Exception as exc:
+            log.warning("NVML cannot count the GPUs: %s", exc)
+            return out
+        for index in range(count):
+            busy = memory = None
+            try:
+                handle = nvml.nvmlDeviceGetHandleByIndex(index)
+            except Exception as exc:
+                log.warning("NVML cannot open GPU %d: %s", index, exc)
+                continue
+            try:
+                busy = nvml.nvmlDeviceGetUtilizationRates(handle).gpu
+            except Exception:  # some devices (MIG instances) have no utilisation counter
+                pass
+            try:
+                memory = nvml.nvmlDeviceGetMemoryInfo(handle)
+            except Exception:
+                pass
+            out[str(index)] = (busy, memory)
+        return out
+
+
+_nvml_collector = NvmlCollector()
+REGISTRY.register(_nvml_collector)
+
+
 # ------------------------------------------------------------------ recording helpers (workers)
 def primary_engine(requested: str) -> str:
     """The engine tried first for a requested engine name (``best`` resolved for this process;
@@ -198,6 +363,20 @@ def record_characters(requested_engine: str, chars_by_engine: Mapping[str, int])
         CHARACTERS.labels(engine).inc(count)
         if engine != first:
             FALLBACK_CHARACTERS.labels(_bounded(first, ENGINES), engine).inc(count)
+
+
+def record_latency(queue_wait: Iterable[float] = (), submit_to_done: Iterable[float] = ()
+                   ) -> None:
+    """Observe finished documents' time in the queue and from submit to done (seconds)."""
+    for seconds in queue_wait:
+        QUEUE_WAIT.observe(max(0.0, seconds))
+    for seconds in submit_to_done:
+        SUBMIT_TO_DONE.observe(max(0.0, seconds))
+
+
+def record_submitted(mode: str, documents: int) -> None:
+    if documents > 0:
+        SUBMITTED_DOCUMENTS.labels(_bounded(mode, JOB_MODES)).inc(documents)
 
 
 def record_document(status: str, fmt: str, *, requested_engine: str | None = None,
@@ -259,6 +438,7 @@ def worker_registry() -> CollectorRegistry:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     registry.register(_gpu_collector)  # the serving process's own GPU, if any
+    registry.register(_nvml_collector)
     return registry
 
 
@@ -287,91 +467,116 @@ def child_exited(pid: int) -> None:
 
 
 # --------------------------------------------------------------------- fleet (the exporter)
-FLEET_REGISTRY = CollectorRegistry(auto_describe=True)
-
-QUEUE_LENGTH = Gauge(
-    "braillejobs_queue_length",
-    "Messages waiting in a broker queue (not counting those a worker has reserved).",
-    ["queue"], registry=FLEET_REGISTRY)
-DEAD_LETTER_MESSAGES = Gauge(
-    "braillejobs_dead_letter_messages",
+# What the exporter's collector (braillejobs.fleet.exporter) yields at each scrape.
+QUEUE_LENGTH = Family(
+    "braillejobs_queue_length", "gauge",
+    "Messages waiting in a broker queue (all priority lists; not those a worker has reserved).",
+    ("queue",))
+QUEUE_DOCUMENTS = Family(
+    "braillejobs_queue_documents", "gauge",
+    "Documents waiting in a broker queue: the document ids its waiting task messages carry "
+    "(exact for the first messages of each queue that the exporter reads, estimated from their "
+    "mean beyond).", ("queue",))
+QUEUE_CONSUMERS = Family(
+    "braillejobs_queue_consumers", "gauge",
+    "Workers that answered the exporter's ping and consume the queue now.", ("queue",))
+QUEUE_PAUSED = Family(
+    "braillejobs_queue_paused", "gauge",
+    "1 while the queue is paused (`braillejobs workers pause`), else 0.", ("queue",))
+UNACKED_MESSAGES = Family(
+    "braillejobs_unacked_messages", "gauge",
+    "Messages delivered to workers and not yet acknowledged (running or reserved), all queues.")
+DEAD_LETTER_MESSAGES = Family(
+    "braillejobs_dead_letter_messages", "gauge",
     "Records in the dead-letter list (refused messages kept for an operator), by the queue or "
-    "broadcast channel they came from.",
-    ["queue"], registry=FLEET_REGISTRY)
-JOBS = Gauge(
-    "braillejobs_jobs",
-    "Jobs in the database, by state.",
-    ["state"], registry=FLEET_REGISTRY)
-STORED_DOCUMENTS = Gauge(
-    "braillejobs_stored_documents",
-    "Documents in the database, by status.",
-    ["status"], registry=FLEET_REGISTRY)
-JOB_IDLE_MAX = Gauge(
-    "braillejobs_unfinished_job_max_idle_seconds",
-    "Longest time any unfinished job has gone without one of its documents finishing "
-    "(0 when no job is unfinished). High values mean a stuck job.",
-    registry=FLEET_REGISTRY)
-WORKERS_ONLINE = Gauge(
-    "braillejobs_workers_online",
+    "broadcast channel they came from.", ("queue",))
+WORKERS_ONLINE = Family(
+    "braillejobs_workers_online", "gauge",
     "Celery workers that answered the exporter's last ping (NaN until the exporter has reached "
-    "the broker once: not knowing is not zero).",
-    registry=FLEET_REGISTRY)
-WORKERS_ONLINE.set(float("nan"))
-EXPORTER_UP = Gauge(
-    "braillejobs_exporter_source_up",
+    "the broker once: not knowing is not zero).")
+WORKER_UP = Family(
+    "braillejobs_worker_up", "gauge",
+    "1 for each worker that answered the exporter's last ping, 0 for one that answered an "
+    "earlier ping and not the last (forgotten after an hour), by its Celery hostname.",
+    ("hostname",))
+JOBS = Family("braillejobs_jobs", "gauge", "Jobs in the database, by state.", ("state",))
+STORED_DOCUMENTS = Family("braillejobs_stored_documents", "gauge",
+                          "Documents in the database, by status.", ("status",))
+SUBMITTED_DOCUMENTS_STORED = Family(
+    "braillejobs_submitted_documents", "counter",
+    "Documents recorded by submit or convert, by how the job runs (queued, embedded), counted "
+    "in the database (deleting jobs resets it, as a restart resets a counter).", ("mode",))
+JOB_IDLE_MAX = Family(
+    "braillejobs_unfinished_job_max_idle_seconds", "gauge",
+    "Longest time any unfinished job has gone without one of its documents finishing "
+    "(0 when no job is unfinished). High values mean a stuck job.")
+OLDEST_QUEUED = Family(
+    "braillejobs_oldest_queued_document_age_seconds", "gauge",
+    "Time since the submission of the oldest document still queued (0 when none is).")
+DATABASE_SIZE = Family(
+    "braillejobs_database_size_bytes", "gauge",
+    "Size of the database on disk (PostgreSQL: pg_database_size; SQLite: the file and its "
+    "write-ahead log).")
+EXPORTER_UP = Family(
+    "braillejobs_exporter_source_up", "gauge",
     "Whether the exporter's last read of a source (broker, database) succeeded (1) or not (0).",
-    ["source"], registry=FLEET_REGISTRY)
-EXPORTER_SCRAPE_DURATION = Gauge(
-    "braillejobs_exporter_refresh_duration_seconds",
-    "Time the exporter took to read the broker and the database at the last scrape.",
-    registry=FLEET_REGISTRY)
-FLEET_REGISTRY.register(BUILD_INFO)
+    ("source",))
+EXPORTER_REFRESH_DURATION = Family(
+    "braillejobs_exporter_refresh_duration_seconds", "gauge",
+    "Time the exporter took to read the broker and the database at its last read.")
+
+FLEET: tuple[Family, ...] = (
+    QUEUE_LENGTH, QUEUE_DOCUMENTS, QUEUE_CONSUMERS, QUEUE_PAUSED, UNACKED_MESSAGES,
+    DEAD_LETTER_MESSAGES, WORKERS_ONLINE, WORKER_UP, JOBS, STORED_DOCUMENTS,
+    SUBMITTED_DOCUMENTS_STORED, JOB_IDLE_MAX, OLDEST_QUEUED, DATABASE_SIZE, EXPORTER_UP,
+    EXPORTER_REFRESH_DURATION)
 
 
-def set_labelled(gauge: Gauge, values: Mapping[str, float], known: Iterable[str] = ()) -> None:
-    """Replace the children of a one-label gauge: one per value in ``values``, and 0 for each
-    ``known`` value missing there; series whose value disappeared go. Callers serialise this
-    with the exposition (the exporter holds one lock for refresh and render)."""
-    wanted = dict.fromkeys(known, 0.0)
-    wanted.update(values)
-    gauge.clear()
-    for label, value in wanted.items():
-        gauge.labels(label).set(value)
-
-
-def fleet_metrics_text() -> bytes:
-    return generate_latest(FLEET_REGISTRY)
+def text(registry: CollectorRegistry) -> bytes:
+    """The exposition of ``registry`` (Prometheus's text format)."""
+    return generate_latest(registry)
 
 
 # ------------------------------------------------------------------------- the name catalogue
+_WORKER_OBJECTS = (DOCUMENTS, CHARACTERS, FALLBACK_CHARACTERS, CELLS, DOCUMENT_DURATION,
+                   TASK_DURATION, BATCH_CHARACTERS, TASK_DOCUMENTS, QUEUE_WAIT, SUBMIT_TO_DONE,
+                   SUBMITTED_DOCUMENTS, TRANSCRIBED_CHARACTERS, DEAD_LETTERS, MODEL_INFO,
+                   BUILD_INFO)
+
+
+def catalogue() -> list[Family]:
+    """Every metric family braillejobs exports (workers and exporter), with its labels."""
+    out = []
+    for metric in _WORKER_OBJECTS:
+        described = metric.describe()[0]
+        out.append(Family(described.name, described.type, described.documentation,
+                          tuple(metric._labelnames)))
+    out.extend(GpuMemoryCollector.families)
+    out.extend(NvmlCollector.families)
+    out.extend(FLEET)
+    return out
+
+
 def exported_names() -> set[str]:
     """Every sample name braillejobs exports (counters with ``_total``, histograms with
     ``_bucket``/``_sum``/``_count``, ``_created`` too), for checks of dashboards and rules."""
     names: set[str] = set()
-    for registry in (REGISTRY, FLEET_REGISTRY):
-        for collector in list(registry._collector_to_names):
-            if collector is not _gpu_collector and registry is REGISTRY and \
-                    not _is_ours(collector):
-                continue
-            for family in _describe(collector):
-                if not family.name.startswith(NAMESPACE + "_"):
-                    continue
-                names.update(_sample_names(family))
+    for family in catalogue():
+        names.update(_sample_names(family))
     return names
 
 
-def _is_ours(collector) -> bool:
-    name = getattr(collector, "_name", "")
-    return isinstance(name, str) and name.startswith(NAMESPACE + "_")
+def sample_labels() -> dict[str, set[str]]:
+    """Sample name -> the labels braillejobs puts on it (``le`` on histogram buckets)."""
+    out: dict[str, set[str]] = {}
+    for family in catalogue():
+        for name in _sample_names(family):
+            extra = {"le"} if name.endswith("_bucket") else set()
+            out.setdefault(name, set()).update(set(family.labels) | extra)
+    return out
 
 
-def _describe(collector):
-    describe = getattr(collector, "describe", None)
-    families = describe() if describe else []
-    return families or list(collector.collect())
-
-
-def _sample_names(family) -> set[str]:
+def _sample_names(family: Family) -> set[str]:
     base = family.name
     kind = family.type
     if kind == "counter":

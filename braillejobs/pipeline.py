@@ -28,6 +28,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Sequence
 
 from sqlalchemy import bindparam, func, select, update
@@ -61,6 +62,10 @@ class Stats:
     translate_seconds: float = 0.0
     seconds: float = 0.0
     document_seconds: list[float] = field(default_factory=list)
+    # Of the documents stored (done or failed): seconds from submit to claim, and of those done,
+    # seconds from submit to done (the latency histograms of braillejobs.metrics).
+    queue_wait_seconds: list[float] = field(default_factory=list)
+    submit_to_done_seconds: list[float] = field(default_factory=list)
     batch_chars: list[int] = field(default_factory=list)  # characters per engine call
     format: str = ""
     engine: str = ""
@@ -79,6 +84,8 @@ class Stats:
         self.chars_by_engine.update(other.chars_by_engine)
         self.transcribed.update(other.transcribed)
         self.document_seconds.extend(other.document_seconds)
+        self.queue_wait_seconds.extend(other.queue_wait_seconds)
+        self.submit_to_done_seconds.extend(other.submit_to_done_seconds)
         self.batch_chars.extend(other.batch_chars)
         self.format = self.format or other.format
         self.engine = self.engine or other.engine
@@ -95,6 +102,8 @@ class _Outcome:
     error: str | None = None
     reused_from: int | None = None
     seconds: float = 0.0
+    created_at: datetime | None = None   # when it was submitted
+    claimed_at: datetime | None = None   # when this claim took it
 
 
 def worker_name() -> str:
@@ -186,7 +195,9 @@ def _outcomes(claimed) -> list[_Outcome]:
     max_attempts = config.get("max_attempts")
     outcomes: list[_Outcome] = []
     for row in claimed:
-        o = _Outcome(row.id, row.path, row.sha256, row.source)
+        o = _Outcome(row.id, row.path, row.sha256, row.source,
+                     created_at=aware(row.created_at) if row.created_at else None,
+                     claimed_at=aware(row.claimed_at) if row.claimed_at else None)
         if row.attempts > max_attempts:
             o.error = (f"{row.path}: gave up after {max_attempts} attempts (the worker "
                        "stopped or ran out of time each time); check the worker logs, "
@@ -225,6 +236,8 @@ def _process_group(factory, job_id: str, outcomes: list[_Outcome], options: dict
     stats.chars_by_engine = stats_after.chars_by_engine
     stats.transcribed = stats_after.transcribed
     stats.document_seconds = stats_after.document_seconds
+    stats.queue_wait_seconds = stats_after.queue_wait_seconds
+    stats.submit_to_done_seconds = stats_after.submit_to_done_seconds
 
 
 def _check_pages(outcomes: list[_Outcome], options: dict) -> None:
@@ -255,7 +268,8 @@ def _claim(session: Session, job_id: str, ids: list[int], token: str, worker: st
     session.execute(job_update)
     session.commit()
     return session.execute(
-        select(Document.id, Document.path, Document.sha256, Document.attempts, Document.source)
+        select(Document.id, Document.path, Document.sha256, Document.attempts, Document.source,
+               Document.created_at, Document.claimed_at)
         .where(Document.id.in_(ids), Document.claim_token == token)
         .order_by(Document.id)).all()
 
@@ -467,6 +481,10 @@ def _store(session: Session, job: Job, outcomes: list[_Outcome], reused: dict[st
     for o in outcomes:
         if o.id not in owned:
             continue
+        if o.created_at is not None and o.claimed_at is not None:
+            stats.queue_wait_seconds.append((o.claimed_at - o.created_at).total_seconds())
+        if o.error is None and o.created_at is not None:
+            stats.submit_to_done_seconds.append((now - o.created_at).total_seconds())
         if o.error is not None:
             stats.failed += 1
             log.info("document %s failed: %s", o.id, o.error)

@@ -13,7 +13,8 @@ for pkg in liblouis20 liblouis-data python3-louis; do
 done
 # docker-compose (`config -q` needs no engine), prometheus (promtool) and prometheus-alertmanager
 # (amtool) check the deployment files in the tests; --no-install-recommends keeps the Docker engine out.
-for pkg in docker-compose prometheus prometheus-alertmanager; do
+# chromium (headless) and a font show the exporter's status page to tests/fleet/test_status_page.py.
+for pkg in docker-compose prometheus prometheus-alertmanager chromium fonts-dejavu-core; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

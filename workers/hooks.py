@@ -4,8 +4,9 @@
 the worker starts. It then:
 
 * serves Prometheus /metrics on the ``metrics_port`` setting (0: off) from a thread;
-* counts documents, characters by engine, fallbacks, cells and durations after every task (from
-  the pipeline's ``Stats``), and times every task by queue and outcome;
+* counts documents, characters by engine, fallbacks, cells, durations, queue wait and submit-to-
+  done latency after every task (from the pipeline's ``Stats``), and times every task by queue
+  and outcome;
 * answers ``braillejobs_info`` (device, GPU memory, loaded models, version) for
   ``braillejobs workers list``;
 * leaves a queue that ``braillejobs workers pause`` paused still paused when it starts;
@@ -37,11 +38,14 @@ _started: dict[str, float] = {}
 _started_lock = threading.Lock()
 
 
-def install(app, chunk_hooks: list[Callable[[Any], None]] | None = None) -> None:
-    """Hook metrics and fleet control into a worker (idempotent)."""
+def install(app, chunk_hooks: list[Callable[[Any], None]] | None = None,
+            queues: list[str] | None = None) -> None:
+    """Hook metrics and fleet control into a worker (idempotent). ``queues``: those it consumes
+    (their task series start at 0)."""
     global _installed
     if chunk_hooks is not None and record_stats not in chunk_hooks:
         chunk_hooks.append(record_stats)
+    metrics.initialise_queue_series(queues or ())
     if _installed:
         return
     _installed = True
@@ -78,6 +82,7 @@ def record_stats(stats) -> None:
         metrics.CELLS.labels(fmt).inc(stats.cells)
     for seconds in stats.document_seconds:
         metrics.DOCUMENT_DURATION.labels(fmt).observe(seconds)
+    metrics.record_latency(stats.queue_wait_seconds, stats.submit_to_done_seconds)
     for chars in stats.batch_chars:
         metrics.record_batch(stats.engine or config.get("engine"), chars)
     note_models()

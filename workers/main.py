@@ -69,7 +69,7 @@ def start(queues: list[str] | None = None, concurrency: int | None = None,
     check_serializers(app.conf)
     # The threads pool does not enforce task_time_limit; the watchdog does (see resilience).
     watchdog.install_time_limit()
-    hooks.install(app, tasks.on_chunk_done)  # /metrics, task metrics, info command
+    hooks.install(app, tasks.on_chunk_done, queues)  # /metrics, task metrics, info command
     if hooks.record_dead_letter not in gate.on_dead_letter:
         gate.on_dead_letter.append(hooks.record_dead_letter)
     # threads, even for 1: the task runs in a pool thread, so the consumer thread still answers

@@ -7,15 +7,18 @@
   document nobody would ever finish).
 * :func:`lock_job`: the one lock order (the job's row, then its documents).
 * :func:`refresh_job`, :func:`document_counts`: a job's state from its documents' statuses.
-* :func:`unfinished_jobs`, :func:`finished_since`, :func:`totals`: what operators see.
+* :func:`unfinished_jobs`, :func:`finished_since`, :func:`totals`, :func:`oldest_queued`,
+  :func:`submitted_by_mode`, :func:`recent_failures`, :func:`database_size`: what operators
+  see (`braillejobs top`, the exporter and its status page).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from .. import config
@@ -132,3 +135,51 @@ def totals(session: Session) -> tuple[dict[str, int], dict[str, int], datetime |
     if isinstance(oldest, str):  # SQLite returns an aggregate's time as text
         oldest = datetime.fromisoformat(oldest)
     return jobs, documents, aware(oldest) if oldest is not None else None
+
+
+def _when(value) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite returns an aggregate's time as text
+        value = datetime.fromisoformat(value)
+    return aware(value)
+
+
+def oldest_queued(session: Session) -> datetime | None:
+    """When the oldest document still queued was submitted (None when none is). Only the
+    unfinished jobs' documents are looked at (indexed: jobs by state, documents by job)."""
+    return _when(session.execute(
+        select(func.min(Document.created_at)).join(Job, Job.id == Document.job_id)
+        .where(Job.status.in_([QUEUED, RUNNING]), Document.status == QUEUED)).scalar())
+
+
+def submitted_by_mode(session: Session) -> dict[str, int]:
+    """Documents recorded, by the mode of their job (queued, embedded)."""
+    rows = session.execute(select(Job.mode, func.count(Document.id))
+                           .join(Document, Document.job_id == Job.id).group_by(Job.mode))
+    return {mode: int(n) for mode, n in rows}
+
+
+def recent_failures(session: Session, limit: int) -> list[dict]:
+    """The documents that failed last, newest first: their job, path, error and time."""
+    rows = session.execute(
+        select(Document.job_id, Job.name, Document.path, Document.error, Document.finished_at)
+        .join(Job, Job.id == Document.job_id).where(Document.status == FAILED)
+        .order_by(Document.finished_at.desc(), Document.id.desc()).limit(limit)).all()
+    return [{"job_id": r[0], "job_name": r[1] or "", "path": r[2], "error": r[3] or "",
+             "finished_at": _when(r[4])} for r in rows]
+
+
+def database_size(session: Session) -> int:
+    """Bytes the database takes on disk: PostgreSQL's pg_database_size, or the SQLite file with
+    its write-ahead log (0 for an in-memory database)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        return int(session.execute(text("SELECT pg_database_size(current_database())")).scalar())
+    if bind.dialect.name == "sqlite":
+        name = bind.url.database
+        if not name or name == ":memory:":
+            return 0
+        path = Path(name).expanduser()
+        return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    raise ValueError(f"no size for a {bind.dialect.name} database")

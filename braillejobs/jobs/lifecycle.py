@@ -22,7 +22,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .. import config
+from .. import config, metrics
 from ..db.models import (CANCELLED, DONE, FAILED, JOB_STATES, PRIORITIES, QUEUED, RUNNING,
                          Document, Job, Result, aware, utcnow)
 from ..db.session import session_factory
@@ -108,6 +108,7 @@ def create_job(paths: Sequence[str], options: JobOptions, *, name: str | None = 
             _note_queued(created, pending)
         refresh_job(session, job_id)
         session.commit()
+    metrics.record_submitted(mode, len(found))
     return created
 
 

@@ -483,26 +483,11 @@ def _selectors(expr: str):
     return selectors
 
 
-def _metric_labels() -> dict[str, set[str]]:
-    """Sample name -> the labels braillejobs puts on it."""
-    from braillejobs import metrics
-
-    out: dict[str, set[str]] = {}
-    for registry in (metrics.REGISTRY, metrics.FLEET_REGISTRY):
-        for collector in list(registry._collector_to_names):
-            labels = set(getattr(collector, "_labelnames", ()))
-            if collector is metrics._gpu_collector:
-                labels = {"device"}
-            for name in registry._collector_to_names[collector]:
-                out.setdefault(name, set()).update(labels | {"le"})
-    return out
-
-
 def test_every_promql_expression_parses_and_names_exported_metrics():
-    from braillejobs.metrics import exported_names
+    from braillejobs.metrics import exported_names, sample_labels
 
     exported = exported_names()
-    labels = _metric_labels()
+    labels = sample_labels()
     expressions = promql_expressions()
     assert len(expressions) >= 20
     problems = []
@@ -542,10 +527,20 @@ def test_dashboard_shows_what_operators_need():
                    "braillejobs_fallback_characters_total", "braillejobs_queue_length",
                    "braillejobs_jobs", "braillejobs_task_duration_seconds_bucket",
                    "braillejobs_worker_gpu_memory_used_bytes", 'up{braillejobs_component="worker"}',
-                   "braillejobs_dead_letters_total", "braillejobs_dead_letter_messages"):
-        assert needed in exprs
+                   "braillejobs_dead_letters_total", "braillejobs_dead_letter_messages",
+                   "braillejobs_queue_documents", "braillejobs_queue_consumers",
+                   "braillejobs_queue_paused", "braillejobs_unacked_messages",
+                   "braillejobs_oldest_queued_document_age_seconds",
+                   "braillejobs_submitted_documents_total", "braillejobs_worker_up",
+                   "braillejobs_gpu_utilization_ratio", "braillejobs_gpu_memory_used_bytes",
+                   "braillejobs_database_size_bytes"):
+        assert needed in exprs, needed
     for q in ("0.5", "0.95", "0.99"):
-        assert f"histogram_quantile({q}, sum by (le) (rate(braillejobs_task_duration" in exprs
+        for histogram in ("task_duration", "document_queue_wait", "document_submit_to_done"):
+            assert f"histogram_quantile({q}, sum by (le) (rate(braillejobs_{histogram}" in exprs
+    # "documents in queue" counts documents, not the task messages that carry them
+    panel = next(p for p in dashboard()["panels"] if p["title"] == "Documents in queue")
+    assert [t["expr"] for t in panel["targets"]] == ["sum(braillejobs_queue_documents)"]
 
 
 def test_alert_rules_cover_the_failure_modes():
@@ -674,22 +669,23 @@ def test_metric_names_follow_prometheus_practice():
     from braillejobs import metrics
 
     forbidden = {"job_id", "document_id", "id", "task_id", "hostname", "path", "filename"}
-    families = []
-    for registry in (metrics.REGISTRY, metrics.FLEET_REGISTRY):
-        for collector in list(registry._collector_to_names):
-            for family in metrics._describe(collector):
-                if family.name.startswith("braillejobs_"):
-                    families.append((family, set(getattr(collector, "_labelnames", ()))))
-    assert len({f.name for f, _l in families}) >= 18
-    for family, labels in families:
+    families = metrics.catalogue()
+    assert len({f.name for f in families}) >= 30
+    for family in families:
         assert re.fullmatch(r"braillejobs_[a-z0-9_]+", family.name)
+        labels = set(family.labels)
+        if family.name == "braillejobs_worker_up":  # the one series per worker, by design
+            labels -= {"hostname"}
         assert not labels & forbidden, family.name
         assert family.documentation, family.name
-        if family.type == "histogram" and ("duration" in family.name):
+        if family.type == "histogram" and ("duration" in family.name or "wait" in family.name
+                                           or "_to_" in family.name):
             assert family.name.endswith("_seconds"), family.name
         if family.type == "gauge":
             assert not family.name.endswith("_total"), family.name
+            assert not family.name.endswith(("_percent", "_milliseconds", "_kilobytes"))
     assert "braillejobs_documents_total" in metrics.exported_names()
+    assert "braillejobs_submitted_documents_total" in metrics.exported_names()
 
 
 def test_importing_metrics_and_fleet_commands_does_not_import_torch():

@@ -106,6 +106,26 @@ class Fleet:
         worker.wait_ready()
         return worker
 
+    def start_exporter(self, *args: str) -> "ExporterProc":
+        """`braillejobs exporter` on a free port of 127.0.0.1, once it answers."""
+        port = free_port()
+        log = self.tmp / f"exporter-{port}.log"
+        with open(log, "w") as out:
+            proc = subprocess.Popen(cli() + ["exporter", "--port", str(port), "--addr",
+                                             "127.0.0.1", *args],
+                                    env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        exporter = ExporterProc(proc, port, log)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                exporter.get("/healthz")
+                return exporter
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"the exporter did not start:\n{log.read_text()}")
+                time.sleep(0.3)
+
     def stop_all(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:
@@ -166,3 +186,31 @@ class WorkerProc:
 
     def log_tail(self, chars: int = 4000) -> str:
         return Path(self.log).read_text(errors="replace")[-chars:]
+
+
+class ExporterProc:
+    def __init__(self, proc: subprocess.Popen, port: int, log: Path):
+        self.proc, self.port, self.log = proc, port, log
+        self.url = f"http://127.0.0.1:{port}/"
+
+    def get(self, path: str) -> tuple[bytes, dict[str, str]]:
+        with urllib.request.urlopen(self.url + path.lstrip("/"), timeout=30) as resp:
+            return resp.read(), dict(resp.headers.items())
+
+    def metrics(self) -> dict:
+        return scrape(self.port)
+
+    def until(self, check, timeout: float = 30) -> dict:
+        """Scrape until ``check(samples)`` holds (the exporter reads its sources at most every
+        2 s); the samples that passed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            samples = self.metrics()
+            if check(samples):
+                return samples
+            if time.monotonic() > deadline:
+                shown = "\n".join(f"{k} {v}" for k, v in sorted(samples.items())
+                                  if k[0].startswith(("braillejobs_queue", "braillejobs_worker")))
+                raise AssertionError(f"the exporter never served what was expected; last:\n"
+                                     f"{shown}")
+            time.sleep(0.5)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -100,8 +101,15 @@ def test_exporter_reports_a_source_it_cannot_read(tmp_path):
         assert sample(samples, "braillejobs_exporter_source_up", source="broker") == 0
         assert sample(samples, "braillejobs_exporter_source_up", source="database") == 0
         assert not any(name == "braillejobs_queue_length" for name, _l in samples)
+        assert not any(name == "braillejobs_jobs" for name, _l in samples)
         # an exporter that never reached the broker does not claim that no worker is up
         assert math.isnan(sample(samples, "braillejobs_workers_online"))
+        # the status page says what it cannot read, and shows neither URL
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as resp:
+            page = resp.read().decode()
+        assert "Broker: cannot be read" in page and "Database: cannot be read" in page
+        assert "Unknown: the broker cannot be read." in page
+        assert str(dead) not in page and "no.db" not in page
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -199,3 +207,65 @@ def test_worker_with_its_metrics_port_taken_says_what_to_do(tmp_path):
     assert result.returncode == 1
     assert f"cannot serve metrics on port {port}" in result.stderr
     assert "BRAILLEJOBS_METRICS_PORT" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_creating_a_job_counts_its_documents_as_submitted(tmp_path):
+    from braillejobs import jobs, metrics
+    from tests.support import settings
+
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "a.txt").write_text("One short document.\n")
+    (source / "b.txt").write_text("Another one.\n")
+    (source / "c.txt").write_text("Too long for the limit below. " * 10)
+
+    def submitted(mode):
+        value = metrics.REGISTRY.get_sample_value("braillejobs_submitted_documents_total",
+                                                  {"mode": mode})
+        return value or 0.0
+
+    with settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'bj.db'}",
+                  max_document_bytes=100):
+        before = {mode: submitted(mode) for mode in ("queued", "embedded")}
+        created = jobs.create_job([str(source)], jobs.JobOptions.build(engine="louis"))
+        assert created.total == 3 and len(created.errors) == 1  # refused at submit: counted
+        assert submitted("queued") - before["queued"] == 3
+        jobs.create_job([str(source / "a.txt")], jobs.JobOptions.build(engine="louis"),
+                        mode="embedded")
+        assert submitted("embedded") - before["embedded"] == 1
+        assert submitted("queued") - before["queued"] == 3
+
+
+@pytest.mark.postgres
+def test_exporter_reports_the_size_of_a_postgresql_database(pg_url, tmp_path):
+    import psycopg2
+
+    env = _env(BRAILLEJOBS_DATABASE_URL=pg_url, BRAILLEJOBS_DATA_DIR=str(tmp_path),
+               BRAILLEJOBS_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0")
+    upgraded = subprocess.run(cli() + ["db", "upgrade"], env=env, capture_output=True,
+                              text=True, timeout=120)
+    assert upgraded.returncode == 0, upgraded.stderr
+    port = free_port()
+    proc = subprocess.Popen(cli() + ["exporter", "--port", str(port), "--addr", "127.0.0.1",
+                                     "--ping-timeout", "0.5"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                samples = scrape(port)
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.3)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    with psycopg2.connect(pg_url.replace("postgresql+psycopg2://", "postgresql://")) as conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_database_size(current_database())")
+            size = cur.fetchone()[0]
+    assert sample(samples, "braillejobs_exporter_source_up", source="database") == 1
+    assert sample(samples, "braillejobs_jobs", state="queued") == 0
+    assert abs(sample(samples, "braillejobs_database_size_bytes") - size) <= 256 * 1024
+    assert size > 1024 * 1024  # a PostgreSQL database is megabytes even when empty
