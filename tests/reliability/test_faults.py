@@ -279,8 +279,11 @@ def test_a_document_under_a_dead_workers_recent_claim_is_not_lost(fleet_factory,
     from braillejobs.db.models import RUNNING, Document, utcnow
     from braillejobs.db.session import session_factory
 
+    # Claims go stale after 8 + 8 s: long enough that the claim below is still recent when a
+    # worker starting on a busy machine first sees it (with 2 + 2 s it could already be stale,
+    # and the worker rightly took it over at once).
     fleet = fleet_factory(fault_redis.url, f"sqlite:///{tmp_path / 'bj.db'}",
-                          task_time_limit=2, visibility_timeout=6, documents_per_task=3)
+                          task_time_limit=8, visibility_timeout=24, documents_per_task=3)
     write_corpus(tmp_path / "in", count=3, size=1_500, seed=21)
     job = fleet.submit([str(tmp_path / "in")], format="brf")
     held = fleet.rows(job)[1]["id"]
@@ -291,7 +294,7 @@ def test_a_document_under_a_dead_workers_recent_claim_is_not_lost(fleet_factory,
                 claimed_at=utcnow(), attempts=1))
             session.commit()
     worker = fleet.worker("a")
-    rows = fleet.wait_finished(job, timeout=60, supervise=False)
+    rows = fleet.wait_finished(job, timeout=120, supervise=False)
     assert all(r["status"] == "done" for r in rows), rows
     assert next(r for r in rows if r["id"] == held)["attempts"] == 2
     assert "looking at them again" in worker.log_text()
