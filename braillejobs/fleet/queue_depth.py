@@ -4,12 +4,12 @@ A queue's length in Redis counts messages, and one message of task
 :data:`~braillejobs.queue.TRANSLATE_DOCUMENTS` carries up to ``documents_per_task`` document ids
 (its second positional argument). To count documents, the messages of each Redis list that kombu
 keeps for the queue (:func:`braillejobs.queue.queue_keys`, one per priority step) are read in
-pages of :data:`PAGE` with LRANGE, never the whole list at once, and each is decoded just enough
-to take the length of that argument. At most ``max_messages`` are read for one queue: past that
-the documents of the rest are estimated from the mean of those read (a backlog that long is
-counted in hundreds of thousands of documents; the exact figure does not change what an operator
-does). A message over ``max_message_bytes``, or one that is not a well-formed translate task,
-carries no document here (a worker refuses it to the dead-letter list).
+pages of :data:`PAGE` with LRANGE, never the whole list at once; each is checked as a worker's
+gate checks it, and its document ids are counted. At most ``max_messages`` are read for one
+queue: past that the documents of the rest are estimated from the mean of those read (a backlog
+that long is counted in hundreds of thousands of documents; the exact figure does not change
+what an operator does). A message that a worker would refuse to the dead-letter list (over
+``max_message_bytes``, or not a well-formed translate task) carries no document here.
 
 The lists move while they are read (workers pop, submit pushes), so the count is a snapshot, as
 the queue length is.
@@ -17,13 +17,11 @@ the queue length is.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from typing import Iterable
 
 from .. import config
-from ..queue import TRANSLATE_DOCUMENTS, queue_keys
+from ..messages import task_arguments
+from ..queue import queue_keys
 from .control import FleetError, broker_redis
 
 PAGE = 200
@@ -68,20 +66,9 @@ def _count(client, queue: str, max_messages: int, page: int, max_bytes: int) -> 
 
 
 def documents_in(raw: bytes | str, max_bytes: int | None = None) -> int:
-    """How many document ids one queued message carries (0 for anything but a translate task
-    message of at most ``max_bytes``)."""
-    if max_bytes is not None and len(raw) > max_bytes:
-        return 0
-    try:
-        envelope = json.loads(raw)
-        if (envelope.get("headers") or {}).get("task") != TRANSLATE_DOCUMENTS:
-            return 0
-        body = envelope["body"]
-        if (envelope.get("properties") or {}).get("body_encoding") == "base64":
-            body = base64.b64decode(body, validate=True)
-        args = json.loads(body)[0]
-        ids = args[1]
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, binascii.Error,
-            RecursionError):
-        return 0
-    return len(ids) if isinstance(ids, list) else 0
+    """How many document ids one queued message carries: 0 for anything a worker would refuse
+    (the gate's own check, :func:`braillejobs.messages.task_arguments`)."""
+    if max_bytes is None:
+        max_bytes = config.get("max_message_bytes")
+    found = task_arguments(raw, max_bytes=max_bytes)
+    return 0 if found is None else len(found[1])

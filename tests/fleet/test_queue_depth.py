@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -44,7 +45,7 @@ def test_documents_are_the_ids_the_messages_carry_over_every_priority(queue_name
 
 
 def test_a_long_queue_is_read_up_to_a_limit_and_the_rest_estimated(queue_name):
-    queue.send_chunks("job-a", [[i, i + 1] for i in range(0, 40, 2)], "normal", queue_name)
+    queue.send_chunks("job-a", [[i, i + 1] for i in range(1, 41, 2)], "normal", queue_name)
     assert queue_depth.document_counts([queue_name]) == {queue_name: 40}
     # 5 of 20 messages read (2 documents each): the other 15 count as 2 each too
     assert queue_depth.document_counts([queue_name], max_messages=5, page=2) == {
@@ -56,3 +57,14 @@ def test_one_message_too_large_counts_no_document(queue_name, redis_client):
     raw = redis_client.lindex(queue.queue_key(queue_name, queue.PRIORITIES["normal"]), 0)
     assert queue_depth.documents_in(raw) == 2
     assert queue_depth.documents_in(raw, max_bytes=len(raw) - 1) == 0
+
+
+def test_a_message_the_gate_would_refuse_counts_no_document(queue_name, redis_client):
+    """Counting uses the gate's own check: a message whose ids a worker would refuse (0 is no
+    document id) carries nothing, and neither does a message of another task."""
+    queue.send_chunks("job-a", [[0, 1]], "normal", queue_name)
+    key = queue.queue_key(queue_name, queue.PRIORITIES["normal"])
+    assert queue_depth.documents_in(redis_client.lindex(key, 0)) == 0
+    raw = json.loads(redis_client.lindex(key, 0))
+    raw["headers"]["task"] = "some.other.task"
+    assert queue_depth.documents_in(json.dumps(raw)) == 0
