@@ -102,7 +102,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("worker_concurrency", 1, "Tasks one worker process runs at once, in its threads "
             "pool (never a forking pool).", int),
     Setting("worker_events", True, "Workers send Celery's task events and heartbeats and take "
-            "part in gossip and mingle, so that Flower, `celery events` and celery-exporter "
+            "part in mingle (never gossip), so that Flower, `celery events` and celery-exporter "
             "see the fleet (off: less broker traffic, nothing for those tools).", _bool),
     Setting("wait_poll_seconds", 0.5, "How often `submit --wait` and the benchmark poll the "
             "database for progress, in seconds.", float),
@@ -113,7 +113,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("model_dir", None, "Folder of cnn-<table>.pt and rnn-<table>.pt checkpoints to use "
             "instead of the models shipped in the package."),
     Setting("device", "auto", "Torch device for the neural engines: auto, cpu, cuda or cuda:N."),
-    Setting("metrics_port", 0, "Port where a worker serves Prometheus /metrics (0: off).", int),
+    Setting("metrics_port", 0, "Port where a worker serves Prometheus /metrics and its "
+            "liveness probe /healthz (0: off).", int),
+    Setting("liveness_seconds", 60.0, "A worker's /healthz fails (503) once its consumer loop "
+            "has not run for this many seconds: hung, to be restarted.", float),
     Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR."),
 )
 

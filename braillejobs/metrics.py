@@ -446,16 +446,49 @@ _server_lock = threading.Lock()
 _server = None
 
 
-def start_worker_server(port: int, addr: str = "0.0.0.0"):
-    """Serve /metrics on ``port`` from a daemon thread (once per process). Returns the server."""
-    global _server
-    from prometheus_client import start_http_server
+def start_worker_server(port: int, addr: str = "0.0.0.0", health=None):
+    """Serve /metrics on ``port`` from a daemon thread (once per process). Returns the server.
 
+    ``health``, when given, answers ``/healthz``: a callable returning ``(ok, message)``; the
+    probe gets 200 with the message while ``ok``, else 503 (a liveness probe restarts the
+    worker). Without it /healthz is not served."""
+    global _server
     with _server_lock:
         if _server is None:
-            server, _thread = start_http_server(port, addr=addr, registry=worker_registry())
-            _server = server
+            _server = _serve(port, addr, worker_registry(), health)
         return _server
+
+
+def _serve(port: int, addr: str, registry: CollectorRegistry, health):
+    import socket
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from prometheus_client import make_wsgi_app
+    from prometheus_client.exposition import ThreadingWSGIServer
+
+    metrics_app = make_wsgi_app(registry)
+
+    def app(environ, start_response):
+        if health is not None and environ.get("PATH_INFO") == "/healthz":
+            try:
+                ok, message = health()
+            except Exception as exc:  # a probe that cannot decide says why, and fails
+                ok, message = False, f"health check failed: {exc}"
+            start_response("200 OK" if ok else "503 Service Unavailable",
+                           [("Content-Type", "text/plain; charset=utf-8")])
+            return [(message + "\n").encode()]
+        return metrics_app(environ, start_response)
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *_args) -> None:  # scrapes and probes are not log lines
+            pass
+
+    class Server(ThreadingWSGIServer):
+        address_family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+    httpd = make_server(addr, port, app, Server, handler_class=Quiet)
+    threading.Thread(target=httpd.serve_forever, name="metrics-server", daemon=True).start()
+    return httpd
 
 
 def child_exited(pid: int) -> None:

@@ -3,7 +3,10 @@
 ``braillejobs worker`` calls :func:`install` once, with the app and the task hooks list, before
 the worker starts. It then:
 
-* serves Prometheus /metrics on the ``metrics_port`` setting (0: off) from a thread;
+* serves Prometheus /metrics on the ``metrics_port`` setting (0: off) from a thread, with
+  /healthz for a liveness probe: it fails once the consumer loop has not run for
+  ``liveness_seconds`` (the server's thread stays up when the consumer hangs, so answering
+  /metrics proves nothing);
 * counts documents, characters by engine, fallbacks, cells, durations, queue wait and submit-to-
   done latency after every task (from the pipeline's ``Stats``), and times every task by queue
   and outcome;
@@ -58,7 +61,7 @@ def install(app, chunk_hooks: list[Callable[[Any], None]] | None = None,
     port = config.get("metrics_port")
     if port:
         try:
-            metrics.start_worker_server(port)
+            metrics.start_worker_server(port, health=health)
         except OSError as exc:
             raise ConfigError(
                 f"cannot serve metrics on port {port} ({exc}); free the port or set "
@@ -233,6 +236,7 @@ def _worker_ready(sender=None, **_kw) -> None:
 
 # ----------------------------------------------------------------------------- presence
 _presence: dict[str, Any] = {}
+TICK_SECONDS = 1.0   # the consumer timer marks it is alive this often (for /healthz)
 
 
 def _start_presence(sender=None, **_kw) -> None:
@@ -242,8 +246,28 @@ def _start_presence(sender=None, **_kw) -> None:
     if consumer is None or not hasattr(consumer, "timer"):
         return
     _presence["consumer"] = consumer
+    _presence["tick"] = time.monotonic()
     _announce(consumer)
     consumer.timer.call_repeatedly(presence.INTERVAL, _announce, (consumer,))
+    consumer.timer.call_repeatedly(TICK_SECONDS, _tick)
+
+
+def _tick() -> None:
+    _presence["tick"] = time.monotonic()
+
+
+def health() -> tuple[bool, str]:
+    """The liveness answer: is the consumer loop (which takes messages, answers remote control
+    and runs the timers) still turning? ``(ok, message)`` for /healthz."""
+    tick = _presence.get("tick")
+    if tick is None:
+        return True, "starting: the consumer has not started yet"
+    age = time.monotonic() - tick
+    limit = config.get("liveness_seconds")
+    if age > limit:
+        return False, (f"hung: the consumer loop has not run for {age:.0f} s "
+                       f"(limit {limit:g} s, setting liveness_seconds)")
+    return True, f"ok: the consumer loop ran {age:.1f} s ago"
 
 
 def _consumed(consumer) -> list[str]:

@@ -56,6 +56,10 @@ def test_workers_list_json_shows_the_live_worker(fleet, worker):
     # The table for people shows the same worker.
     table = fleet.run("workers", "list", "-d", worker.name).stdout
     assert worker.name in table and "threads" in table and fleet.queue in table
+    # The liveness probe answers from the consumer loop, which ticks every second.
+    with urllib.request.urlopen(f"http://127.0.0.1:{worker.port}/healthz", timeout=10) as resp:
+        assert resp.status == 200
+        assert resp.read().decode().startswith("ok: the consumer loop ran")
 
 
 def test_a_short_timeout_costs_no_reply(fleet, worker):

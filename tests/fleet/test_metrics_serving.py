@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -269,3 +270,42 @@ def test_exporter_reports_the_size_of_a_postgresql_database(pg_url, tmp_path):
     assert sample(samples, "braillejobs_jobs", state="queued") == 0
     assert abs(sample(samples, "braillejobs_database_size_bytes") - size) <= 256 * 1024
     assert size > 1024 * 1024  # a PostgreSQL database is megabytes even when empty
+
+
+def test_healthz_fails_once_the_consumer_loop_stops_turning(monkeypatch):
+    """/healthz answers from the consumer loop's last tick, not from the server thread: a hung
+    consumer makes it 503 while /metrics still answers."""
+    from prometheus_client import CollectorRegistry, Counter
+
+    from workers import hooks
+
+    registry = CollectorRegistry()
+    Counter("probe_test_total", "a series to serve", registry=registry).inc()
+    monkeypatch.setenv("BRAILLEJOBS_LIVENESS_SECONDS", "30")
+    monkeypatch.setattr(hooks, "_presence", {})
+    from braillejobs import metrics
+
+    port = free_port()
+    server = metrics._serve(port, "127.0.0.1", registry, hooks.health)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def probe() -> tuple[int, str]:
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=10) as resp:
+                    return resp.status, resp.read().decode()
+            except urllib.error.HTTPError as err:
+                return err.code, err.read().decode()
+
+        assert probe() == (200, "starting: the consumer has not started yet\n")
+        hooks._presence["tick"] = time.monotonic()
+        status, text = probe()
+        assert status == 200 and text.startswith("ok: the consumer loop ran")
+        hooks._presence["tick"] = time.monotonic() - 45      # no tick for 45 s: hung
+        status, text = probe()
+        assert status == 503
+        assert text.startswith("hung: the consumer loop has not run for 45 s (limit 30 s")
+        with urllib.request.urlopen(url + "/metrics", timeout=10) as resp:
+            assert b"probe_test_total 1.0" in resp.read()   # why /metrics is no liveness probe
+    finally:
+        server.shutdown()
+        server.server_close()
