@@ -405,42 +405,45 @@ def test_keda_scaled_object_targets_the_worker_and_queue():
 
     docs = k8s_documents()
     keda = [d for _n, d in docs if d["apiVersion"] == "keda.sh/v1alpha1"]
-    # The fields of KEDA's CRDs that this file relies on (keda.sh/v1alpha1).
+    # The fields of KEDA's ScaledObject that this file relies on (keda.sh/v1alpha1).
     schema = {
         "type": "object",
         "required": ["apiVersion", "kind", "metadata", "spec"],
         "properties": {
-            "kind": {"enum": ["ScaledObject", "TriggerAuthentication"]},
+            "kind": {"enum": ["ScaledObject"]},
             "metadata": {"type": "object", "required": ["name", "namespace"]},
-            "spec": {"type": "object"},
+            "spec": {"type": "object", "required": ["scaleTargetRef", "triggers"],
+                     "properties": {"minReplicaCount": {"type": "integer", "minimum": 0},
+                                    "maxReplicaCount": {"type": "integer", "minimum": 1},
+                                    "fallback": {"type": "object",
+                                                 "required": ["failureThreshold", "replicas"]}}},
         },
     }
     for doc in keda:
         jsonschema.validate(doc, schema)
-    auth = next(d for d in keda if d["kind"] == "TriggerAuthentication")
     deployments = {d["metadata"]["name"] for _n, d in docs if d["kind"] == "Deployment"}
     config = next(d for _n, d in docs if d["kind"] == "ConfigMap")["data"]
-    # each worker Deployment scales on its own queue: the CPU workers on the CPU queue, the GPU
-    # workers on the GPU queue; one trigger per Redis list that kombu keeps for the queue (one
-    # per priority step)
-    from braillejobs.queue import queue_keys
-
+    # each worker Deployment scales on the documents waiting in its own queue, as the exporter
+    # counts them: the CPU workers on the CPU queue, the GPU workers on the GPU queue
     scaled = {d["spec"]["scaleTargetRef"]["name"]: d for d in keda if d["kind"] == "ScaledObject"}
     wanted = {"braillejobs-worker-cpu": config["BRAILLEJOBS_QUEUE"],
               "braillejobs-worker-gpu": config["BRAILLEJOBS_GPU_QUEUE"]}
     assert set(scaled) == set(wanted) and set(wanted) <= deployments
+    from braillejobs.metrics import exported_names
+
     for target, queue_name in wanted.items():
-        triggers = scaled[target]["spec"]["triggers"]
-        assert [t["metadata"]["listName"] for t in triggers] == queue_keys(queue_name), target
-        for trigger in triggers:
-            assert trigger["type"] == "redis"
-            assert int(trigger["metadata"]["listLength"]) > 0
-            assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
-    secret = next(d for _n, d in docs if d["kind"] == "Secret" and
-                  d["metadata"]["name"] == "braillejobs-secrets")
-    for ref in auth["spec"]["secretTargetRef"]:
-        assert ref["name"] == secret["metadata"]["name"]
-        assert ref["key"] in secret["stringData"]
+        [trigger] = scaled[target]["spec"]["triggers"]
+        assert trigger["type"] == "prometheus"
+        # AverageValue: KEDA divides the documents waiting by the threshold to get replicas
+        assert trigger["metricType"] == "AverageValue"
+        meta = trigger["metadata"]
+        assert float(meta["threshold"]) > 0 and float(meta["activationThreshold"]) == 0
+        assert meta["serverAddress"].startswith("http")
+        selectors = _selectors(meta["query"])
+        assert [(name, labels) for name, labels in selectors] == [
+            ("braillejobs_queue_documents", ["queue"])], meta["query"]
+        assert "braillejobs_queue_documents" in exported_names()
+        assert f'queue="{queue_name}"' in meta["query"], (target, meta["query"])
 
 
 # ---------------------------------------------------------------------------------- PromQL
