@@ -330,12 +330,18 @@ def dead_requeue(letter_id, message_file):
 @click.option("--port", type=click.IntRange(1, 65535), default=9809, show_default=True)
 @click.option("--addr", default="0.0.0.0", show_default=True, help="Address to listen on.")
 @click.option("-q", "--queue", "queue_names", multiple=True,
-              help="Queue to report (repeatable) [default: setting queue].")
+              help="Queue to report (repeatable) [default: the settings queue and gpu_queue].")
 @click.option("--ping-timeout", type=click.FloatRange(0.1, 30), default=1.0, show_default=True,
               help="Seconds to wait for workers to answer the exporter's ping.")
 @fleet_errors
 def exporter(port, addr, queue_names, ping_timeout):
-    """Serve queue, job and worker gauges for Prometheus on /metrics (and /healthz)."""
+    """Serve the fleet's metrics for Prometheus on /metrics, a status page on / and /healthz.
+
+    The metrics: documents and messages per queue, consumers, paused queues, unacknowledged
+    messages, jobs by state, workers up, the oldest queued document, documents submitted, dead
+    letters and the database's size. The status page (read-only HTML, reloading every 5 s)
+    shows workers with their device and models, queues, jobs in flight with their progress and
+    recent failures with their reasons."""
     import logging
     import time
 
