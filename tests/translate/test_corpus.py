@@ -53,3 +53,9 @@ def test_line_classes():
     assert figures["capital passage"] == {"lines": 1, "exact_lines": 1.0}
     assert figures["digits"] == {"lines": 2, "exact_lines": 0.5}
     assert figures["non-ASCII"] == {"lines": 0, "exact_lines": None}
+    assert figures["none of the classes"] == {"lines": 0, "exact_lines": None}
+    assert figures["no typographic punctuation"] == {"lines": 3, "exact_lines": 2 / 3}
+    figures = by_class(["plain", "it\u2019s"], ["a", "b"], ["a", "c"])
+    assert figures["none of the classes"] == {"lines": 1, "exact_lines": 1.0}
+    assert figures["no typographic punctuation"] == {"lines": 1, "exact_lines": 1.0}
+    assert figures["typographic punctuation"] == {"lines": 1, "exact_lines": 0.0}

@@ -69,11 +69,21 @@ def line_classes(line: str) -> list[str]:
     return out
 
 
+# Complements reported beside the classes: the lines in none of them, and the lines without
+# typographic punctuation (comparable with a split from before the corpus had typographic quotes).
+NO_CLASS, NO_TYPOGRAPHIC = "none of the classes", "no typographic punctuation"
+
+
 def by_class(lines: Sequence[str], hyps: Sequence[str], refs: Sequence[str]) -> dict:
-    """Exact-line rate over the lines of each class."""
-    counts = {c: [0, 0] for c in LINE_CLASSES}
+    """Exact-line rate over the lines of each class (and of the two complements)."""
+    counts = {c: [0, 0] for c in (*LINE_CLASSES, NO_CLASS, NO_TYPOGRAPHIC)}
     for line, h, r in zip(lines, hyps, refs):
-        for c in line_classes(line):
+        classes = line_classes(line)
+        if not classes:
+            classes.append(NO_CLASS)
+        if "typographic punctuation" not in classes:
+            classes.append(NO_TYPOGRAPHIC)
+        for c in classes:
             counts[c][0] += 1
             counts[c][1] += h == r
     return {c: {"lines": n, "exact_lines": (ok / n if n else None)}
