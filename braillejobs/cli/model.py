@@ -97,8 +97,13 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
                    "of (what the auto chain hands the BiLSTM).")
 @click.option("--focus-share", type=float, default=0.5, show_default=True,
               help="Share of the windows centred by --focus.")
+@click.option("--focus-sample", type=click.IntRange(1 << 16), default=16 << 20,
+              show_default=True, metavar="CHARS",
+              help="Characters of the corpus that the --focus CNN tags to find its unsure words "
+                   "(a large CNN on a CPU tags a few thousand a second).")
 def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, length, lr,
-              device, no_resume, eval_lines, init, precision, focus, focus_share) -> None:
+              device, no_resume, eval_lines, init, precision, focus, focus_share,
+              focus_sample) -> None:
     """Train a tagger on the labelled corpus (resumable; CUDA when present).
 
     With --init, fine-tune an existing checkpoint instead of starting afresh."""
@@ -115,7 +120,7 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
                                 max_seconds=max_seconds, batch=batch, length=length, lr=lr,
                                 device=device, resume=not no_resume, eval_lines=eval_lines,
                                 init=init, precision=precision, focus=focus,
-                                focus_share=focus_share)
+                                focus_share=focus_share, focus_sample=focus_sample)
     def progress(event: dict) -> None:
         if event["phase"] == "focus":
             bar.update(0, info=f"finding unsure words: {event['chars']:,} of "

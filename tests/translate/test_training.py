@@ -223,10 +223,11 @@ def test_training_with_focus_records_it(tiny_models, tiny_corpus, tmp_path):
     opts = trainer.TrainOptions(arch="rnn", preset="tiny", steps=6, batch=4, length=64,
                                 device="cpu", resume=False, eval_lines=0,
                                 focus=tiny_models["cnn"], focus_share=0.75,
-                                focus_threshold=0.9)
+                                focus_threshold=0.9, focus_sample=1 << 16)
     ckpt = trainer.train(tiny_corpus, tmp_path / "rnn.pt", opts)
     focus = ckpt.meta["focus"]
     assert focus["share"] == 0.75 and focus["positions"] > 0
+    assert focus["sample_chars"] == 1 << 16
     assert focus["cnn"] == ckpt_mod.load(tiny_models["cnn"]).version
     with pytest.raises(ValueError, match="focus share"):
         trainer.train(tiny_corpus, tmp_path / "x.pt",

@@ -179,6 +179,7 @@ class TrainOptions:
     focus: Path | None = None      # a CNN checkpoint: centre windows on the words it is unsure of
     focus_share: float = 0.5       # of the windows
     focus_threshold: float = 0.999
+    focus_sample: int = 16 << 20   # characters of the stream the focus CNN tags
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -269,7 +270,8 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
             raise ValueError(f"focus share {opts.focus_share} is not in (0, 1]")
         from .focus import hard_positions, stream_text
         hard = hard_positions(stream_text(labelled.x, vocab, corpus_dir), opts.focus, corpus_dir,
-                              threshold=opts.focus_threshold, device=str(device),
+                              threshold=opts.focus_threshold,
+                              sample_chars=opts.focus_sample, device=str(device),
                               progress=progress)
         if not len(hard):
             raise ValueError(f"{opts.focus}: the CNN is sure of every word of the sample; "
@@ -360,7 +362,8 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         meta["fine_tuned_from"] = init_meta
     if hard is not None:
         meta["focus"] = {"cnn": ckpt_mod.load(opts.focus).version, "share": opts.focus_share,
-                         "threshold": opts.focus_threshold, "positions": int(len(hard))}
+                         "threshold": opts.focus_threshold, "sample_chars": opts.focus_sample,
+                         "positions": int(len(hard))}
     ckpt = ckpt_mod.save(out, model, vocab, opts.table, meta)
     if opts.eval_lines:
         from .evaluate import evaluate_checkpoint_file
