@@ -1,7 +1,8 @@
 """The ``braillejobs`` command: the Click group and the errors a user can cause.
 
 The commands live beside this module by what they act on: ``jobs`` (documents and jobs),
-``fleet`` (workers, queues, dead letters, the exporter), ``top`` (the live view) and ``model``
+``corrections`` (transcribers' rulings), ``fleet`` (workers, queues, dead letters, the exporter),
+``top`` (the live view) and ``model``
 (corpus, training, evaluation). None imports torch at start-up.
 """
 
@@ -11,15 +12,16 @@ import click
 
 from .. import __version__, formats
 from ..config import ConfigError
+from ..corrections import CorrectionError
 from ..db.session import DatabaseError
 from ..jobs import JobError
 from ..queue import QueueError
 from ..translate.engine import EngineError
-from . import fleet, jobs, model, top
+from . import corrections, fleet, jobs, model, top
 from .terminal import printable
 
 # Errors a user can cause: shown as one line, exit status 1.
-USER_ERRORS = (ConfigError, DatabaseError, EngineError, JobError, QueueError,
+USER_ERRORS = (ConfigError, CorrectionError, DatabaseError, EngineError, JobError, QueueError,
                formats.DocumentError)
 
 
@@ -40,7 +42,8 @@ def main() -> None:
     """
 
 
-for _cmd in jobs.COMMANDS + model.COMMANDS + fleet.COMMANDS + top.COMMANDS:
+for _cmd in (jobs.COMMANDS + corrections.COMMANDS + model.COMMANDS + fleet.COMMANDS
+             + top.COMMANDS):
     main.add_command(_cmd)
 
 

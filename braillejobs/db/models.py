@@ -4,7 +4,8 @@ A :class:`Job` holds the options every document of it is converted with. A :clas
 carries its source bytes (so that workers on other hosts need no shared disk), its status and what
 happened to it. A :class:`Result` holds the braille bytes of a document that is done; there is at
 most one per document, which is what makes storing a result idempotent (an upsert on
-``document_id``). The models work on SQLite and PostgreSQL.
+``document_id``). A :class:`Correction` is a transcriber's ruling on how a word or phrase must be
+written in braille. The models work on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
-                        String, Text)
+                        String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Document statuses. A document goes queued -> running -> done | failed; cancel moves queued
@@ -25,6 +26,10 @@ DOCUMENT_STATUSES = (QUEUED, RUNNING, DONE, FAILED, CANCELLED)
 JOB_STATES = (QUEUED, RUNNING, DONE, FAILED, CANCELLED)
 PRIORITIES = ("low", "normal", "high")
 MODES = ("embedded", "queued")
+# Where a correction came from: typed at the command line, imported from a file, or learned
+# from a transcriber's edited braille file.
+CORRECTION_ORIGINS = ("typed", "imported", "learned")
+GLOBAL_CORRECTIONS = "global"   # the set every job uses, besides the one it names
 
 
 def utcnow() -> datetime:
@@ -117,4 +122,23 @@ class Result(Base):
     # Set when this result is a copy of an earlier one with the same source and options.
     reused_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("results.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class Correction(Base):
+    """Print text (a word or a phrase) that must become this braille with this table, in one
+    named set of corrections (``global``, or one per collection or customer)."""
+
+    __tablename__ = "corrections"
+    __table_args__ = (UniqueConstraint("set_name", "table", "print_text",
+                                       name="uq_corrections_set_table_print"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    set_name: Mapped[str] = mapped_column(String(100))
+    table: Mapped[str] = mapped_column(String(64))
+    print_text: Mapped[str] = mapped_column(String(200))
+    braille: Mapped[str] = mapped_column(String(400))    # Unicode braille, U+2800 for a space
+    note: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(200))
+    origin: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]

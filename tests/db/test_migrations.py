@@ -15,7 +15,7 @@ def test_upgrade_then_autogenerate_finds_no_diff(db_url, tmp_path):
     with settings(database_url=db_url, data_dir=tmp_path):
         result = CliRunner().invoke(main, ["db", "upgrade"])
         assert result.exit_code == 0, result.output
-        assert "revision 0001" in result.output
+        assert f"revision {session.head_revision()}" in result.output
         current = CliRunner().invoke(main, ["db", "current"])
         assert current.output.strip() == session.head_revision()
     engine = create_engine(db_url)
@@ -23,7 +23,7 @@ def test_upgrade_then_autogenerate_finds_no_diff(db_url, tmp_path):
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(ctx, Base.metadata) == []
-            assert {"jobs", "documents", "results", "alembic_version"} <= \
+            assert {"jobs", "documents", "results", "corrections", "alembic_version"} <= \
                 set(inspect(conn).get_table_names())
     finally:
         engine.dispose()
@@ -48,3 +48,31 @@ def test_unreachable_database_is_one_line_error(tmp_path):
     assert res.exit_code == 1
     assert "cannot open database" in res.output and "pw@" not in res.output
     assert "BRAILLEJOBS_DATABASE_URL" in res.output and "Traceback" not in res.output
+
+
+def test_a_database_at_0001_is_refused_until_upgraded_and_keeps_its_jobs(db_url, tmp_path):
+    """0002 adds the corrections table: a database made by the release before it says to
+    upgrade, and `db upgrade` adds the table without touching the jobs."""
+    from alembic import command
+
+    from braillejobs import jobs
+
+    with settings(database_url=db_url, data_dir=tmp_path):
+        session.upgrade(db_url)
+        src = tmp_path / "a.txt"
+        src.write_text("A line.\n")
+        created = jobs.create_job([str(src)], jobs.JobOptions.build(engine="louis"))
+        command.downgrade(session.alembic_config(db_url), "0001")
+        session.dispose_all()
+        refused = CliRunner().invoke(main, ["jobs"])
+        assert refused.exit_code == 1 and "braillejobs db upgrade" in refused.output
+        upgraded = CliRunner().invoke(main, ["db", "upgrade"])
+        assert upgraded.exit_code == 0, upgraded.output
+        listed = CliRunner().invoke(main, ["jobs"])
+        assert listed.exit_code == 0 and created.job_id[:8] in listed.output
+        engine = create_engine(db_url)
+        try:
+            with engine.connect() as conn:
+                assert "corrections" in inspect(conn).get_table_names()
+        finally:
+            engine.dispose()
