@@ -93,13 +93,18 @@ def _optional(value: str | None, what: str, limit: int) -> str | None:
 
 
 def add(proposed: Proposed, *, replace: bool = False) -> tuple[Correction, str]:
-    """Store one checked correction. Returns it and what happened: added, replaced or unchanged.
-    An existing correction for the same print text is refused unless ``replace``."""
+    """Store one checked correction. Returns it and what happened: added, replaced, unchanged
+    or "note updated on" (the same braille with a new note). An existing correction with other
+    braille for the same print text is refused unless ``replace``."""
     with session_factory()() as session:
         found = _find(session, proposed)
         if found is not None:
             if found.braille == proposed.braille:
-                return found, "unchanged"
+                if proposed.note is None or proposed.note == found.note:
+                    return found, "unchanged"
+                found.note = proposed.note          # the same ruling, a new reason for it
+                session.commit()
+                return found, "note updated on"
             if not replace:
                 raise CorrectionError(
                     f"{proposed.print_text!r} already has a correction in set "

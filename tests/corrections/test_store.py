@@ -55,6 +55,9 @@ def test_add_list_remove(cli):
     assert row["created_at"].endswith("+00:00")
     # the same again changes nothing; other braille for it is refused without --replace
     assert "unchanged" in cli("add", "knowledge", SPELLED).stdout
+    assert "note updated on correction" in cli("add", "knowledge", SPELLED, "--note",
+                                               "rule 10.9.3").stdout
+    assert cli.listed()[0]["note"] == "rule 10.9.3"
     refused = cli("add", "knowledge", "⠅", code=1)
     assert "already has a correction" in refused.output and "--replace" in refused.output
     assert "replaced" in cli("add", "knowledge", "⠅", "--replace").stdout
