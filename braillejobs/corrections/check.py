@@ -20,8 +20,7 @@ def refusal(print_text: str, braille: str, table: str) -> str | None:
     if back == print_text:
         return None
     if back.lower() == print_text.lower():
-        return (f"liblouis reads the braille back as {back!r}, which differs from "
-                f"{print_text!r} in capitals: give the braille the capital indicators the print "
-                f"text has, or the print text as the braille spells it")
+        return (f"liblouis reads the braille back as {back!r}: it carries capital indicators; "
+                "give it without them (each use gets the indicators its form needs)")
     return (f"liblouis ({table}) reads the braille back as {back!r}, not {print_text!r}: check "
             f"the braille, or add it with --force where liblouis misreads it")

@@ -1,7 +1,9 @@
 """Corrections in the database: add, list, remove, and the upsert that import uses.
 
-Each correction is unique by (set, table, print text). Print text is kept as typed, with its
-whitespace collapsed; braille as Unicode cells (:mod:`.braille`). Adding one that exists is
+Each correction is unique by (set, table, print text). Print text is lower case, with its
+whitespace collapsed, and the braille has no capital indicators: one correction holds for every
+capitalisation of its text, each use getting the indicators its form needs. Braille is kept as
+Unicode cells (:mod:`.braille`). Adding one that exists is
 refused unless ``replace`` is given, so that nobody overwrites a colleague's ruling unawares.
 """
 
@@ -69,6 +71,12 @@ def propose(print_text: str, braille: str, *, table: str, set_name: str | None =
     """Check one correction: its fields, and that liblouis reads the braille back as the print
     text (unless ``force``). Raises :class:`CorrectionError` with the reason."""
     text = read_print(print_text)
+    if text != text.lower():
+        raise CorrectionError(
+            f"give the print text in lower case ({text.lower()!r}) and the braille without "
+            "capital indicators: a correction holds for every capitalisation of its text, and "
+            "each use gets the indicators its form needs (⠠ Knowledge, ⠠⠠ KNOWLEDGE, a "
+            "capitals passage)")
     cells = read_braille(braille)
     if len(cells) > MAX_BRAILLE:
         raise CorrectionError(f"the braille is {len(cells)} cells long (at most {MAX_BRAILLE})")

@@ -80,7 +80,10 @@ def test_braille_liblouis_does_not_read_back_is_refused_unless_forced(cli):
     wrong = cli("add", "knowledge", "⠅⠝⠪⠇⠫⠛", code=1)      # the last letter missing
     assert "reads the braille back as 'knowledg'" in wrong.output and "--force" in wrong.output
     capitals = cli("add", "Knowledge", SPELLED, code=1)
-    assert "in capitals" in capitals.output
+    assert "give the print text in lower case ('knowledge')" in capitals.output
+    indicators = cli("add", "knowledge", "⠠" + SPELLED, code=1)
+    assert "reads the braille back as 'Knowledge': it carries capital indicators" in \
+        indicators.output
     assert cli.listed() == []
     cli("add", "knowledge", "⠅⠝⠪⠇⠫⠛", "--force")
     assert [r["braille"] for r in cli.listed()] == ["⠅⠝⠪⠇⠫⠛"]
@@ -94,7 +97,7 @@ def test_braille_liblouis_does_not_read_back_is_refused_unless_forced(cli):
 def test_import_export_round_trip_in_both_formats(cli, tmp_path):
     rows = [{"print": "knowledge", "braille": "KN[L$GE", "note": "spelled"},
             {"print": "and", "brf": "&"},
-            {"print": "Knowledge is", "braille": "⠠⠅ ⠊⠎", "set": "library-a"}]
+            {"print": "knowledge is", "braille": "⠅ ⠊⠎", "set": "library-a"}]
     jsonl = tmp_path / "in.jsonl"
     jsonl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     assert "nothing stored" in cli("import", str(jsonl), "--dry-run").stdout
@@ -103,17 +106,17 @@ def test_import_export_round_trip_in_both_formats(cli, tmp_path):
     listed = cli.listed()
     assert [(r["set"], r["print"], r["braille"], r["origin"]) for r in listed] == [
         ("global", "and", "⠯", "imported"), ("global", "knowledge", SPELLED, "imported"),
-        ("library-a", "Knowledge is", "⠠⠅⠀⠊⠎", "imported")]
+        ("library-a", "knowledge is", "⠅⠀⠊⠎", "imported")]
     # export in both formats, and the exports import back unchanged
     for name in ("out.jsonl", "out.csv"):
         cli("export", str(tmp_path / name))
         assert "0 added, 0 replaced, 3 unchanged" in cli("import", str(tmp_path / name)).stdout
     with open(tmp_path / "out.csv", newline="", encoding="utf-8") as f:
         exported = list(csv.DictReader(f))
-    assert [r["brf"] for r in exported] == ["&", "KN[L$GE", ",K IS"]
+    assert [r["brf"] for r in exported] == ["&", "KN[L$GE", "K IS"]
     assert exported[1]["note"] == "spelled" and exported[0]["note"] == ""
     on_stdout = cli("export", "--set", "library-a").stdout.splitlines()
-    assert [json.loads(x)["print"] for x in on_stdout] == ["Knowledge is"]
+    assert [json.loads(x)["print"] for x in on_stdout] == ["knowledge is"]
     # a differing ruling is kept unless --replace
     change = tmp_path / "change.csv"
     change.write_text("print,braille\nknowledge,⠅\n", encoding="utf-8")
