@@ -56,11 +56,26 @@ def _build_options(format_, engine, table, cells_per_line, lines_per_page, duple
               help="liblouis table [default: setting table].")
 @click.option("--output-format", type=click.Choice(["unicode", "brf"]), default="unicode",
               show_default=True, help="Unicode braille cells or North American ASCII braille.")
-def translate(engine, table, output_format):
-    """Translate stdin to braille on stdout, one output line per input line."""
+@click.option("--corrections", "corrections_set", default=None, metavar="SET",
+              help="Also apply this corrections set, over the global one.")
+@click.option("--no-corrections", is_flag=True,
+              help="Apply no correction (and do not open the database).")
+def translate(engine, table, output_format, corrections_set, no_corrections):
+    """Translate stdin to braille on stdout, one output line per input line.
+
+    The transcribers' corrections (`braillejobs corrections`) of the global set, and of
+    --corrections SET over it, are applied by every engine."""
     from ..translate.registry import get_engine
 
-    eng = get_engine(engine or config.get("engine"), table or config.get("table"))
+    if no_corrections and corrections_set:
+        raise click.UsageError("--corrections and --no-corrections exclude each other")
+    table = table or config.get("table")
+    active = None
+    if not no_corrections:
+        from ..corrections.active import load
+
+        active = load(table, corrections_set)
+    eng = get_engine(engine or config.get("engine"), table, active)
     out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
     batch_size = 1 if sys.stdin.isatty() else 1000
 

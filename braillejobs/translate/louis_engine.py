@@ -123,24 +123,30 @@ def line_with_positions(table: str, line: str, typeform: Sequence[int] | None = 
 
 
 class LouisEngine:
+    """liblouis with ``table``, and with the transcribers' corrections when given (their table
+    listed first: see :mod:`braillejobs.corrections.table`)."""
+
     name = "louis"
 
-    def __init__(self, table: str):
+    def __init__(self, table: str, corrections=None):
         self.table = check_table(table)
+        self.corrections = corrections
+        # the table list liblouis is given, as one comma-separated name
+        self.tables = corrections.tables if corrections is not None else self.table
         self._louis = load_louis()
         self._mode = self._louis.dotsIO | self._louis.ucBrl
         try:
-            self._louis.checkTable([self.table])
+            self._louis.checkTable([self.tables])
         except RuntimeError:
-            raise EngineError(f"liblouis cannot load table {table!r}: install liblouis-data") \
-                from None
+            raise EngineError(f"liblouis cannot load table {self.tables!r}: install "
+                              "liblouis-data") from None
 
     def translate_text(self, line: str, typeform: Sequence[int] | None = None) -> str:
         if len(line) > PIECE_CHARS:
-            return translate_in_pieces(self.table, line, typeform)
+            return translate_in_pieces(self.tables, line, typeform)
         tf = list(typeform) if typeform is not None else None
         with _louis_lock:
-            return self._louis.translateString([self.table], line, typeform=tf, mode=self._mode)
+            return self._louis.translateString([self.tables], line, typeform=tf, mode=self._mode)
 
     def translate_lines(self, lines: Sequence[str],
                         typeforms: Sequence[Sequence[int] | None] | None = None

@@ -212,13 +212,15 @@ class NeuralEngine:
     """``cnn`` or ``rnn`` alone, or the ``auto`` chain."""
 
     def __init__(self, name: str, table: str, primary: Tagger, fallback: Tagger | None,
-                 thresholds: dict[str, float]):
+                 thresholds: dict[str, float], corrections=None):
         self.name = name
         self.table = check_table(table)
         self.primary = primary
         self.fallback = fallback
         self.thresholds = thresholds
-        self.louis = LouisEngine(table)
+        # liblouis with the transcribers' corrections writes every word they rule on
+        self.louis = LouisEngine(table, corrections)
+        self.matcher = corrections.matcher if corrections is not None else None
         self.space_id = _space_id(primary.vocab)
         self.fallback_space_id = _space_id(fallback.vocab) if fallback else -1
         self.device = primary.device
@@ -253,7 +255,20 @@ class NeuralEngine:
         if self.name != "auto":
             own = self.primary.arch
             texts = self.primary.braille_lines(lines)
-            return [LineTranslation(t, {own: len(x)} if x else {}) for t, x in zip(texts, lines)]
+            out = [LineTranslation(t, {own: len(x)} if x else {}) for t, x in zip(texts, lines)]
+            hit = [i for i, line in enumerate(lines) if self._corrected(line).any()]
+            if hit:   # the corrected words come from liblouis with the corrections
+                tagged = self.primary.tag_lines([lines[i] for i in hit])
+                offsets = np.r_[0, np.cumsum([len(lines[i]) for i in hit])]
+                for k, i in enumerate(hit):
+                    a, b = offsets[k], offsets[k + 1]
+                    mask = self._corrected(lines[i])
+                    engine = np.where(mask, 2, 0).astype(np.int8)
+                    text = self._splice(lines[i], tagged.pred[a:b], tagged.points[a:b], mask,
+                                        engine)
+                    counts = {own: int((engine == 0).sum()), "louis": int((engine == 2).sum())}
+                    out[i] = LineTranslation(text, {k2: c for k2, c in counts.items() if c})
+            return out
         r = self.route(lines)
         texts = self.primary.vocab.decode_many(r.pred, r.lengths, r.points)
         out = []
@@ -275,9 +290,14 @@ class NeuralEngine:
         tagged = self.primary.tag_lines(lines)
         engine = np.zeros(len(tagged.pred), dtype=np.int8)          # 0 cnn, 1 rnn, 2 louis
         unsure = unsure_chars(tagged, lengths, self.thresholds["cnn"], self.space_id)
+        offsets = np.r_[0, np.cumsum(lengths)]
+        corrected = np.zeros_like(unsure)
+        if self.matcher:   # words a correction rules on go to liblouis, which applies it
+            for i, line in enumerate(lines):
+                corrected[offsets[i]:offsets[i + 1]] = self._corrected(line)
+            unsure &= ~corrected
         handed = unsure.copy()
         pred = tagged.pred.copy()
-        offsets = np.r_[0, np.cumsum(lengths)]
         line_of = np.repeat(np.arange(len(lines)), lengths)
         if unsure.any() and self.fallback is not None:
             redo = np.unique(line_of[unsure])
@@ -292,15 +312,23 @@ class NeuralEngine:
             pred[sub_idx[take]] = mapped[take]
             engine[sub_idx[take]] = 1
             unsure[sub_idx[take]] = False
-        engine[unsure] = 2
+        engine[unsure | corrected] = 2
         return Routing(pred, engine, handed if self.fallback is not None else
                        np.zeros_like(handed), lengths, offsets, tagged.points, tagged.ids)
+
+    def _corrected(self, line: str) -> np.ndarray:
+        """Which characters of ``line`` are in a word or phrase a correction rules on."""
+        mask = np.zeros(len(line), dtype=bool)
+        if self.matcher:
+            for a, b, _text in self.matcher.spans(line):
+                mask[a:b] = True
+        return mask
 
     def _splice(self, line: str, pred: np.ndarray, points: np.ndarray, unsure: np.ndarray,
                 engine: np.ndarray) -> str:
         """liblouis translates the whole line; its chunks replace those of the unsure words."""
         try:
-            _braille, chunks = align(line, self.table)
+            _braille, chunks = align(line, self.louis.tables)
         except AlignmentError:
             engine[:] = 2
             return self.louis.translate_text(line)
@@ -341,13 +369,12 @@ def load_tagger(arch: str, table: str) -> Tagger:
         return tagger
 
 
-def build_engine(name: str, table: str) -> NeuralEngine:
-    if name == "cnn":
-        return NeuralEngine("cnn", table, load_tagger("cnn", table), None, DEFAULT_THRESHOLDS)
-    if name == "rnn":
-        return NeuralEngine("rnn", table, load_tagger("rnn", table), None, DEFAULT_THRESHOLDS)
+def build_engine(name: str, table: str, corrections=None) -> NeuralEngine:
+    if name in ("cnn", "rnn"):
+        return NeuralEngine(name, table, load_tagger(name, table), None, DEFAULT_THRESHOLDS,
+                            corrections)
     cnn = load_tagger("cnn", table)
     rnn = load_tagger("rnn", table)
     thresholds = dict(DEFAULT_THRESHOLDS)
     thresholds.update(cnn.checkpoint.meta.get("thresholds", {}))
-    return NeuralEngine("auto", table, cnn, rnn, thresholds)
+    return NeuralEngine("auto", table, cnn, rnn, thresholds, corrections)

@@ -17,7 +17,8 @@ from .engine import BEST, ENGINE_NAMES, Engine, EngineError, check_table
 
 log = logging.getLogger("braillejobs.engine")
 
-_cache: dict[tuple[str, str], Engine] = {}
+_cache: dict[tuple[str, str, str | None], Engine] = {}
+MAX_CORRECTED_ENGINES = 16   # engines for distinct corrections kept at once (oldest dropped)
 _lock = threading.Lock()
 _best: list[str] = []          # the resolution of ``best`` in this process, once made
 
@@ -55,16 +56,21 @@ def forget() -> None:
         _best.clear()
 
 
-def get_engine(name: str, table: str) -> Engine:
+def get_engine(name: str, table: str, corrections=None) -> Engine:
     """The engine ``name`` for ``table`` (``best`` resolved), built on first use and kept for
-    the process."""
+    the process; with ``corrections`` (:class:`braillejobs.corrections.active.ActiveCorrections`)
+    one that honours them, kept by their digest (the models are shared)."""
     check_table(table)
     name = resolve(name)
-    key = (name, table)
+    key = (name, table, corrections.digest if corrections is not None else None)
     with _lock:
         engine = _cache.get(key)
         if engine is None:
-            engine = _build(name, table)
+            engine = _build(name, table, corrections)
+            if corrections is not None:   # keep a bounded number of corrected variants
+                variants = [k for k in _cache if k[2] is not None]
+                for old in variants[:max(0, len(variants) - MAX_CORRECTED_ENGINES + 1)]:
+                    del _cache[old]
             _cache[key] = engine
         return engine
 
@@ -75,10 +81,10 @@ def loaded_engines() -> list[Engine]:
         return list(_cache.values())
 
 
-def _build(name: str, table: str) -> Engine:
+def _build(name: str, table: str, corrections=None) -> Engine:
     if name == "louis":
         from .louis_engine import LouisEngine
-        return LouisEngine(table)
+        return LouisEngine(table, corrections)
     if name in ("cnn", "rnn", "auto"):
         try:
             from . import neural
@@ -86,5 +92,5 @@ def _build(name: str, table: str) -> Engine:
             raise EngineError(
                 f"engine {name!r} is not available in this installation ({exc}); "
                 "use --engine louis") from None
-        return neural.build_engine(name, table)
+        return neural.build_engine(name, table, corrections)
     raise EngineError(f"unknown engine {name!r}: choose one of {', '.join(ENGINE_NAMES)}")
