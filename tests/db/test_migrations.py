@@ -3,7 +3,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from braillejobs.cli import main
 from braillejobs.db import session
@@ -72,7 +72,9 @@ def test_a_database_at_0001_is_refused_until_upgraded_and_keeps_its_jobs(db_url,
         assert listed.exit_code == 0 and created.job_id[:8] in listed.output
         engine = create_engine(db_url)
         try:
-            with engine.connect() as conn:
+            with engine.begin() as conn:
                 assert "corrections" in inspect(conn).get_table_names()
+                # the PostgreSQL database is shared by the session's tests: leave no job
+                conn.execute(text("DELETE FROM jobs WHERE id = :id"), {"id": created.job_id})
         finally:
             engine.dispose()
