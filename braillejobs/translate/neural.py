@@ -256,13 +256,19 @@ class NeuralEngine:
             own = self.primary.arch
             texts = self.primary.braille_lines(lines)
             out = [LineTranslation(t, {own: len(x)} if x else {}) for t, x in zip(texts, lines)]
-            hit = [i for i, line in enumerate(lines) if self._corrected(line).any()]
+            masks = {}                  # line -> its corrected characters, where any
+            if self.matcher:
+                for i, line in enumerate(lines):
+                    mask = self._corrected(line)
+                    if mask.any():
+                        masks[i] = mask
+            hit = list(masks)
             if hit:   # the corrected words come from liblouis with the corrections
                 tagged = self.primary.tag_lines([lines[i] for i in hit])
                 offsets = np.r_[0, np.cumsum([len(lines[i]) for i in hit])]
                 for k, i in enumerate(hit):
                     a, b = offsets[k], offsets[k + 1]
-                    mask = self._corrected(lines[i])
+                    mask = masks[i]
                     engine = np.where(mask, 2, 0).astype(np.int8)
                     text = self._splice(lines[i], tagged.pred[a:b], tagged.points[a:b], mask,
                                         engine)
