@@ -156,6 +156,10 @@ TRANSCRIBED_CHARACTERS = Counter(
     ["kind"])
 for _kind in TRANSCRIPTION_KINDS:
     TRANSCRIBED_CHARACTERS.labels(_kind)
+CORRECTIONS_APPLIED = Counter(
+    "braillejobs_corrections_applied",
+    "Uses of transcribers' corrections (braillejobs corrections) in the braille of finished "
+    "documents: each time a corrected word or phrase was written as its correction says.")
 DEAD_LETTERS = Counter(
     "braillejobs_dead_letters",
     "Messages a worker refused to run and moved to the dead-letter list, by reason (envelope, "
@@ -398,6 +402,13 @@ def record_transcribed(counts: Mapping[str, int]) -> None:
     for kind, count in counts.items():
         if count > 0:
             TRANSCRIBED_CHARACTERS.labels(_bounded(kind, TRANSCRIPTION_KINDS)).inc(count)
+
+
+def record_corrections(counts: Mapping[str, int]) -> None:
+    """Count the corrections applied in finished documents (print text -> uses)."""
+    uses = sum(max(0, n) for n in counts.values())
+    if uses:
+        CORRECTIONS_APPLIED.inc(uses)
 
 
 def record_dead_letter(kind: str) -> None:

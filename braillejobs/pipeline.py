@@ -8,6 +8,9 @@ each chunk of a job, and a Celery worker calls it from its task with the ids the
    worker died) to ``running`` under a fresh claim token. A redelivered message finds its documents
    already claimed or done and does nothing.
 2. **Dedup**: a document whose sha256 and options match a stored result reuses that result.
+   The transcribers' corrections in force (the global set and the job's named set, read once
+   per group of documents) are part of that key: a correction added since makes earlier
+   results stale.
 3. **Translate**: every other document is read and parsed (``formats.prepare``); the lines of all
    documents of the chunk go to the engine in one ``translate_lines`` call (split only when they
    pass the ``batch_chars`` setting), then each document is laid out (``formats.finish``).
@@ -21,6 +24,7 @@ the others. :func:`process_documents` returns :class:`Stats` for logs and metric
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import os
 import socket
@@ -36,6 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from . import config, formats
+from .corrections import CorrectionError
 from .db.models import DONE, FAILED, QUEUED, RUNNING, Document, Job, Result, aware, utcnow
 from .db.session import session_factory
 from .db.state import claimable, lock_job, refresh_job, stale_claim_seconds
@@ -59,6 +64,7 @@ class Stats:
     cells: int = 0
     chars_by_engine: Counter = field(default_factory=Counter)
     transcribed: Counter = field(default_factory=Counter)  # characters with no sign, by kind
+    corrections: Counter = field(default_factory=Counter)  # corrections applied, by print text
     translate_seconds: float = 0.0
     seconds: float = 0.0
     document_seconds: list[float] = field(default_factory=list)
@@ -83,6 +89,7 @@ class Stats:
         self.held_seconds = max(self.held_seconds, other.held_seconds)
         self.chars_by_engine.update(other.chars_by_engine)
         self.transcribed.update(other.transcribed)
+        self.corrections.update(other.corrections)
         self.document_seconds.extend(other.document_seconds)
         self.queue_wait_seconds.extend(other.queue_wait_seconds)
         self.submit_to_done_seconds.extend(other.submit_to_done_seconds)
@@ -104,6 +111,7 @@ class _Outcome:
     seconds: float = 0.0
     created_at: datetime | None = None   # when it was submitted
     claimed_at: datetime | None = None   # when this claim took it
+    corrections_used: dict[str, int] | None = None   # print text -> times applied
 
 
 def worker_name() -> str:
@@ -209,14 +217,22 @@ def _outcomes(claimed) -> list[_Outcome]:
 def _process_group(factory, job_id: str, outcomes: list[_Outcome], options: dict, token: str,
                    stats: Stats) -> None:
     """Dedup, translate and store some claimed documents, in one transaction."""
+    active, key = None, None
+    try:
+        active, key = retry_db(lambda: _corrections(factory, job_id, options),
+                               f"read the corrections for job {job_id}")
+    except (CorrectionError, OSError) as exc:
+        for o in outcomes:
+            o.error = o.error or (f"{o.path}: cannot apply the transcribers' corrections "
+                                  f"({exc}); fix them with `braillejobs corrections`, then "
+                                  "`braillejobs retry JOB`")
+
     def find():
         with factory() as session:
-            job = session.get(Job, job_id)
-            return _find_reusable(session, job.options_key,
-                                  [o for o in outcomes if o.error is None])
+            return _find_reusable(session, key, [o for o in outcomes if o.error is None])
 
-    reused = retry_db(find, f"look up stored results for job {job_id}")
-    _translate(outcomes, options, stats)
+    reused = retry_db(find, f"look up stored results for job {job_id}") if key else {}
+    _translate(outcomes, options, stats, active)
     _check_pages(outcomes, options)
     before = copy.deepcopy(stats)
 
@@ -225,7 +241,7 @@ def _process_group(factory, job_id: str, outcomes: list[_Outcome], options: dict
         stats_after = copy.deepcopy(before)
         with factory() as session:
             job = session.get(Job, job_id)
-            _store(session, job, outcomes, reused, token, stats_after)
+            _store(session, job, key or job.options_key, outcomes, reused, token, stats_after)
             refresh_job(session, job_id)
             session.commit()
 
@@ -235,9 +251,31 @@ def _process_group(factory, job_id: str, outcomes: list[_Outcome], options: dict
         setattr(stats, name, getattr(stats_after, name))
     stats.chars_by_engine = stats_after.chars_by_engine
     stats.transcribed = stats_after.transcribed
+    stats.corrections = stats_after.corrections
     stats.document_seconds = stats_after.document_seconds
     stats.queue_wait_seconds = stats_after.queue_wait_seconds
     stats.submit_to_done_seconds = stats_after.submit_to_done_seconds
+
+
+def result_key(options_key: str, corrections_digest: str | None) -> str:
+    """The dedup key of a result: its job's options and the content of the corrections it was
+    translated with (a correction added or removed since makes an earlier result stale)."""
+    if corrections_digest is None:
+        return options_key
+    return hashlib.sha256(f"{options_key}:{corrections_digest}".encode()).hexdigest()
+
+
+def _corrections(factory, job_id: str, options: dict):
+    """The corrections in force for the job (None: none at all) and the dedup key of its
+    results under them."""
+    from .corrections.active import load
+
+    with factory() as session:
+        job = session.get(Job, job_id)
+        options_key = job.options_key
+        url = session.get_bind().url.render_as_string(hide_password=False)
+    active = load(options["table"], options.get("corrections"), url=url)
+    return active, result_key(options_key, active.digest if active is not None else None)
 
 
 def _check_pages(outcomes: list[_Outcome], options: dict) -> None:
@@ -293,7 +331,7 @@ def _find_reusable(session: Session, options_key: str, outcomes: list[_Outcome]
     return found
 
 
-def _translate(outcomes: list[_Outcome], options: dict, stats: Stats) -> None:
+def _translate(outcomes: list[_Outcome], options: dict, stats: Stats, active=None) -> None:
     render_options = formats.RenderOptions.of(options)
     todo: list[_Outcome] = []
     first_by_sha: dict[str, _Outcome] = {}
@@ -319,7 +357,7 @@ def _translate(outcomes: list[_Outcome], options: dict, stats: Stats) -> None:
     if not todo:
         return
     try:
-        engine = get_engine(options["engine"], options["table"])
+        engine = get_engine(options["engine"], options["table"], active)
     except EngineError as exc:
         for o in todo:
             o.error = f"{o.path}: {exc}"
@@ -335,10 +373,10 @@ def _translate(outcomes: list[_Outcome], options: dict, stats: Stats) -> None:
         batch.append(o)
         size += chars
     if batch:
-        _translate_batch(engine, batch, stats)
+        _translate_batch(engine, batch, stats, active)
 
 
-def _translate_batch(engine, batch: list[_Outcome], stats: Stats) -> None:
+def _translate_batch(engine, batch: list[_Outcome], stats: Stats, active=None) -> None:
     lines: list[str] = []
     typeforms: list[list[int] | None] = []
     any_typeforms = False
@@ -358,7 +396,7 @@ def _translate_batch(engine, batch: list[_Outcome], stats: Stats) -> None:
     except Exception as exc:
         if len(batch) > 1:  # find the document that breaks the engine; the others go on
             for o in batch:
-                _translate_batch(engine, [o], stats)
+                _translate_batch(engine, [o], stats, active)
             return
         o = batch[0]
         if not isinstance(exc, EngineError):
@@ -377,7 +415,10 @@ def _translate_batch(engine, batch: list[_Outcome], stats: Stats) -> None:
         o.seconds += elapsed * sum(len(line) for line in o.prepared.lines) / total_chars
         t1 = time.perf_counter()
         try:
-            o.rendered = formats.finish(o.prepared, mine)
+            o.rendered = formats.finish(o.prepared, mine,
+                                        active.tables if active is not None else None)
+            if active is not None:
+                o.corrections_used = active.matcher.count(o.prepared.lines) or None
         except formats.DocumentError as exc:
             o.error = str(exc)
         except Exception as exc:
@@ -390,8 +431,8 @@ def _translate_batch(engine, batch: list[_Outcome], stats: Stats) -> None:
 _DOC = Document.__table__
 
 
-def _store(session: Session, job: Job, outcomes: list[_Outcome], reused: dict[str, int],
-           token: str, stats: Stats) -> None:
+def _store(session: Session, job: Job, key: str, outcomes: list[_Outcome],
+           reused: dict[str, int], token: str, stats: Stats) -> None:
     now = utcnow()
     lock_job(session, job.id)
     engine_name = resolve_engine(job.options["engine"])   # the engine that ran
@@ -401,7 +442,8 @@ def _store(session: Session, job: Job, outcomes: list[_Outcome], reused: dict[st
     if earlier_ids:
         rows = session.execute(
             select(Result.id, Result.content, Result.extension, Result.engine, Result.chars,
-                   Result.cells, Result.chars_by_engine).where(Result.id.in_(earlier_ids)))
+                   Result.cells, Result.chars_by_engine, Result.corrections_used)
+            .where(Result.id.in_(earlier_ids)))
         earlier = {r.id: r._asdict() for r in rows}
 
     done_rows: list[dict] = []
@@ -418,7 +460,8 @@ def _store(session: Session, job: Job, outcomes: list[_Outcome], reused: dict[st
                 r = first.rendered
                 copy_of = {"id": None, "content": r.content, "extension": r.extension,
                            "engine": engine_name, "chars": r.chars, "cells": r.cells,
-                           "chars_by_engine": dict(r.chars_by_engine)}
+                           "chars_by_engine": dict(r.chars_by_engine),
+                           "corrections_used": first.corrections_used}
             elif o.sha256 in by_sha or o.reused_from is not None:
                 o.error = f"{o.path}: the stored result to reuse has gone; retry the job"
             else:
@@ -435,21 +478,23 @@ def _store(session: Session, job: Job, outcomes: list[_Outcome], reused: dict[st
             by_engine = dict(copy_of["chars_by_engine"] or {})
             warnings = None
             engine_used = copy_of["engine"]
+            used = copy_of["corrections_used"] or None
         else:
             content, extension = rendered.content, rendered.extension
             chars, cells = rendered.chars, rendered.cells
             by_engine = {k: int(v) for k, v in rendered.chars_by_engine.items()}
             warnings = list(rendered.warnings) or None
             engine_used = engine_name
+            used = o.corrections_used
         done_rows.append({"b_id": o.id, "b_token": token, "b_status": DONE, "b_engine":
                           engine_used, "b_chars": chars, "b_cells": cells, "b_by_engine":
                           by_engine, "b_seconds": o.seconds, "b_dedup": copy_of is not None,
-                          "b_warnings": warnings, "b_finished": now})
+                          "b_warnings": warnings, "b_finished": now, "b_used": used})
         result_rows.append({"document_id": o.id, "job_id": job.id, "source_sha256":
-                            o.sha256 or "", "options_key": job.options_key, "content": content,
+                            o.sha256 or "", "options_key": key, "content": content,
                             "extension": extension, "engine": engine_used, "chars": chars,
                             "cells": cells, "chars_by_engine": by_engine,
-                            "duration_s": o.seconds, "reused_from_id":
+                            "corrections_used": used, "duration_s": o.seconds, "reused_from_id":
                             copy_of["id"] if copy_of is not None else None,
                             "created_at": now})
 
@@ -461,7 +506,7 @@ def _store(session: Session, job: Job, outcomes: list[_Outcome], reused: dict[st
                     chars=bindparam("b_chars"), cells=bindparam("b_cells"),
                     chars_by_engine=bindparam("b_by_engine"), duration_s=bindparam("b_seconds"),
                     deduplicated=bindparam("b_dedup"), warnings=bindparam("b_warnings"),
-                    error=None, finished_at=bindparam("b_finished")),
+                    corrections_used=bindparam("b_used"), error=None, finished_at=bindparam("b_finished")),
             done_rows)
     if failed_rows:
         session.execute(
@@ -495,6 +540,7 @@ def _store(session: Session, job: Job, outcomes: list[_Outcome], reused: dict[st
                 stats.cells += o.rendered.cells
                 stats.chars_by_engine.update(o.rendered.chars_by_engine)
                 stats.transcribed.update(o.rendered.transcribed)
+                stats.corrections.update(o.corrections_used or {})
             else:
                 stats.deduplicated += 1
         stats.document_seconds.append(o.seconds)

@@ -81,6 +81,7 @@ def record_stats(stats) -> None:
         metrics.DOCUMENTS.labels("failed", fmt).inc(stats.failed)
     metrics.record_characters(stats.engine or config.get("engine"), stats.chars_by_engine)
     metrics.record_transcribed(stats.transcribed)
+    metrics.record_corrections(stats.corrections)
     if stats.cells:
         metrics.CELLS.labels(fmt).inc(stats.cells)
     for seconds in stats.document_seconds:

@@ -32,6 +32,9 @@ def _job_options(func):
                      help="Lay out for double-sided embossing."),
         click.option("--volume-sheets", type=int, default=None,
                      help="Most sheets per volume (PEF) [default: 50]."),
+        click.option("--corrections", "corrections", default=None, metavar="SET",
+                     help="Also apply this set of transcribers' corrections, over the global "
+                     "set (which every job applies)."),
     ]
     for opt in reversed(opts):
         func = opt(func)
@@ -39,12 +42,12 @@ def _job_options(func):
 
 
 def _build_options(format_, engine, table, cells_per_line, lines_per_page, duplex,
-                   volume_sheets):
+                   volume_sheets, corrections):
     from ..jobs import JobOptions
 
     return JobOptions.build(format=format_, engine=engine, table=table,
                             cells_per_line=cells_per_line, lines_per_page=lines_per_page,
-                            duplex=duplex, volume_sheets=volume_sheets)
+                            duplex=duplex, volume_sheets=volume_sheets, corrections=corrections)
 
 
 # --- translate ----------------------------------------------------------------------------
@@ -191,7 +194,22 @@ def _progress_line(info: dict) -> str:
     return (f"{info['id']}{name}  {info['state']:<9} {info['done'] + info['failed']}/"
             f"{info['total']}  queued {info['queued']}  running {info['running']}  "
             f"done {info['done']}  failed {info['failed']}  cancelled {info['cancelled']}  "
-            f"{info['options']['format']}/{info['options']['engine']}  {info['created_at']}")
+            f"{info['options']['format']}/{info['options']['engine']}"
+            + (f"+{info['options']['corrections']}" if info["options"].get("corrections")
+               else "") + f"  {info['created_at']}")
+
+
+def _corrections_line(used: dict[str, dict[str, int]]) -> str:
+    """One line: the corrections the job's documents applied, most used first."""
+    totals: dict[str, int] = {}
+    for counts in used.values():
+        for text, n in counts.items():
+            totals[text] = totals.get(text, 0) + n
+    top = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ", ".join(f"{text!r} {n}x" for text, n in top[:8])
+    more = f", and {len(top) - 8} more" if len(top) > 8 else ""
+    return (f"corrections applied: {sum(totals.values())} uses of {len(totals)} in "
+            f"{len(used)} documents ({shown}{more})")
 
 
 @click.command()
@@ -203,12 +221,16 @@ def status(job, as_json):
 
     if job:
         info = jobs.progress(job)
+        used = jobs.corrections_used(job)
         if as_json:
             info["errors"] = jobs.errors(job)
             info["warnings"] = jobs.warnings(job)
+            info["corrections_used"] = used
             echo_json(info)
         else:
             echo(_progress_line(info))
+            if used:
+                echo(_corrections_line(used))
             print_errors(jobs.errors(job), limit=10)
             print_warnings(jobs.warnings(job, limit=11), limit=10)
         return

@@ -37,15 +37,18 @@ class ActiveCorrections:
         return Matcher(p for p, _b in self.braille)
 
 
-def load(table: str, set_name: str | None = None) -> ActiveCorrections | None:
+def load(table: str, set_name: str | None = None, *, url: str | None = None
+         ) -> ActiveCorrections | None:
     """The corrections for ``table``: the global set, with ``set_name``'s rulings over it
-    (None: no correction at all)."""
+    (None: no correction at all); ``url``: the database (default: the setting)."""
     from .store import listing, read_set
 
-    merged = {r.print_text: r.braille for r in listing(set_name=GLOBAL_CORRECTIONS, table=table)}
+    merged = {r.print_text: r.braille
+              for r in listing(set_name=GLOBAL_CORRECTIONS, table=table, url=url)}
     named = read_set(set_name)
     if named != GLOBAL_CORRECTIONS:
-        merged.update((r.print_text, r.braille) for r in listing(set_name=named, table=table))
+        merged.update((r.print_text, r.braille)
+                      for r in listing(set_name=named, table=table, url=url))
     if not merged:
         return None
     path = write_table(merged.items(), Path(config.get("data_dir")) / "corrections")

@@ -164,15 +164,17 @@ def _fill(row: Correction, item: Proposed) -> None:
     row.created_at = utcnow()
 
 
-def listing(*, set_name: str | None = None, table: str | None = None) -> list[Correction]:
-    """Corrections, by set, table and print text (all sets unless one is named)."""
+def listing(*, set_name: str | None = None, table: str | None = None,
+            url: str | None = None) -> list[Correction]:
+    """Corrections, by set, table and print text (all sets unless one is named); ``url``: the
+    database (default: the setting)."""
     query = select(Correction)
     if set_name is not None:
         query = query.where(Correction.set_name == read_set(set_name))
     if table is not None:
         query = query.where(Correction.table == check_table(table))
     query = query.order_by(Correction.set_name, Correction.table, Correction.print_text)
-    with session_factory()() as session:
+    with session_factory(url)() as session:
         return list(session.scalars(query))
 
 

@@ -91,6 +91,8 @@ class Document(Base):
     chars: Mapped[int | None] = mapped_column(Integer)
     cells: Mapped[int | None] = mapped_column(Integer)
     chars_by_engine: Mapped[dict[str, Any] | None]
+    # The transcribers' corrections its braille applied: print text -> times used.
+    corrections_used: Mapped[dict[str, Any] | None]
     duration_s: Mapped[float | None] = mapped_column(Float)
     deduplicated: Mapped[bool] = mapped_column(Boolean, default=False)
     claim_token: Mapped[str | None] = mapped_column(String(32))
@@ -118,6 +120,7 @@ class Result(Base):
     chars: Mapped[int] = mapped_column(Integer)
     cells: Mapped[int] = mapped_column(Integer)
     chars_by_engine: Mapped[dict[str, Any]]
+    corrections_used: Mapped[dict[str, Any] | None]
     duration_s: Mapped[float] = mapped_column(Float)
     # Set when this result is a copy of an earlier one with the same source and options.
     reused_from_id: Mapped[int | None] = mapped_column(

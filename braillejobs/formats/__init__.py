@@ -119,7 +119,11 @@ def prepare(data: bytes, filename: str, options: RenderOptions) -> Prepared:
                     "braillejobs:sha256:" + hashlib.sha256(data).hexdigest(), transcribed)
 
 
-def finish(prepared: Prepared, translations: Sequence[LineTranslation]) -> Rendered:
+def finish(prepared: Prepared, translations: Sequence[LineTranslation],
+           tables: str | None = None) -> Rendered:
+    """Lay out the translated lines. ``tables``: the liblouis table list the engine honoured
+    (a corrections table before the base one), for the lines whose long words are divided on
+    liblouis's signs (default: the options' table)."""
     options = prepared.options
     if len(translations) != len(prepared.lines):
         raise ValueError(f"{prepared.filename}: {len(translations)} translations for "
@@ -144,7 +148,8 @@ def finish(prepared: Prepared, translations: Sequence[LineTranslation]) -> Rende
                         warnings, prepared.transcribed)
     code = {u.line for u in units if u.preformatted and u.line is not None}
     dividers, replaced = dividers_for(prepared.lines, prepared.typeforms, braille,
-                                      _longest(units, options.cells_per_line), options.table,
+                                      _longest(units, options.cells_per_line),
+                                      tables or options.table,
                                       code)
     if replaced:  # lines the layout took from liblouis to divide a long token on known signs
         moved = sum(len(prepared.lines[i]) for i in replaced)

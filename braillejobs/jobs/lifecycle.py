@@ -307,6 +307,19 @@ def errors(job_ref: str, url: str | None = None, limit: int = 1000) -> list[str]
             .order_by(Document.seq).limit(limit)))
 
 
+def corrections_used(job_ref: str, url: str | None = None) -> dict[str, dict[str, int]]:
+    """The transcribers' corrections each finished document of the job applied: its path ->
+    print text -> times used (documents that applied none are left out)."""
+    with session_factory(url)() as session:
+        job = find_job(session, job_ref)
+        rows = session.execute(
+            select(Document.path, Document.corrections_used)
+            .where(Document.job_id == job.id, Document.status == DONE,
+                   Document.corrections_used.is_not(None))
+            .order_by(Document.seq))
+        return {path: {k: int(v) for k, v in used.items()} for path, used in rows if used}
+
+
 def warnings(job_ref: str, url: str | None = None, limit: int = 1000) -> list[str]:
     """What the job's finished documents recorded for the operator (characters transcribed,
     text kept from over-deep nesting, ...), in document order."""

@@ -51,8 +51,9 @@ def test_unreachable_database_is_one_line_error(tmp_path):
 
 
 def test_a_database_at_0001_is_refused_until_upgraded_and_keeps_its_jobs(db_url, tmp_path):
-    """0002 adds the corrections table: a database made by the release before it says to
-    upgrade, and `db upgrade` adds the table without touching the jobs."""
+    """0002 adds the corrections table and 0003 the corrections each document applied: a
+    database made by the release before them says to upgrade, and `db upgrade` adds them
+    without touching the jobs."""
     from alembic import command
 
     from braillejobs import jobs
@@ -73,7 +74,10 @@ def test_a_database_at_0001_is_refused_until_upgraded_and_keeps_its_jobs(db_url,
         engine = create_engine(db_url)
         try:
             with engine.begin() as conn:
-                assert "corrections" in inspect(conn).get_table_names()
+                found = inspect(conn)
+                assert "corrections" in found.get_table_names()
+                for table in ("documents", "results"):
+                    assert "corrections_used" in {c["name"] for c in found.get_columns(table)}
                 # the PostgreSQL database is shared by the session's tests: leave no job
                 conn.execute(text("DELETE FROM jobs WHERE id = :id"), {"id": created.job_id})
         finally:
