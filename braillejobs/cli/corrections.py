@@ -159,4 +159,98 @@ def export_cmd(path, fmt, table, set_name) -> None:
     echo(f"{path}: {text.count(chr(10)) - (1 if fmt == 'csv' else 0)} corrections", err=True)
 
 
+def _numbers(given: str, count: int) -> list[int]:
+    """--accept: "all", or numbers and ranges (1,3,5-7) of the listed proposals."""
+    if given.strip().lower() == "all":
+        return list(range(1, count + 1))
+    chosen: list[int] = []
+    for part in given.split(","):
+        part = part.strip()
+        lo, _, hi = part.partition("-")
+        if not (lo.isdigit() and (not hi or hi.isdigit())):
+            raise click.BadParameter(f"{part!r}: give all, or numbers and ranges (1,3,5-7)",
+                                     param_hint="--accept")
+        for n in range(int(lo), int(hi or lo) + 1):
+            if not 1 <= n <= count:
+                raise click.BadParameter(f"{n} is not one of the {count} proposals",
+                                         param_hint="--accept")
+            if n not in chosen:
+                chosen.append(n)
+    return chosen
+
+
+@corrections.command("learn")
+@click.argument("ref", metavar="JOB_OR_DOCUMENT")
+@click.argument("edited", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--document", default=None, metavar="PATH",
+              help="The document of the job (its path as the job shows it), when it has several.")
+@click.option("--accept", default=None, metavar="all|N,N-M",
+              help="Store these proposals (all, or their numbers) [default: only list them].")
+@click.option("--set", "set_name", default=None,
+              help=_SET_HELP + " [default: the job's set, else global]")
+@click.option("--author", default=None, help="Who made the edits [default: your user name].")
+@click.option("--force", is_flag=True,
+              help="Also store accepted proposals that liblouis reads back as other print.")
+@click.option("--replace", is_flag=True,
+              help="Replace existing corrections that the edits rule otherwise.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def learn_cmd(ref, edited, document, accept, set_name, author, force, replace, as_json) -> None:
+    """Propose corrections from a transcriber's edited braille file.
+
+    Compares the braille stored for a document (JOB_OR_DOCUMENT: a job id with one document,
+    or with --document PATH, or a document id) with EDITED (BRF, Unicode braille or PEF),
+    page numbers and line breaks ignored, and lists each word the transcriber changed with its
+    print word. Nothing is stored unless --accept names them."""
+    from ..corrections import learn, store
+    from ..corrections.braille import brf
+
+    written = learn.written_for(ref, document)
+    edited_words = learn.edited_words(edited)
+    set_name = set_name or written.corrections_set
+    note = f"learned from {edited.name} (job {written.job_id[:8]}, {written.path})"
+    who = _author(author)
+    found = learn.learn(written.words, edited_words, written.prints, written.table,
+                        set_name=set_name, note=note, author=who)
+    items = found.proposals
+    if as_json and accept is None:
+        echo_json({"job": written.job_id, "document": written.path,
+                   "written_words": len(written.words), "edited_words": len(edited_words),
+                   "changed_words": found.changed_words, "unpaired": found.unpaired,
+                   "proposals": [{"number": n, "print": p.print_text, "written": p.written,
+                                  "edited": p.edited, "brf": brf(p.edited),
+                                  "places": [{"page": pg, "line": row} for pg, row in p.places],
+                                  "refused": p.refused} for n, p in enumerate(items, 1)]})
+        return
+    echo(f"{written.path} (job {written.job_id[:8]}): {len(written.words):,} words written, "
+         f"{found.changed_words} changed in {edited.name}; {len(items)} proposed corrections"
+         + (f"; {found.unpaired} changes with no print word behind them (added or removed "
+            "text, page furniture) left out" if found.unpaired else ""), err=True)
+    for n, p in enumerate(items, 1):
+        where = ", ".join(f"page {pg} line {row}" for pg, row in p.places[:5]) + \
+            (f" and {len(p.places) - 5} more" if len(p.places) > 5 else "")
+        echo(f"{n:>3}. {p.print_text}: {p.written} → {p.edited} ({brf(p.written)} → "
+             f"{brf(p.edited)}), {len(p.places)} place{'s' if len(p.places) > 1 else ''}: "
+             f"{where}" + (f"\n     refused: {p.refused}" if p.refused else ""))
+    if accept is None:
+        if items:
+            echo(f"store them with --accept all, or --accept 1,3 for some (set "
+                 f"{set_name or GLOBAL_CORRECTIONS})", err=True)
+        return
+    chosen = _numbers(accept, len(items))
+    refused = [n for n in chosen if items[n - 1].refused]
+    if refused and not force:
+        raise CorrectionError(
+            f"proposal{'s' if len(refused) > 1 else ''} {', '.join(map(str, refused))}: liblouis "
+            "does not read the edited braille back as the print (see above); leave them out, "
+            "or store them anyway with --force")
+    proposed = [store.propose(items[n - 1].print_text, items[n - 1].edited,
+                              table=written.table, set_name=set_name, note=note, author=who,
+                              origin="learned", force=force) for n in chosen]
+    added = store.add_many(proposed, replace=replace)
+    echo(f"{added['added']} added, {added['replaced']} replaced, {added['unchanged']} unchanged"
+         + (f", {added['kept']} kept as they were (they differ: --replace)"
+            if added["kept"] else "")
+         + f" in set {set_name or GLOBAL_CORRECTIONS}")
+
+
 COMMANDS: list[click.Command] = [corrections]
