@@ -101,12 +101,22 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
               show_default=True, metavar="CHARS",
               help="Characters of the corpus that the --focus CNN tags to find its unsure words "
                    "(a large CNN on a CPU tags a few thousand a second).")
+@click.option("--corrections", "corrections_set", default=None, metavar="SET",
+              help="Fine-tune (--init) with the transcribers' corrections as the teacher: the "
+              "global set and SET over it (give global for the global set alone).")
+@click.option("--corrections-sample", type=click.IntRange(1 << 16), default=8 << 20,
+              show_default=True, metavar="CHARS",
+              help="Characters of the corpus relabelled with the corrections.")
+@click.option("--corrections-share", type=click.FloatRange(0.01, 1.0), default=0.25,
+              show_default=True, help="Share of the windows centred on a corrected word.")
 def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, length, lr,
               device, no_resume, eval_lines, init, precision, focus, focus_share,
-              focus_sample) -> None:
+              focus_sample, corrections_set, corrections_sample, corrections_share) -> None:
     """Train a tagger on the labelled corpus (resumable; CUDA when present).
 
-    With --init, fine-tune an existing checkpoint instead of starting afresh."""
+    With --init, fine-tune an existing checkpoint instead of starting afresh; with
+    --corrections too, teach it the transcribers' corrections (liblouis with them labels a
+    sample of the corpus, and lines that put each corrected word in varied contexts)."""
     from ..translate.training import train as trainer
 
     from ..translate.checkpoint import ARCHS, CheckpointError
@@ -120,7 +130,16 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
                                 max_seconds=max_seconds, batch=batch, length=length, lr=lr,
                                 device=device, resume=not no_resume, eval_lines=eval_lines,
                                 init=init, precision=precision, focus=focus,
-                                focus_share=focus_share, focus_sample=focus_sample)
+                                focus_share=focus_share, focus_sample=focus_sample,
+                                corrections_sample=corrections_sample,
+                                corrections_share=corrections_share)
+    if corrections_set is not None:
+        from ..corrections.active import load
+
+        opts.corrections = load(table, corrections_set)
+        if opts.corrections is None:
+            raise click.ClickException(f"no correction for {table} in the global set or "
+                                       f"{corrections_set!r}: `braillejobs corrections list`")
     def progress(event: dict) -> None:
         if event["phase"] == "focus":
             bar.update(0, info=f"finding unsure words: {event['chars']:,} of "

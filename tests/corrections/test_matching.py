@@ -19,6 +19,14 @@ CONTEXTS = ["knowledge", "Knowledge", "KNOWLEDGE", "(knowledge)", "[knowledge]",
             "knowledgeable", "foreknowledge", "acknowledge", "knowledges", "knowledge/power",
             "power/knowledge", "knowledge2", "2knowledge", "_knowledge_", "knowledge_base",
             "and so", "And so on", "and sorry", "land so", "sand so", "and so."]
+# and the word between every pair of what may come before and after it (627 contexts): a
+# symbols-sequence that goes on past its punctuation (knowledge,(x) x,(knowledge) is one word
+BEFORE = ["", "x ", "(", "“", "x-", "*", "x,(", "\"", "'", "x.", "—", "[", "{", "(“", "x/", "‘",
+          "x (", "x—(", "x:"]
+AFTER = ["", " x", ")", ",", ",(x)", ".x", ")x", ",x", "’s", "'s x", "'s", "s", ".", "...", "?!",
+         ", x", "-x", ");", ").", ".)", "”", "*", ":x", ";x", "'", "’", "!x", "”x", ").x", "'d",
+         ",—x", "'s.", "’ll x"]
+CONTEXTS += [b + "knowledge" + a for b in BEFORE for a in AFTER]
 
 
 @pytest.fixture(scope="module")

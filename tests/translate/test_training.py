@@ -233,3 +233,46 @@ def test_training_with_focus_records_it(tiny_models, tiny_corpus, tmp_path):
         trainer.train(tiny_corpus, tmp_path / "x.pt",
                       trainer.TrainOptions(arch="rnn", preset="tiny", steps=1, device="cpu",
                                            focus=tiny_models["cnn"], focus_share=0.0))
+
+
+def test_fine_tuning_with_corrections_labels_them_in_many_contexts(tiny_models, tiny_corpus,
+                                                                    tmp_path):
+    """`train --corrections`: liblouis with the corrections table is the teacher, and every
+    correction is put in corpus lines in varied forms; the trainer records what it was taught."""
+    from braillejobs.corrections import active, store
+    from braillejobs.translate.training.taught import taught_stream
+    from tests.support import settings
+
+    spelled = "⠅⠝⠪⠇⠫⠛⠑"
+    with settings(database_url=f"sqlite:///{tmp_path / 'bj.db'}", data_dir=tmp_path / "data"):
+        store.add(store.propose("knowledge", spelled, table="en-ueb-g2.ctb"))
+        corrections = active.load("en-ueb-g2.ctb")
+        # the shipped CNN's vocabulary (the tiny one lacks the capitals' chunks)
+        from braillejobs.translate.neural import model_dir
+        vocab = ckpt_mod.load(model_dir() / "cnn-en-ueb-g2.pt").vocab.with_escape()
+        x, y, starts, stats = taught_stream(tiny_corpus, vocab, corrections.tables,
+                                            ["knowledge"], sample_chars=1 << 14, per=40,
+                                            workers=1)
+        assert stats["context_lines"] == 40 and stats["corrections"] == 1
+        assert len(starts) >= 40 and len(x) == len(y)
+        chars = vocab.chars
+        forms = set()
+        for s in starts:
+            word = "".join(chars[i] for i in x[s:s + 9])
+            assert word.lower() == "knowledge"
+            cells = "".join(vocab.chunk_strings[i] for i in y[s:s + 9])
+            assert cells.lstrip("⠠") == spelled, (word, cells)    # never the wordsign ⠅
+            forms.add("upper" if word.isupper() else "title" if word[0].isupper() else "lower")
+        assert forms == {"lower", "title", "upper"}
+        opts = trainer.TrainOptions(arch="cnn", steps=8, batch=4, length=64, device="cpu",
+                                    resume=False, eval_lines=0, init=tiny_models["cnn"],
+                                    corrections=corrections, corrections_sample=1 << 14,
+                                    corrections_share=0.5)
+        ckpt = trainer.train(tiny_corpus, tmp_path / "taught.pt", opts)
+        taught = ckpt.meta["corrections"]
+        assert taught["digest"] == corrections.digest and taught["corrected_words"] >= 40
+        assert taught["share"] == 0.5 and ckpt.meta["steps"] == 8
+        with pytest.raises(ValueError, match="give the checkpoint to start from"):
+            trainer.train(tiny_corpus, tmp_path / "x.pt",
+                          trainer.TrainOptions(arch="cnn", preset="tiny", steps=1, device="cpu",
+                                               corrections=corrections))

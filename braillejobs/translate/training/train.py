@@ -180,6 +180,10 @@ class TrainOptions:
     focus_share: float = 0.5       # of the windows
     focus_threshold: float = 0.999
     focus_sample: int = 16 << 20   # characters of the stream the focus CNN tags
+    # the transcribers' corrections as the teacher (an ActiveCorrections; fine-tuning only)
+    corrections: object | None = None
+    corrections_sample: int = 8 << 20   # characters of the corpus relabelled with them
+    corrections_share: float = 0.25     # of the windows, centred on a corrected word
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -227,8 +231,32 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
     if base is not None and base.arch != opts.arch:
         raise ValueError(f"{opts.init} holds a {base.arch} model, not {opts.arch}; "
                          f"use --arch {base.arch}")
-    labelled = label_corpus(corpus_dir, opts.table,
-                            vocab=base.vocab.with_escape() if base else None, progress=progress)
+    hard: np.ndarray | None = None
+    share = opts.focus_share
+    taught: dict | None = None
+    if opts.corrections is not None:
+        if base is None:
+            raise ValueError("--corrections fine-tunes a model: give the checkpoint to start "
+                             "from with --init")
+        if opts.focus is not None:
+            raise ValueError("--corrections and --focus cannot be combined")
+        from .corpus import corpus_digest
+        from .taught import taught_stream
+        active = opts.corrections
+        tx, ty, hard, taught = taught_stream(
+            corpus_dir, base.vocab.with_escape(), active.tables,
+            [p for p, _b in active.braille], sample_chars=opts.corrections_sample,
+            progress=progress)
+        if not len(hard):
+            raise ValueError("no corrected word in the stream: are the corrections for this "
+                             "table?")
+        share = opts.corrections_share
+        labelled = Labelled(base.vocab.with_escape(), tx, ty,
+                            {"corpus_sha256": corpus_digest(corpus_dir), **taught})
+    else:
+        labelled = label_corpus(corpus_dir, opts.table,
+                                vocab=base.vocab.with_escape() if base else None,
+                                progress=progress)
     vocab = labelled.vocab
     device = _device(opts.device)
     torch.manual_seed(opts.seed)
@@ -259,12 +287,12 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         state = torch.load(rpath, map_location=device, weights_only=False)
         if state["arch"] == opts.arch and state["preset"] == preset and \
                 state["corpus_sha256"] == labelled.stats["corpus_sha256"] and \
+                state.get("taught") == (taught or {}).get("corrections_digest") and \
                 state.get("init") == (init_meta or {}).get("version"):
             model.load_state_dict(state["model"])
             optim.load_state_dict(state["optim"])
             step, elapsed, chars_seen = state["step"], state["elapsed"], state["chars_seen"]
             rng.bit_generator.state = state["rng"]
-    hard: np.ndarray | None = None
     if opts.focus is not None:
         if not 0 < opts.focus_share <= 1:
             raise ValueError(f"focus share {opts.focus_share} is not in (0, 1]")
@@ -299,6 +327,7 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
                     "model": model.state_dict(),
                     "optim": optim.state_dict(), "step": step, "elapsed": elapsed,
                     "chars_seen": chars_seen, "rng": rng.bit_generator.state,
+                    "taught": (taught or {}).get("corrections_digest"),
                     "corpus_sha256": labelled.stats["corpus_sha256"]}, rpath)
 
     started = time.monotonic() - elapsed
@@ -315,8 +344,8 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         picked = rng.integers(0, n, opts.batch)
         if hard is not None:      # a share of the windows around a word the CNN is unsure of
             around = hard[rng.integers(0, len(hard), opts.batch)] - \
-                rng.integers(0, opts.length, opts.batch)
-            picked = np.where(rng.random(opts.batch) < opts.focus_share,
+                rng.integers(0, opts.length, opts.batch)     # (or a corrected word)
+            picked = np.where(rng.random(opts.batch) < share,
                               np.clip(around, 0, n - 1), picked)
         starts = torch.from_numpy(picked).to(device)
         idx = starts[:, None] + offsets
@@ -360,7 +389,9 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
     }
     if init_meta is not None:
         meta["fine_tuned_from"] = init_meta
-    if hard is not None:
+    if taught is not None:
+        meta["corrections"] = {"digest": opts.corrections.digest, "share": share, **taught}
+    elif hard is not None:
         meta["focus"] = {"cnn": ckpt_mod.load(opts.focus).version, "share": opts.focus_share,
                          "threshold": opts.focus_threshold, "sample_chars": opts.focus_sample,
                          "positions": int(len(hard))}
