@@ -1,0 +1,240 @@
+"""How far the transcribers' corrections carry to text they were not made for: k-fold over the
+UEB rulebook's g2 cases.
+
+The cases are shuffled (a fixed seed) and cut into k folds. For each fold, the cases of the other
+k-1 folds that liblouis gets wrong are imported as corrections (as a transcription house would
+type them: print in lower case, the braille without capital indicators, punctuation around the
+word left out; the usual check refuses braille liblouis cannot read back as the print; one that
+would break a case of the same folds that liblouis writes right is left out), the CNN
+is fine-tuned with them as the teacher (``train --corrections``), and the held-out fold is
+scored against the rulebook for liblouis (without and with the corrections), the CNN (the
+shipped one, and the fine-tuned one alone and as the cnn engine that also hands corrected words
+to liblouis), and auto. The held-out fold's own cases are never among the corrections. Prose:
+the base and the fine-tuned CNN on held-out corpus lines where no correction applies, against
+liblouis (the corrections must not cost accuracy elsewhere).
+
+    python scripts/corrections_kfold.py --corpus corpus --work runs/kfold --folds 5 \\
+        --seconds 600 --json runs/kfold/figures.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+TABLE = "en-ueb-g2.ctb"
+
+
+def candidates(cases: list[dict]) -> tuple[list[tuple[str, str]], dict]:
+    """(print, braille) corrections for rulebook cases liblouis gets wrong, and why others
+    could not be made."""
+    from braillejobs.corrections import CorrectionError, store
+    from braillejobs.corrections.learn import _uncapitalise
+    from braillejobs.translate.louis_engine import translate_with_positions
+
+    made: dict[str, str] = {}
+    why = {"mixed capitals": 0, "refused by the check": 0, "conflicting": 0, "too long": 0}
+    for case in cases:
+        text, expected = case["input"], case["expected"]
+        a, b = 0, len(text)
+        while a < b and not text[a].isalnum():
+            a += 1
+        while b > a and not text[b - 1].isalnum():
+            b -= 1
+        core, braille = text, expected
+        if 0 < a or b < len(text):   # leave out the punctuation around it, as liblouis writes it
+            cells, positions = translate_with_positions(TABLE, text)
+            pre = "".join(c for c, p in zip(cells, positions) if p < a)
+            post = "".join(c for c, p in zip(cells, positions) if p >= b)
+            if expected.startswith(pre) and expected.endswith(post) and \
+                    len(expected) > len(pre) + len(post):
+                core = text[a:b]
+                braille = expected[len(pre):len(expected) - len(post)]
+        braille = _uncapitalise(core, braille)
+        if braille is None or not core.strip():
+            why["mixed capitals"] += 1
+            continue
+        key = " ".join(core.lower().split())
+        if len(key) > 200 or len(braille) > 400:
+            why["too long"] += 1
+            continue
+        try:
+            store.propose(key, braille, table=TABLE)
+        except CorrectionError:
+            why["refused by the check"] += 1
+            continue
+        if made.get(key, braille) != braille:
+            why["conflicting"] += 1
+            continue
+        made[key] = braille
+    return sorted(made.items()), why
+
+
+def uncontradicted(made: list[tuple[str, str]], right: list[dict], why: dict
+                   ) -> list[tuple[str, str]]:
+    """Leave out the corrections that would break a case of the same folds that liblouis
+    writes right (a transcriber would see the ruling contradicted there), until none does."""
+    from braillejobs.corrections.matching import Matcher
+    from braillejobs.corrections.table import table_list, write_table
+    from braillejobs.translate.louis_engine import load_louis
+
+    louis = load_louis()
+    mode = louis.dotsIO | louis.ucBrl
+    work = Path(os.environ["BRAILLEJOBS_DATA_DIR"]) / "check"
+    why["contradicted by other cases"] = 0
+    while made:
+        tables = table_list(TABLE, write_table(made, work))
+        matcher = Matcher(p for p, _b in made)
+        bad: set[str] = set()
+        for case in right:
+            spans = matcher.spans(case["input"])
+            if spans and louis.translateString(tables, case["input"], mode=mode) \
+                    != case["expected"]:
+                bad.update(text for _a, _b, text in spans)
+        if not bad:
+            break
+        why["contradicted by other cases"] += len(bad)
+        made = [(p, b) for p, b in made if p not in bad]
+    return made
+
+
+def use_database(path: Path) -> None:
+    from braillejobs.db import session
+    from braillejobs.translate import registry
+
+    os.environ["BRAILLEJOBS_DATABASE_URL"] = f"sqlite:///{path}"
+    os.environ["BRAILLEJOBS_DATA_DIR"] = str(path.parent / "data")
+    session.dispose_all()
+    registry.forget()
+    session.upgrade(f"sqlite:///{path}")
+
+
+def agreement(engine, cases: list[dict]) -> float:
+    out = engine.translate_lines([c["input"] for c in cases])
+    return sum(r.braille == c["expected"] for r, c in zip(out, cases)) / max(1, len(cases))
+
+
+def prose(engine, lines: list[str], reference: list[str]) -> float:
+    out = engine.translate_lines(lines)
+    return sum(r.braille == ref for r, ref in zip(out, reference)) / max(1, len(lines))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", type=Path, default=Path("corpus"))
+    ap.add_argument("--work", type=Path, default=Path("runs/kfold"))
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--init", type=Path, default=None,
+                    help="CNN to fine-tune [default: the shipped g2 CNN]")
+    ap.add_argument("--seconds", type=float, default=600, help="fine-tuning time per fold")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--length", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--sample", type=int, default=4 << 20,
+                    help="corpus characters relabelled with the corrections")
+    ap.add_argument("--prose-lines", type=int, default=1000)
+    ap.add_argument("--only-fold", type=int, default=None, help="run one fold (0-based)")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+
+    import torch
+
+    from braillejobs.corrections import active, store
+    from braillejobs.corrections.matching import Matcher
+    from braillejobs.translate import checkpoint as ckpt_mod
+    from braillejobs.translate.louis_engine import LouisEngine
+    from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger, model_dir
+    from braillejobs.translate.training import train as trainer
+    from braillejobs.translate.training.evaluate import RULEBOOK, load_lines, load_rulebook
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    cases = load_rulebook(RULEBOOK, TABLE)
+    random.Random(args.seed).shuffle(cases)
+    folds = [cases[i::args.folds] for i in range(args.folds)]
+    louis = LouisEngine(TABLE)
+    wrong = {id(c) for c in cases if louis.translate_text(c["input"]) != c["expected"]}
+    init = args.init or model_dir() / "cnn-en-ueb-g2.pt"
+    base_cnn = Tagger(ckpt_mod.load(init), torch.device("cpu"))
+    rnn = Tagger(ckpt_mod.load(model_dir() / "rnn-en-ueb-g2.pt"), torch.device("cpu"))
+    thresholds = dict(DEFAULT_THRESHOLDS)
+    thresholds.update(base_cnn.checkpoint.meta.get("thresholds", {}))
+    heldout = load_lines(args.corpus / "heldout.txt", args.prose_lines)
+    heldout_ref = [louis.translate_text(line) for line in heldout]
+    results = []
+    for f, fold in enumerate(folds):
+        if args.only_fold is not None and f != args.only_fold:
+            continue
+        started = time.monotonic()
+        others = [c for g, other in enumerate(folds) if g != f for c in other
+                  if id(c) in wrong]
+        db = args.work / f"fold{f}" / "corrections.db"
+        db.parent.mkdir(parents=True, exist_ok=True)
+        if db.exists():
+            db.unlink()
+        use_database(db)
+        made, why = candidates(others)
+        right = [c for g, other in enumerate(folds) if g != f for c in other
+                 if id(c) not in wrong]
+        made = uncontradicted(made, right, why)
+        store.add_many([store.propose(p, b, table=TABLE, origin="imported") for p, b in made])
+        corrections = active.load(TABLE)
+        out = args.work / f"fold{f}" / "cnn-en-ueb-g2.pt"
+        opts = trainer.TrainOptions(arch="cnn", init=init, corrections=corrections,
+                                    corrections_sample=args.sample, max_seconds=args.seconds,
+                                    batch=args.batch, length=args.length, lr=args.lr,
+                                    device="cpu", resume=False, eval_lines=0, seed=args.seed)
+        tuned = Tagger(trainer.train(args.corpus, out, opts), torch.device("cpu"))
+        tuned_seconds = time.monotonic() - started
+        engines = {
+            "liblouis": louis,
+            "liblouis + corrections": LouisEngine(TABLE, corrections),
+            "cnn (shipped)": NeuralEngine("cnn", TABLE, base_cnn, None, DEFAULT_THRESHOLDS),
+            "cnn fine-tuned, alone": NeuralEngine("cnn", TABLE, tuned, None,
+                                                  DEFAULT_THRESHOLDS),
+            "cnn fine-tuned + corrections": NeuralEngine("cnn", TABLE, tuned, None,
+                                                         DEFAULT_THRESHOLDS, corrections),
+            "auto fine-tuned + corrections": NeuralEngine("auto", TABLE, tuned, rnn, thresholds,
+                                                          corrections),
+        }
+        row = {"fold": f, "cases": len(fold), "corrections": len(made),
+               "failing_cases_offered": len(others), "not_imported": why,
+               "fine_tune_seconds": round(tuned_seconds, 1),
+               "chars_seen": tuned.checkpoint.meta.get("chars_seen"),
+               "rulebook": {name: agreement(e, fold) for name, e in engines.items()}}
+        matcher = Matcher(p for p, _b in made)
+        clean = [i for i, line in enumerate(heldout) if not matcher.spans(line)]
+        lines = [heldout[i] for i in clean]
+        ref = [heldout_ref[i] for i in clean]
+        row["prose_lines"] = len(lines)
+        row["prose"] = {"cnn (shipped)": prose(engines["cnn (shipped)"], lines, ref),
+                        "cnn fine-tuned, alone": prose(engines["cnn fine-tuned, alone"], lines,
+                                                       ref)}
+        results.append(row)
+        print(json.dumps(row), flush=True)
+    names = list(results[0]["rulebook"]) if results else []
+    total = sum(r["cases"] for r in results)
+    summary = {"folds": args.folds, "seed": args.seed, "cases": total,
+               "seconds_per_fold": args.seconds, "init": str(init),
+               "rulebook": {n: sum(r["rulebook"][n] * r["cases"] for r in results) / total
+                            for n in names} if total else {},
+               "prose": {n: sum(r["prose"][n] * r["prose_lines"] for r in results) /
+                         max(1, sum(r["prose_lines"] for r in results))
+                         for n in (results[0]["prose"] if results else {})},
+               "folds_detail": results}
+    print(json.dumps({k: v for k, v in summary.items() if k != "folds_detail"}, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
