@@ -14,7 +14,8 @@ the base and the fine-tuned CNN on held-out corpus lines where no correction app
 liblouis (the corrections must not cost accuracy elsewhere).
 
     python scripts/corrections_kfold.py --corpus corpus --work runs/kfold --folds 5 \\
-        --seconds 600 --json runs/kfold/figures.json
+        --seconds 480 --json runs/kfold/figures.json
+    python scripts/corrections_kfold.py --work runs/kfold --taught --json runs/kfold/taught.json
 """
 
 from __future__ import annotations
@@ -127,6 +128,45 @@ def prose(engine, lines: list[str], reference: list[str]) -> float:
     return sum(r.braille == ref for r, ref in zip(out, reference)) / max(1, len(lines))
 
 
+SENTENCES = ("{} was the word.", "They said “{}” twice.", "Is it {}?", "({}), they wrote.")
+
+
+def report_taught(args) -> int:
+    """Of each fold's corrections, the share the fine-tuned CNN alone writes as corrected in
+    four sentences, against the shipped CNN (what fine-tuning taught)."""
+    import torch
+
+    from braillejobs.corrections import active
+    from braillejobs.translate import checkpoint as ckpt_mod
+    from braillejobs.translate.louis_engine import LouisEngine
+    from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger, model_dir
+
+    shipped = NeuralEngine("cnn", TABLE, Tagger(ckpt_mod.load(args.init or model_dir() /
+                                                              "cnn-en-ueb-g2.pt"),
+                                                torch.device("cpu")), None, DEFAULT_THRESHOLDS)
+    rows = []
+    for fold_dir in sorted(args.work.glob("fold*")):
+        if not (fold_dir / "cnn-en-ueb-g2.pt").exists():
+            continue
+        use_database(fold_dir / "corrections.db")
+        corrections = active.load(TABLE)
+        teacher = LouisEngine(TABLE, corrections)
+        tuned = NeuralEngine("cnn", TABLE, Tagger(ckpt_mod.load(fold_dir / "cnn-en-ueb-g2.pt"),
+                                                  torch.device("cpu")), None,
+                             DEFAULT_THRESHOLDS)
+        lines = [s.format(p) for p, _b in corrections.braille for s in SENTENCES]
+        want = [teacher.translate_text(line) for line in lines]
+        row = {"fold": fold_dir.name, "sentences": len(lines)}
+        for name, engine in (("cnn (shipped)", shipped), ("cnn fine-tuned, alone", tuned)):
+            out = engine.translate_lines(lines)
+            row[name] = sum(o.braille == w for o, w in zip(out, want)) / max(1, len(lines))
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, default=Path("corpus"))
@@ -144,7 +184,12 @@ def main() -> int:
     ap.add_argument("--prose-lines", type=int, default=1000)
     ap.add_argument("--only-fold", type=int, default=None, help="run one fold (0-based)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--taught", action="store_true",
+                    help="only report, from the folds' saved models and corrections, how many "
+                    "of its own corrections each fine-tuned CNN writes alone, in a sentence")
     args = ap.parse_args()
+    if args.taught:
+        return report_taught(args)
 
     import torch
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import difflib
 import re
 import xml.etree.ElementTree as ET
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -324,12 +323,6 @@ def _uncapitalise(text: str, cells: str) -> str | None:
         out.append(part)
     return BLANK.join(out)
 
-
-def counts(learned: Learned) -> Counter:
-    c: Counter = Counter()
-    for p in learned.proposals:
-        c["refused" if p.refused else "proposed"] += 1
-    return c
 
 
 # ------------------------------------------------------------------------- from a job
