@@ -187,7 +187,7 @@ def _numbers(given: str, count: int) -> list[int]:
 @click.option("--accept", default=None, metavar="all|N,N-M",
               help="Store these proposals (all, or their numbers) [default: only list them].")
 @click.option("--set", "set_name", default=None,
-              help=_SET_HELP + " [default: the job's set, else global]")
+              help="Corrections set to store them in [default: the job's set, else global].")
 @click.option("--author", default=None, help="Who made the edits [default: your user name].")
 @click.option("--force", is_flag=True,
               help="Also store accepted proposals that liblouis reads back as other print.")
