@@ -176,9 +176,10 @@ def main() -> int:
     ap.add_argument("--init", type=Path, default=None,
                     help="CNN to fine-tune [default: the shipped g2 CNN]")
     ap.add_argument("--seconds", type=float, default=600, help="fine-tuning time per fold")
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--length", type=int, default=128)
-    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--length", type=int, default=512,
+                    help="window: the full receptive field (shorter windows cost accuracy)")
+    ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--sample", type=int, default=4 << 20,
                     help="corpus characters relabelled with the corrections")
     ap.add_argument("--prose-lines", type=int, default=1000)
