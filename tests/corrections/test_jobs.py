@@ -121,3 +121,20 @@ def test_a_long_word_divided_across_lines_keeps_its_correction(env, tmp_path):
     assert result.exit_code == 0, result.output
     brf = (tmp_path / "o" / "n.brf").read_bytes().decode("ascii")
     assert to_brf(SPELLED) in brf and to_brf("⠐⠣⠅⠐⠜") not in brf.replace("\r\n", "")
+
+
+@pytest.mark.parametrize("engine", ["louis", "cnn", "rnn", "auto"])
+def test_corrections_apply_inside_emphasis(env, tmp_path, engine):
+    """An italic word, a bold word in capitals and a word in an italic passage: corrected, with
+    the emphasis indicators where they were."""
+    folder = tmp_path / "em"
+    folder.mkdir()
+    (folder / "e.md").write_text("The *knowledge* is power, and **KNOWLEDGE** too.\n\n"
+                                 "A _whole knowledge passage here_ now.\n")
+    store.add(store.propose("knowledge", SPELLED, table="en-ueb-g2.ctb"))
+    result = CliRunner().invoke(main, ["convert", str(folder), "-o", str(tmp_path / "o"),
+                                       "--format", "unicode", "--engine", engine])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "o" / "e.txt").read_text()
+    assert text == ("⠠⠮⠀⠨⠂" + SPELLED + "⠀⠊⠎⠀⠏⠪⠻⠂⠀⠯⠀⠘⠂⠠⠠" + SPELLED + "⠀⠞⠕⠕⠲\n\n"
+                    "⠠⠁⠀⠨⠶⠱⠕⠇⠑⠀" + SPELLED + "⠀⠏⠁⠎⠎⠁⠛⠑⠀⠐⠓⠨⠄⠀⠝⠪⠲\n")
