@@ -14,7 +14,7 @@ the base and the fine-tuned CNN on held-out corpus lines where no correction app
 liblouis (the corrections must not cost accuracy elsewhere).
 
     python scripts/corrections_kfold.py --corpus corpus --work runs/kfold --folds 5 \\
-        --seconds 480 --json runs/kfold/figures.json
+        --seconds 600 --json runs/kfold/figures.json
     python scripts/corrections_kfold.py --work runs/kfold --taught --json runs/kfold/taught.json
 """
 
@@ -179,7 +179,9 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--length", type=int, default=512,
                     help="window: the full receptive field (shorter windows cost accuracy)")
-    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--share", type=float, default=0.5,
+                    help="share of the windows centred on a corrected word")
     ap.add_argument("--sample", type=int, default=4 << 20,
                     help="corpus characters relabelled with the corrections")
     ap.add_argument("--prose-lines", type=int, default=1000)
@@ -235,7 +237,8 @@ def main() -> int:
         corrections = active.load(TABLE)
         out = args.work / f"fold{f}" / "cnn-en-ueb-g2.pt"
         opts = trainer.TrainOptions(arch="cnn", init=init, corrections=corrections,
-                                    corrections_sample=args.sample, max_seconds=args.seconds,
+                                    corrections_sample=args.sample,
+                                    corrections_share=args.share, max_seconds=args.seconds,
                                     batch=args.batch, length=args.length, lr=args.lr,
                                     device="cpu", resume=False, eval_lines=0, seed=args.seed)
         tuned = Tagger(trainer.train(args.corpus, out, opts), torch.device("cpu"))

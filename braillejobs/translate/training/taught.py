@@ -3,9 +3,9 @@
 The teacher is liblouis with the corrections table listed before its own
 (:mod:`braillejobs.corrections.table`), so a corrected word is labelled as the correction
 writes it, with the indicators and punctuation liblouis puts around it, and every other word as
-before. The stream is a sample of the corpus (its first ``sample_chars`` characters) and, for
-each correction, lines of the corpus with one of their words replaced by the corrected print in
-varied forms (lower case, capitalised, all capitals; after opening and before closing
+before. The stream is a sample of the corpus (``sample_chars`` characters of lines taken evenly
+over it) and, for each correction, lines of the corpus with one of their words replaced by the
+corrected print in varied forms (lower case, capitalised, all capitals; after opening and before closing
 punctuation), so the model sees each correction in many contexts, not only where the corpus
 happens to use it. The start of every corrected word in the stream is returned, for the
 trainer to centre a share of its windows on.
@@ -61,6 +61,18 @@ def context_lines(prints: Sequence[str], lines: Sequence[str], per: int = CONTEX
     return out
 
 
+def spread_sample(path: Path, chars: int) -> list[str]:
+    """About ``chars`` characters of lines taken evenly over the whole file (its sources follow
+    one another: its first lines alone would be one source, and a model fine-tuned on them
+    forgets the others)."""
+    lines = list(read_lines(path))
+    total = sum(len(line) + 1 for line in lines)
+    if total <= chars:
+        return lines
+    step = total / chars
+    return [lines[int(i * step)] for i in range(int(len(lines) / step))]
+
+
 def _label(args):
     from .labels import label_lines
     lines, tables, known = args
@@ -76,13 +88,8 @@ def taught_stream(corpus_dir: Path, vocab: Vocab, tables: str, prints: Sequence[
     liblouis with ``tables`` (the corrections table first) in ``vocab``."""
     from ...corrections.matching import Matcher
 
-    sample: list[str] = []
-    size = 0
-    for line in read_lines(Path(corpus_dir) / "train.txt"):
-        sample.append(line)
-        size += len(line) + 1
-        if size >= sample_chars:
-            break
+    sample = spread_sample(Path(corpus_dir) / "train.txt", sample_chars)
+    size = sum(len(line) + 1 for line in sample)
     contexts = context_lines(prints, sample, per)
     lines = sample + contexts
     known = frozenset(k for k in vocab.chunk_keys if k >= 0)
