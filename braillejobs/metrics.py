@@ -584,8 +584,8 @@ def text(registry: CollectorRegistry) -> bytes:
 # ------------------------------------------------------------------------- the name catalogue
 _WORKER_OBJECTS = (DOCUMENTS, CHARACTERS, FALLBACK_CHARACTERS, CELLS, DOCUMENT_DURATION,
                    TASK_DURATION, BATCH_CHARACTERS, TASK_DOCUMENTS, QUEUE_WAIT, SUBMIT_TO_DONE,
-                   SUBMITTED_DOCUMENTS, TRANSCRIBED_CHARACTERS, DEAD_LETTERS, MODEL_INFO,
-                   BUILD_INFO)
+                   SUBMITTED_DOCUMENTS, TRANSCRIBED_CHARACTERS, CORRECTIONS_APPLIED, DEAD_LETTERS,
+                   MODEL_INFO, BUILD_INFO)
 
 
 def catalogue() -> list[Family]:
