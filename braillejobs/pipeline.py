@@ -165,7 +165,7 @@ def process_documents(job_id: str, document_ids: Sequence[int], *, url: str | No
         stats.claimed += len(claimed)
         stats.skipped += len(group) - len(claimed)
         if claimed:
-            _process_group(factory, job_id, _outcomes(claimed), options, token, stats)
+            _process_group(factory, url, job_id, _outcomes(claimed), options, token, stats)
         if len(claimed) < len(group):
             rest = sorted(set(group) - {row.id for row in claimed})
 
@@ -214,12 +214,12 @@ def _outcomes(claimed) -> list[_Outcome]:
     return outcomes
 
 
-def _process_group(factory, job_id: str, outcomes: list[_Outcome], options: dict, token: str,
-                   stats: Stats) -> None:
+def _process_group(factory, url: str | None, job_id: str, outcomes: list[_Outcome],
+                   options: dict, token: str, stats: Stats) -> None:
     """Dedup, translate and store some claimed documents, in one transaction."""
     active, key = None, None
     try:
-        active, key = retry_db(lambda: _corrections(factory, job_id, options),
+        active, key = retry_db(lambda: _corrections(factory, url, job_id, options),
                                f"read the corrections for job {job_id}")
     except (CorrectionError, OSError) as exc:
         for o in outcomes:
@@ -265,15 +265,13 @@ def result_key(options_key: str, corrections_digest: str | None) -> str:
     return hashlib.sha256(f"{options_key}:{corrections_digest}".encode()).hexdigest()
 
 
-def _corrections(factory, job_id: str, options: dict):
+def _corrections(factory, url: str | None, job_id: str, options: dict):
     """The corrections in force for the job (None: none at all) and the dedup key of its
     results under them."""
     from .corrections.active import load
 
     with factory() as session:
-        job = session.get(Job, job_id)
-        options_key = job.options_key
-        url = session.get_bind().url.render_as_string(hide_password=False)
+        options_key = session.get(Job, job_id).options_key
     active = load(options["table"], options.get("corrections"), url=url)
     return active, result_key(options_key, active.digest if active is not None else None)
 
@@ -506,7 +504,8 @@ def _store(session: Session, job: Job, key: str, outcomes: list[_Outcome],
                     chars=bindparam("b_chars"), cells=bindparam("b_cells"),
                     chars_by_engine=bindparam("b_by_engine"), duration_s=bindparam("b_seconds"),
                     deduplicated=bindparam("b_dedup"), warnings=bindparam("b_warnings"),
-                    corrections_used=bindparam("b_used"), error=None, finished_at=bindparam("b_finished")),
+                    corrections_used=bindparam("b_used"), error=None,
+                    finished_at=bindparam("b_finished")),
             done_rows)
     if failed_rows:
         session.execute(

@@ -38,27 +38,21 @@ def candidates(cases: list[dict]) -> tuple[list[tuple[str, str]], dict]:
     """(print, braille) corrections for rulebook cases liblouis gets wrong, and why others
     could not be made."""
     from braillejobs.corrections import CorrectionError, store
-    from braillejobs.corrections.learn import _uncapitalise
+    from braillejobs.corrections.learn import _print_word, _uncapitalise
     from braillejobs.translate.louis_engine import translate_with_positions
 
     made: dict[str, str] = {}
     why = {"mixed capitals": 0, "refused by the check": 0, "conflicting": 0, "too long": 0}
     for case in cases:
         text, expected = case["input"], case["expected"]
-        a, b = 0, len(text)
-        while a < b and not text[a].isalnum():
-            a += 1
-        while b > a and not text[b - 1].isalnum():
-            b -= 1
         core, braille = text, expected
-        if 0 < a or b < len(text):   # leave out the punctuation around it, as liblouis writes it
-            cells, positions = translate_with_positions(TABLE, text)
-            pre = "".join(c for c, p in zip(cells, positions) if p < a)
-            post = "".join(c for c, p in zip(cells, positions) if p >= b)
-            if expected.startswith(pre) and expected.endswith(post) and \
-                    len(expected) > len(pre) + len(post):
-                core = text[a:b]
-                braille = expected[len(pre):len(expected) - len(post)]
+        # leave out the punctuation around it, whose cells liblouis's position map gives
+        word = _print_word(text, 0, *translate_with_positions(TABLE, text))
+        pre, post = word.prefix, word.suffix
+        if word.core and word.core != text and expected.startswith(pre) and \
+                expected.endswith(post) and len(expected) > len(pre) + len(post):
+            core = word.core
+            braille = expected[len(pre):len(expected) - len(post)]
         braille = _uncapitalise(core, braille)
         if braille is None or not core.strip():
             why["mixed capitals"] += 1

@@ -100,6 +100,14 @@ def remove_cmd(keys, table, set_name) -> None:
              f"{row.print_text!r} -> {row.braille}")
 
 
+def _stored(counts: dict[str, int]) -> str:
+    """What ``store.add_many`` did, in words."""
+    return (f"{counts['added']} added, {counts['replaced']} replaced, "
+            f"{counts['unchanged']} unchanged"
+            + (f", {counts['kept']} kept as they were (they differ: --replace)"
+               if counts["kept"] else ""))
+
+
 @corrections.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default=None,
@@ -126,11 +134,7 @@ def import_cmd(path, fmt, table, set_name, author, force, replace, dry_run) -> N
     if dry_run:
         echo(f"{path}: {len(items)} corrections checked; nothing stored (--dry-run)")
         return
-    counts = store.add_many(items, replace=replace)
-    echo(f"{path}: {counts['added']} added, {counts['replaced']} replaced, "
-         f"{counts['unchanged']} unchanged"
-         + (f", {counts['kept']} kept as they were (they differ: --replace)"
-            if counts["kept"] else ""))
+    echo(f"{path}: {_stored(store.add_many(items, replace=replace))}")
 
 
 @corrections.command("export")
@@ -246,11 +250,8 @@ def learn_cmd(ref, edited, document, accept, set_name, author, force, replace, a
     proposed = [store.propose(items[n - 1].print_text, items[n - 1].edited,
                               table=written.table, set_name=set_name, note=note, author=who,
                               origin="learned", force=force) for n in chosen]
-    added = store.add_many(proposed, replace=replace)
-    echo(f"{added['added']} added, {added['replaced']} replaced, {added['unchanged']} unchanged"
-         + (f", {added['kept']} kept as they were (they differ: --replace)"
-            if added["kept"] else "")
-         + f" in set {set_name or GLOBAL_CORRECTIONS}")
+    echo(f"{_stored(store.add_many(proposed, replace=replace))} in set "
+         f"{set_name or GLOBAL_CORRECTIONS}")
 
 
 COMMANDS: list[click.Command] = [corrections]

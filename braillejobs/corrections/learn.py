@@ -307,12 +307,13 @@ def _unjoin(word: Word, behind: PrintWord | None) -> str:
 def _uncapitalise(text: str, cells: str) -> str | None:
     """The braille without the capital indicators the print's capitals take (a correction
     holds for every capitalisation); None for mixed capitals inside a word (McDonald)."""
-    letters = [c for c in text if c.isalpha()]
-    if not any(c.isupper() for c in letters):
+    if not any(c.isupper() for c in text):
         return cells
+    words, parts = text.split(" "), cells.split(BLANK)
+    if len(words) != len(parts):      # not word for word: the whole as one
+        words, parts = [text], [cells]
     out = []
-    for word, part in zip(text.split(" "), cells.split(BLANK)) if \
-            len(text.split(" ")) == len(cells.split(BLANK)) else [(text, cells)]:
+    for word, part in zip(words, parts):
         alpha = [c for c in word if c.isalpha()]
         if alpha and all(c.isupper() for c in alpha) and len(alpha) > 1:
             part = part[2:] if part.startswith(CAPITAL * 2) else part
@@ -322,7 +323,6 @@ def _uncapitalise(text: str, cells: str) -> str | None:
             return None
         out.append(part)
     return BLANK.join(out)
-
 
 
 # ------------------------------------------------------------------------- from a job

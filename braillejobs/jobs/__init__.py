@@ -5,10 +5,10 @@ The public names are gathered here, so that callers write ``jobs.submit(...)``.
 """
 
 from .lifecycle import (ConvertResult, Created, Fetched, cancel, chunks, convert,
-                        corrections_used, create_job, errors, fetch, find_job, iter_results, list_jobs, progress, retry, submit,
-                        wait, warnings)
+                        corrections_used, create_job, errors, fetch, find_job, iter_results,
+                        list_jobs, progress, retry, submit, wait, warnings)
 from .options import JobError, JobOptions
 
 __all__ = ["ConvertResult", "Created", "Fetched", "JobError", "JobOptions", "cancel", "chunks",
-           "convert", "corrections_used", "create_job", "errors", "fetch", "find_job", "iter_results", "list_jobs",
-           "progress", "retry", "submit", "wait", "warnings"]
+           "convert", "corrections_used", "create_job", "errors", "fetch", "find_job",
+           "iter_results", "list_jobs", "progress", "retry", "submit", "wait", "warnings"]

@@ -71,7 +71,8 @@ class JobOptions:
     def key(self) -> str:
         """What makes two results of the same source interchangeable (dedup key). The
         corrections in force when a document is translated are joined to it then
-        (:func:`braillejobs.pipeline.result_key`); jobs naming no set keep the key they had before sets existed."""
+        (:func:`braillejobs.pipeline.result_key`); jobs naming no set keep the key they had
+        before sets existed."""
         fields = asdict(self)
         if fields["corrections"] is None:
             del fields["corrections"]

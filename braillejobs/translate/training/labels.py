@@ -21,17 +21,26 @@ before them, five in six of the shipped CNN's wrong cells were chunks it could n
   one the models know, it is spread over the word's following empty positions: aligned with the
   lower-case word where that reproduces it (indicators stay on the first letter), else cut into
   the shortest known pieces, one a position. The join is unchanged: the invariant holds.
+
+:func:`label_stream` labels many lines in parallel shards and joins them into one stream, the
+lines separated as the models read them (the corpus for ``train``, a sample and context lines
+for ``train --corrections``).
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import time
 from functools import lru_cache
-from typing import Callable, Container, Iterable
+from typing import Callable, Container, Iterable, Iterator
 
 import numpy as np
 
 from ..chunks import ESCAPE, MAX_CELLS, UNPACKABLE, chunk_key, is_escape
 from ..louis_engine import AlignmentError, align
+from ..vocab import SEPARATOR
+
+Progress = Callable[[dict], None]
 
 def _partition(chunk: str, m: int, known: Callable[[str], bool]) -> list[str] | None:
     """``chunk`` cut into ``m`` consecutive known pieces (some empty), shortest pieces first."""
@@ -125,3 +134,50 @@ def label_lines(lines: Iterable[str], table: str, known_keys: Container[int] | N
         kept.append(line)
         keys.append(k)
     return kept, keys, dropped
+
+
+def _label_shard(args: tuple[list[str], str, frozenset | None]) -> tuple[str, np.ndarray, int]:
+    lines, table, known = args
+    kept, keys, dropped = label_lines(lines, table, known)
+    if not kept:
+        return "", np.zeros(0, dtype=np.int64), dropped
+    text = SEPARATOR.join(kept) + SEPARATOR
+    parts = []
+    for k in keys:
+        parts.append(k)
+        parts.append(np.zeros(1, dtype=np.int64))   # the separator emits nothing
+    return text, np.concatenate(parts), dropped
+
+
+def _shards(lines: Iterator[str], size: int, table: str, known: frozenset | None
+            ) -> Iterator[tuple[list[str], str, frozenset | None]]:
+    shard: list[str] = []
+    for line in lines:
+        shard.append(line)
+        if len(shard) >= size:
+            yield shard, table, known
+            shard = []
+    if shard:
+        yield shard, table, known
+
+
+def label_stream(lines: Iterator[str], table: str, known: frozenset | None, workers: int,
+                 progress: Progress | None, phase: str) -> tuple[str, np.ndarray, int]:
+    """The lines labelled in parallel shards and joined into one stream, as the models read
+    it: (text, a key per character, lines dropped)."""
+    texts: list[str] = []
+    keys: list[np.ndarray] = []
+    dropped = 0
+    done = 0
+    started = time.monotonic()
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(workers) as pool:
+        for text, k, d in pool.imap(_label_shard, _shards(lines, 2000, table, known), chunksize=1):
+            texts.append(text)
+            keys.append(k)
+            dropped += d
+            done += len(text)
+            if progress:
+                progress({"phase": phase, "chars": done, "seconds": time.monotonic() - started})
+    text = SEPARATOR + "".join(texts)
+    return text, np.concatenate([np.zeros(1, dtype=np.int64)] + keys), dropped

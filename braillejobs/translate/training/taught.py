@@ -5,16 +5,14 @@ The teacher is liblouis with the corrections table listed before its own
 writes it, with the indicators and punctuation liblouis puts around it, and every other word as
 before. The stream is a sample of the corpus (``sample_chars`` characters of lines taken evenly
 over it) and, for each correction, lines of the corpus with one of their words replaced by the
-corrected print in varied forms (lower case, capitalised, all capitals; after opening and before closing
-punctuation), so the model sees each correction in many contexts, not only where the corpus
-happens to use it. The start of every corrected word in the stream is returned, for the
+corrected print in varied forms (lower case, capitalised, all capitals; after opening and
+before closing punctuation), so the model sees each correction in many contexts, not only where
+the corpus happens to use it. The start of every corrected word in the stream is returned, for the
 trainer to centre a share of its windows on.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import multiprocessing as mp
 import random
 import re
@@ -23,8 +21,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..vocab import SEPARATOR, Vocab
+from ..vocab import Vocab
 from .corpus import read_lines
+from .labels import label_stream
 
 CONTEXTS = 48                 # lines made for each correction
 _WORD = re.compile(r"(?<![\w'’-])[A-Za-z]{3,}(?![\w'’-])")
@@ -73,13 +72,6 @@ def spread_sample(path: Path, chars: int) -> list[str]:
     return [lines[int(i * step)] for i in range(int(len(lines) / step))]
 
 
-def _label(args):
-    from .labels import label_lines
-    lines, tables, known = args
-    kept, keys, dropped = label_lines(lines, tables, known)
-    return kept, keys, dropped
-
-
 def taught_stream(corpus_dir: Path, vocab: Vocab, tables: str, prints: Sequence[str], *,
                   sample_chars: int, per: int = CONTEXTS, workers: int | None = None,
                   progress: Callable[[dict], None] | None = None
@@ -93,36 +85,14 @@ def taught_stream(corpus_dir: Path, vocab: Vocab, tables: str, prints: Sequence[
     contexts = context_lines(prints, sample, per)
     lines = sample + contexts
     known = frozenset(k for k in vocab.chunk_keys if k >= 0)
-    shards = [(lines[i:i + 1000], tables, known) for i in range(0, len(lines), 1000)]
-    kept: list[str] = []
-    keys: list[np.ndarray] = []
-    dropped = 0
-    with mp.get_context("spawn").Pool(workers or max(1, mp.cpu_count())) as pool:
-        for k_lines, k_keys, d in pool.imap(_label, shards, chunksize=1):
-            kept.extend(k_lines)
-            keys.extend(k_keys)
-            dropped += d
-            if progress:
-                progress({"phase": "label", "chars": sum(len(s) for s in kept)})
-    matcher = Matcher(prints)
-    text_parts = [SEPARATOR]
-    key_parts = [np.zeros(1, dtype=np.int64)]
-    starts: list[int] = []
-    pos = 1
-    for line, k in zip(kept, keys):
-        starts.extend(pos + a for a, _b, _t in matcher.spans(line))
-        text_parts.append(line + SEPARATOR)
-        key_parts.append(k)
-        key_parts.append(np.zeros(1, dtype=np.int64))
-        pos += len(line) + 1
-    text = "".join(text_parts)
-    all_keys = np.concatenate(key_parts)
+    text, all_keys, dropped = label_stream(iter(lines), tables, known,
+                                           workers or max(1, mp.cpu_count()), progress, "label")
+    # the stream's separator is a line break, where the matcher's words end as at a line's end
+    starts = [a for a, _b, _t in Matcher(prints).spans(text)]
     x = vocab.encode(text).astype(np.int16)
     y = vocab.chunk_ids(all_keys).astype(np.int16)
-    digest = hashlib.sha256(json.dumps([tables.split(",")[0].rsplit("/", 1)[-1],
-                                        sorted(prints)]).encode()).hexdigest()[:16]
     stats = {"sample_chars": int(size), "context_lines": len(contexts), "lines_dropped": dropped,
              "corrected_words": len(starts), "corrections": len(prints),
-             "chars": int(len(x)), "corrections_digest": digest,
+             "chars": int(len(x)),
              "chunk_coverage": float(np.mean(y != 1)) if len(y) else 0.0}
     return x, y, np.asarray(starts, dtype=np.int64), stats

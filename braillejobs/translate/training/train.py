@@ -20,7 +20,7 @@ import multiprocessing as mp
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
@@ -28,9 +28,9 @@ import torch
 from .. import checkpoint as ckpt_mod
 from ..capitals import letter_classes, with_roles
 from ..device import cpu_has_bf16
-from ..vocab import SEPARATOR, Vocab, code_points
+from ..vocab import Vocab, code_points
 from .corpus import read_lines
-from .labels import label_lines
+from .labels import label_stream
 
 Progress = Callable[[dict], None]
 
@@ -39,31 +39,6 @@ Progress = Callable[[dict], None]
 # labelling
 
 LABEL_FORMAT = 2      # 2: escapes and spread chunks (labels.refine)
-
-
-def _label_shard(args: tuple[list[str], str, frozenset | None]) -> tuple[str, np.ndarray, int]:
-    lines, table, known = args
-    kept, keys, dropped = label_lines(lines, table, known)
-    if not kept:
-        return "", np.zeros(0, dtype=np.int64), dropped
-    text = SEPARATOR.join(kept) + SEPARATOR
-    parts = []
-    for k in keys:
-        parts.append(k)
-        parts.append(np.zeros(1, dtype=np.int64))   # the separator emits nothing
-    return text, np.concatenate(parts), dropped
-
-
-def _shards(lines: Iterator[str], size: int, table: str, known: frozenset | None
-            ) -> Iterator[tuple[list[str], str, frozenset | None]]:
-    shard: list[str] = []
-    for line in lines:
-        shard.append(line)
-        if len(shard) >= size:
-            yield shard, table, known
-            shard = []
-    if shard:
-        yield shard, table, known
 
 
 def labels_path(corpus_dir: Path, table: str, vocab: Vocab | None = None) -> Path:
@@ -83,27 +58,6 @@ class Labelled:
 
 def _vocab_digest(vocab: Vocab) -> str:
     return hashlib.sha256(json.dumps(vocab.to_dict()).encode()).hexdigest()
-
-
-def _label_pass(corpus_dir: Path, table: str, known: frozenset | None, workers: int,
-                progress: Progress | None, phase: str) -> tuple[str, np.ndarray, int]:
-    texts: list[str] = []
-    keys: list[np.ndarray] = []
-    dropped = 0
-    done = 0
-    started = time.monotonic()
-    lines = read_lines(corpus_dir / "train.txt")
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(workers) as pool:
-        for text, k, d in pool.imap(_label_shard, _shards(lines, 2000, table, known), chunksize=1):
-            texts.append(text)
-            keys.append(k)
-            dropped += d
-            done += len(text)
-            if progress:
-                progress({"phase": phase, "chars": done, "seconds": time.monotonic() - started})
-    text = SEPARATOR + "".join(texts)
-    return text, np.concatenate([np.zeros(1, dtype=np.int64)] + keys), dropped
 
 
 def label_corpus(corpus_dir: Path, table: str, *, vocab: Vocab | None = None,
@@ -126,14 +80,16 @@ def label_corpus(corpus_dir: Path, table: str, *, vocab: Vocab | None = None,
     workers = workers or max(1, mp.cpu_count())
     started = time.monotonic()
     if vocab is None:
-        text, all_keys, dropped = _label_pass(corpus_dir, table, None, workers, progress, "count")
+        text, all_keys, dropped = label_stream(read_lines(corpus_dir / "train.txt"), table, None,
+                                               workers, progress, "count")
         uniq, counts = np.unique(code_points(text), return_counts=True)
         char_counts = {chr(int(u)): int(c) for u, c in zip(uniq, counts)}
         kuniq, kcounts = np.unique(all_keys, return_counts=True)
         key_counts = {int(u): int(c) for u, c in zip(kuniq, kcounts)}
         vocab = Vocab.build(char_counts, key_counts, max_chunks=max_chunks)
     known = frozenset(k for k in vocab.chunk_keys if k >= 0)
-    text, all_keys, dropped = _label_pass(corpus_dir, table, known, workers, progress, "label")
+    text, all_keys, dropped = label_stream(read_lines(corpus_dir / "train.txt"), table, known,
+                                           workers, progress, "label")
     kuniq = np.unique(all_keys)
     x = vocab.encode(text).astype(np.int16)
     y = vocab.chunk_ids(all_keys).astype(np.int16)       # ESCAPE keys map to the escape id
@@ -287,7 +243,7 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         state = torch.load(rpath, map_location=device, weights_only=False)
         if state["arch"] == opts.arch and state["preset"] == preset and \
                 state["corpus_sha256"] == labelled.stats["corpus_sha256"] and \
-                state.get("taught") == (taught or {}).get("corrections_digest") and \
+                state.get("taught") == (opts.corrections.digest if taught else None) and \
                 state.get("init") == (init_meta or {}).get("version"):
             model.load_state_dict(state["model"])
             optim.load_state_dict(state["optim"])
@@ -327,7 +283,7 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
                     "model": model.state_dict(),
                     "optim": optim.state_dict(), "step": step, "elapsed": elapsed,
                     "chars_seen": chars_seen, "rng": rng.bit_generator.state,
-                    "taught": (taught or {}).get("corrections_digest"),
+                    "taught": opts.corrections.digest if taught else None,
                     "corpus_sha256": labelled.stats["corpus_sha256"]}, rpath)
 
     started = time.monotonic() - elapsed
