@@ -178,6 +178,9 @@ def main() -> int:
                     help="share of the windows centred on a corrected word")
     ap.add_argument("--sample", type=int, default=4 << 20,
                     help="corpus characters relabelled with the corrections")
+    ap.add_argument("--train-norm", action="store_true",
+                    help="re-estimate the normalisation statistics while fine-tuning "
+                    "(default: keep the shipped CNN's)")
     ap.add_argument("--prose-lines", type=int, default=1000)
     ap.add_argument("--only-fold", type=int, default=None, help="run one fold (0-based)")
     ap.add_argument("--json", type=Path, default=None)
@@ -234,7 +237,8 @@ def main() -> int:
                                     corrections_sample=args.sample,
                                     corrections_share=args.share, max_seconds=args.seconds,
                                     batch=args.batch, length=args.length, lr=args.lr,
-                                    device="cpu", resume=False, eval_lines=0, seed=args.seed)
+                                    device="cpu", resume=False, eval_lines=0, seed=args.seed,
+                                    freeze_norm=not args.train_norm)
         tuned = Tagger(trainer.train(args.corpus, out, opts), torch.device("cpu"))
         tuned_seconds = time.monotonic() - started
         engines = {

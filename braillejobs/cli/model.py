@@ -109,9 +109,14 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
               help="Characters of the corpus relabelled with the corrections.")
 @click.option("--corrections-share", type=click.FloatRange(0.01, 1.0), default=0.25,
               show_default=True, help="Share of the windows centred on a corrected word.")
+@click.option("--freeze-norm/--train-norm", default=None,
+              help="Fine-tuning (--init): keep the model's normalisation statistics instead of "
+                   "re-estimating them from the new windows. Default: frozen with "
+                   "--corrections (a skewed sample), trained otherwise.")
 def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, length, lr,
               device, no_resume, eval_lines, init, precision, focus, focus_share,
-              focus_sample, corrections_set, corrections_sample, corrections_share) -> None:
+              focus_sample, corrections_set, corrections_sample, corrections_share,
+              freeze_norm) -> None:
     """Train a tagger on the labelled corpus (resumable; CUDA when present).
 
     With --init, fine-tune an existing checkpoint instead of starting afresh; with
@@ -132,7 +137,8 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
                                 init=init, precision=precision, focus=focus,
                                 focus_share=focus_share, focus_sample=focus_sample,
                                 corrections_sample=corrections_sample,
-                                corrections_share=corrections_share)
+                                corrections_share=corrections_share,
+                                freeze_norm=freeze_norm)
     if corrections_set is not None:
         from ..corrections.active import load
 

@@ -132,9 +132,18 @@ def test_fine_tune_keeps_the_vocabulary_and_adds_escapes(tiny_models, tiny_corpu
     w_tuned = tuned.state_dict["out.weight"].float()
     assert w_tuned.shape[0] == w_base.shape[0] + 1
     assert torch.allclose(w_tuned[:w_base.shape[0]], w_base, atol=0.05)
+    # a plain fine-tune re-estimates the normalisation statistics on its windows
+    assert tuned.meta["fine_tuned_from"]["norm_frozen"] is False
+    assert not _same_norm_statistics(base, tuned)
     # a model of another architecture cannot start from it
     wrong = CliRunner().invoke(train_cmd, ["--arch", "rnn"] + args[2:])
     assert wrong.exit_code != 0 and "use --arch cnn" in wrong.output
+
+
+def _same_norm_statistics(a, b) -> bool:
+    keys = [k for k in a.state_dict if k.endswith(("running_mean", "running_var"))]
+    assert keys
+    return all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in keys)
 
 
 def test_precision_choice():
@@ -272,7 +281,13 @@ def test_fine_tuning_with_corrections_labels_them_in_many_contexts(tiny_models, 
         taught = ckpt.meta["corrections"]
         assert taught["digest"] == corrections.digest and taught["corrected_words"] >= 40
         assert taught["share"] == 0.5 and ckpt.meta["steps"] == 8
+        # a skewed sample must not re-estimate the normalisation statistics (by default)
+        assert ckpt.meta["fine_tuned_from"]["norm_frozen"] is True
+        base = ckpt_mod.load(tiny_models["cnn"])
+        assert _same_norm_statistics(base, ckpt)
+        assert not torch.equal(base.state_dict["out.weight"], ckpt.state_dict["out.weight"])
         with pytest.raises(ValueError, match="give the checkpoint to start from"):
             trainer.train(tiny_corpus, tmp_path / "x.pt",
                           trainer.TrainOptions(arch="cnn", preset="tiny", steps=1, device="cpu",
                                                corrections=corrections))
+

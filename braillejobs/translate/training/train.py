@@ -140,6 +140,9 @@ class TrainOptions:
     corrections: object | None = None
     corrections_sample: int = 8 << 20   # characters of the corpus relabelled with them
     corrections_share: float = 0.25     # of the windows, centred on a corrected word
+    # fine-tuning: keep the normalisation statistics of the --init model (a small or skewed
+    # sample re-estimates them for its own distribution; default: with --corrections)
+    freeze_norm: bool | None = None
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -168,6 +171,15 @@ def _grow_outputs(model: torch.nn.Module, state: dict, n_old: int) -> dict:
             value = grown
         merged[key] = value.to(target.dtype)
     return merged
+
+
+def freeze_norms(model: torch.nn.Module) -> int:
+    """Batch normalisation of a training model uses the statistics it learned instead of each
+    batch's, and stops updating them (its scale and shift still learn); returns how many."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for m in norms:
+        m.eval()
+    return len(norms)
 
 
 def _device(name: str) -> torch.device:
@@ -277,6 +289,10 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     model.train()
+    norm_frozen = base is not None and (opts.freeze_norm if opts.freeze_norm is not None
+                                        else opts.corrections is not None)
+    if norm_frozen:
+        freeze_norms(model)
 
     def save_resume() -> None:
         torch.save({"arch": opts.arch, "preset": preset, "init": (init_meta or {}).get("version"),
@@ -344,7 +360,7 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         "torch": str(torch.__version__),
     }
     if init_meta is not None:
-        meta["fine_tuned_from"] = init_meta
+        meta["fine_tuned_from"] = {**init_meta, "norm_frozen": norm_frozen}
     if taught is not None:
         meta["corrections"] = {"digest": opts.corrections.digest, "share": share, **taught}
     elif hard is not None:
