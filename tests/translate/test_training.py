@@ -290,4 +290,3 @@ def test_fine_tuning_with_corrections_labels_them_in_many_contexts(tiny_models, 
             trainer.train(tiny_corpus, tmp_path / "x.pt",
                           trainer.TrainOptions(arch="cnn", preset="tiny", steps=1, device="cpu",
                                                corrections=corrections))
-

@@ -42,6 +42,7 @@ from ..vocab import SEPARATOR
 
 Progress = Callable[[dict], None]
 
+
 def _partition(chunk: str, m: int, known: Callable[[str], bool]) -> list[str] | None:
     """``chunk`` cut into ``m`` consecutive known pieces (some empty), shortest pieces first."""
     n = len(chunk)
@@ -161,17 +162,19 @@ def _shards(lines: Iterator[str], size: int, table: str, known: frozenset | None
         yield shard, table, known
 
 
-def label_stream(lines: Iterator[str], table: str, known: frozenset | None, workers: int,
-                 progress: Progress | None, phase: str) -> tuple[str, np.ndarray, int]:
-    """The lines labelled in parallel shards and joined into one stream, as the models read
-    it: (text, a key per character, lines dropped)."""
+def label_stream(lines: Iterator[str], table: str, known: frozenset | None,
+                 workers: int | None, progress: Progress | None, phase: str
+                 ) -> tuple[str, np.ndarray, int]:
+    """The lines labelled in parallel shards (``workers`` processes, default one a CPU) and
+    joined into one stream, as the models read it: (text, a key per character, lines
+    dropped)."""
     texts: list[str] = []
     keys: list[np.ndarray] = []
     dropped = 0
     done = 0
     started = time.monotonic()
     ctx = mp.get_context("spawn")
-    with ctx.Pool(workers) as pool:
+    with ctx.Pool(workers or max(1, mp.cpu_count())) as pool:
         for text, k, d in pool.imap(_label_shard, _shards(lines, 2000, table, known), chunksize=1):
             texts.append(text)
             keys.append(k)

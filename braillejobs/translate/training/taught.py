@@ -13,7 +13,6 @@ trainer to centre a share of its windows on.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import random
 import re
 from pathlib import Path
@@ -85,8 +84,8 @@ def taught_stream(corpus_dir: Path, vocab: Vocab, tables: str, prints: Sequence[
     contexts = context_lines(prints, sample, per)
     lines = sample + contexts
     known = frozenset(k for k in vocab.chunk_keys if k >= 0)
-    text, all_keys, dropped = label_stream(iter(lines), tables, known,
-                                           workers or max(1, mp.cpu_count()), progress, "label")
+    text, all_keys, dropped = label_stream(iter(lines), tables, known, workers, progress,
+                                           "label")
     # the stream's separator is a line break, where the matcher's words end as at a line's end
     starts = [a for a, _b, _t in Matcher(prints).spans(text)]
     x = vocab.encode(text).astype(np.int16)

@@ -16,11 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import multiprocessing as mp
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -30,9 +28,7 @@ from ..capitals import letter_classes, with_roles
 from ..device import cpu_has_bf16
 from ..vocab import Vocab, code_points
 from .corpus import read_lines
-from .labels import label_stream
-
-Progress = Callable[[dict], None]
+from .labels import Progress, label_stream
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,7 +73,6 @@ def label_corpus(corpus_dir: Path, table: str, *, vocab: Vocab | None = None,
                 stats.get("given_vocab_sha256") == wanted_vocab:
             return Labelled(Vocab.from_dict(json.loads(str(data["vocab"]))), data["x"], data["y"],
                             stats)
-    workers = workers or max(1, mp.cpu_count())
     started = time.monotonic()
     if vocab is None:
         text, all_keys, dropped = label_stream(read_lines(corpus_dir / "train.txt"), table, None,
@@ -173,13 +168,12 @@ def _grow_outputs(model: torch.nn.Module, state: dict, n_old: int) -> dict:
     return merged
 
 
-def freeze_norms(model: torch.nn.Module) -> int:
+def freeze_norms(model: torch.nn.Module) -> None:
     """Batch normalisation of a training model uses the statistics it learned instead of each
-    batch's, and stops updating them (its scale and shift still learn); returns how many."""
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    for m in norms:
-        m.eval()
-    return len(norms)
+    batch's, and stops updating them (its scale and shift still learn)."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.eval()
 
 
 def _device(name: str) -> torch.device:
