@@ -178,6 +178,9 @@ def main() -> int:
                     help="share of the windows centred on a corrected word")
     ap.add_argument("--sample", type=int, default=4 << 20,
                     help="corpus characters relabelled with the corrections")
+    ap.add_argument("--negatives", type=int, default=6,
+                    help="words like each corrected word centred on as often (train "
+                    "--corrections-negatives; 0 for none)")
     ap.add_argument("--train-norm", action="store_true",
                     help="re-estimate the normalisation statistics while fine-tuning "
                     "(default: keep the shipped CNN's)")
@@ -235,7 +238,9 @@ def main() -> int:
         out = args.work / f"fold{f}" / "cnn-en-ueb-g2.pt"
         opts = trainer.TrainOptions(arch="cnn", init=init, corrections=corrections,
                                     corrections_sample=args.sample,
-                                    corrections_share=args.share, max_seconds=args.seconds,
+                                    corrections_share=args.share,
+                                    corrections_negatives=args.negatives,
+                                    max_seconds=args.seconds,
                                     batch=args.batch, length=args.length, lr=args.lr,
                                     device="cpu", resume=False, eval_lines=0, seed=args.seed,
                                     freeze_norm=not args.train_norm)
@@ -256,6 +261,8 @@ def main() -> int:
                "failing_cases_offered": len(others), "not_imported": why,
                "fine_tune_seconds": round(tuned_seconds, 1),
                "chars_seen": tuned.checkpoint.meta.get("chars_seen"),
+               "taught": {k: tuned.checkpoint.meta["corrections"].get(k) for k in
+                          ("corrected_words", "negative_words", "negative_starts")},
                "rulebook": {name: agreement(e, fold) for name, e in engines.items()}}
         matcher = Matcher(p for p, _b in made)
         clean = [i for i, line in enumerate(heldout) if not matcher.spans(line)]
@@ -271,6 +278,7 @@ def main() -> int:
     total = sum(r["cases"] for r in results)
     summary = {"folds": args.folds, "seed": args.seed, "cases": total,
                "seconds_per_fold": args.seconds, "init": str(init),
+               "negatives": args.negatives,
                "rulebook": {n: sum(r["rulebook"][n] * r["cases"] for r in results) / total
                             for n in names} if total else {},
                "prose": {n: sum(r["prose"][n] * r["prose_lines"] for r in results) /

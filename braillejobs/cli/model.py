@@ -109,6 +109,11 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
               help="Characters of the corpus relabelled with the corrections.")
 @click.option("--corrections-share", type=click.FloatRange(0.01, 1.0), default=0.25,
               show_default=True, help="Share of the windows centred on a corrected word.")
+@click.option("--corrections-negatives", type=click.IntRange(0), default=6, show_default=True,
+              metavar="N",
+              help="For each corrected word, the N corpus words most like it that no "
+                   "correction names, centred on as often as the corrected words (so the model "
+                   "learns where a correction stops); 0 for none.")
 @click.option("--freeze-norm/--train-norm", default=None,
               help="Fine-tuning (--init): keep the model's normalisation statistics instead of "
                    "re-estimating them from the new windows. Default: frozen with "
@@ -116,7 +121,7 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
 def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, length, lr,
               device, no_resume, eval_lines, init, precision, focus, focus_share,
               focus_sample, corrections_set, corrections_sample, corrections_share,
-              freeze_norm) -> None:
+              corrections_negatives, freeze_norm) -> None:
     """Train a tagger on the labelled corpus (resumable; CUDA when present).
 
     With --init, fine-tune an existing checkpoint instead of starting afresh; with
@@ -138,6 +143,7 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
                                 focus_share=focus_share, focus_sample=focus_sample,
                                 corrections_sample=corrections_sample,
                                 corrections_share=corrections_share,
+                                corrections_negatives=corrections_negatives,
                                 freeze_norm=freeze_norm)
     if corrections_set is not None:
         from ..corrections.active import load

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from braillejobs.cli.model import train_cmd
 from braillejobs.translate import checkpoint as ckpt_mod
+from braillejobs.translate.louis_engine import load_louis
 from braillejobs.translate.training import train as trainer
 from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger
 from braillejobs.translate.vocab import UNK_CHUNK
@@ -138,6 +139,12 @@ def test_fine_tune_keeps_the_vocabulary_and_adds_escapes(tiny_models, tiny_corpu
     # a model of another architecture cannot start from it
     wrong = CliRunner().invoke(train_cmd, ["--arch", "rnn"] + args[2:])
     assert wrong.exit_code != 0 and "use --arch cnn" in wrong.output
+    # keeping the statistics means nothing without a model to keep them from: refused, not
+    # silently ignored
+    refused = CliRunner().invoke(train_cmd, args[:2] + args[4:] + ["--freeze-norm", "--preset",
+                                                                    "tiny"])
+    assert refused.exit_code != 0 and "give the checkpoint to start from with --init" in \
+        refused.output
 
 
 def _same_norm_statistics(a, b) -> bool:
@@ -244,6 +251,20 @@ def test_training_with_focus_records_it(tiny_models, tiny_corpus, tmp_path):
                                            focus=tiny_models["cnn"], focus_share=0.0))
 
 
+def test_negative_examples_are_the_words_most_like_a_corrected_one():
+    """For each corrected word, the corpus words sharing the most four-letter sequences with it,
+    leaving out the corrected words and those that start with one (built on it, where the
+    correction carries)."""
+    from braillejobs.translate.training.taught import neighbours
+
+    lines = ["The stateroom was next to the anteroom, by the statement of the statesman.",
+             "Two staterooms were booked; a room was free. As well as that, swell."]
+    assert neighbours(["stateroom"], lines, per=3) == ["anteroom", "statement", "statesman"]
+    assert neighbours(["stateroom"], lines, per=0) == []
+    # a phrase's words of four letters or more are looked for, and never given as neighbours
+    assert neighbours(["as well as", "stateroom"], lines, per=1) == ["anteroom", "swell"]
+
+
 def test_fine_tuning_with_corrections_labels_them_in_many_contexts(tiny_models, tiny_corpus,
                                                                     tmp_path):
     """`train --corrections`: liblouis with the corrections table is the teacher, and every
@@ -262,17 +283,37 @@ def test_fine_tuning_with_corrections_labels_them_in_many_contexts(tiny_models, 
         x, y, starts, stats = taught_stream(tiny_corpus, vocab, corrections.tables,
                                             ["knowledge"], sample_chars=1 << 14, per=40,
                                             workers=1)
-        assert stats["context_lines"] == 40 and stats["corrections"] == 1
-        assert len(starts) >= 40 and len(x) == len(y)
+        assert stats["context_lines"] >= 80 and stats["corrections"] == 1
+        assert len(x) == len(y)
         chars = vocab.chars
-        forms = set()
+        text = "".join(chars[i] for i in x)
+        louis = load_louis()
+        forms, near = set(), []
         for s in starts:
-            word = "".join(chars[i] for i in x[s:s + 9])
-            assert word.lower() == "knowledge"
-            cells = "".join(vocab.chunk_strings[i] for i in y[s:s + 9])
+            end = s
+            while end < len(text) and text[end].isalpha():
+                end += 1
+            word = text[s:end]
+            cells = "".join(vocab.chunk_strings[i] for i in y[s:end])
+            if word.lower() != "knowledge":
+                near.append(word.lower())
+                if word.islower() and text[s - 1:s] in ("", " ", "\n") and \
+                        text[end:end + 1] in ("", " ", "\n"):     # as liblouis writes it
+                    assert cells == louis.translateString(["en-ueb-g2.ctb"], word,
+                                                          mode=louis.dotsIO | louis.ucBrl)
+                continue
             assert cells.lstrip("⠠") == spelled, (word, cells)    # never the wordsign ⠅
             forms.add("upper" if word.isupper() else "title" if word[0].isupper() else "lower")
         assert forms == {"lower", "title", "upper"}
+        # the negative examples: words like it, centred on as often as it, at most
+        assert stats["corrected_words"] >= 40 and len(starts) == stats["corrected_words"] + \
+            stats["negative_starts"]
+        assert 0 < len(near) == stats["negative_starts"] <= stats["corrected_words"]
+        assert stats["negative_words"] <= 6 and "knowledge" not in near
+        assert all(any(w[i:i + 4] in "knowledge" for i in range(len(w) - 3)) for w in near)
+        none = taught_stream(tiny_corpus, vocab, corrections.tables, ["knowledge"],
+                             sample_chars=1 << 14, per=40, negatives=0, workers=1)[3]
+        assert none["negative_starts"] == 0 and none["context_lines"] == 40
         opts = trainer.TrainOptions(arch="cnn", steps=8, batch=4, length=64, device="cpu",
                                     resume=False, eval_lines=0, init=tiny_models["cnn"],
                                     corrections=corrections, corrections_sample=1 << 14,

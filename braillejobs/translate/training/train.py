@@ -135,6 +135,7 @@ class TrainOptions:
     corrections: object | None = None
     corrections_sample: int = 8 << 20   # characters of the corpus relabelled with them
     corrections_share: float = 0.25     # of the windows, centred on a corrected word
+    corrections_negatives: int = 6      # words like each corrected word, centred on as often
     # fine-tuning: keep the normalisation statistics of the --init model (a small or skewed
     # sample re-estimates them for its own distribution; default: with --corrections)
     freeze_norm: bool | None = None
@@ -193,6 +194,9 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
     if base is not None and base.arch != opts.arch:
         raise ValueError(f"{opts.init} holds a {base.arch} model, not {opts.arch}; "
                          f"use --arch {base.arch}")
+    if opts.freeze_norm is not None and base is None:
+        raise ValueError("--freeze-norm/--train-norm is for fine-tuning: give the checkpoint to "
+                         "start from with --init, or leave the option out")
     hard: np.ndarray | None = None
     share = opts.focus_share
     taught: dict | None = None
@@ -208,7 +212,7 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         tx, ty, hard, taught = taught_stream(
             corpus_dir, base.vocab.with_escape(), active.tables,
             [p for p, _b in active.braille], sample_chars=opts.corrections_sample,
-            progress=progress)
+            negatives=opts.corrections_negatives, seed=opts.seed, progress=progress)
         if not len(hard):
             raise ValueError("no corrected word in the stream: are the corrections for this "
                              "table?")
