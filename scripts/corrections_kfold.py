@@ -31,6 +31,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from braillejobs.translate.training.taught import NEIGHBOURS  # noqa: E402
+
 TABLE = "en-ueb-g2.ctb"
 
 
@@ -178,7 +180,7 @@ def main() -> int:
                     help="share of the windows centred on a corrected word")
     ap.add_argument("--sample", type=int, default=4 << 20,
                     help="corpus characters relabelled with the corrections")
-    ap.add_argument("--negatives", type=int, default=6,
+    ap.add_argument("--negatives", type=int, default=NEIGHBOURS,
                     help="words like each corrected word centred on as often (train "
                     "--corrections-negatives; 0 for none)")
     ap.add_argument("--train-norm", action="store_true",

@@ -255,7 +255,7 @@ def test_negative_examples_are_the_words_most_like_a_corrected_one():
     """For each corrected word, the corpus words sharing the most four-letter sequences with it,
     leaving out the corrected words and those that start with one (built on it, where the
     correction carries)."""
-    from braillejobs.translate.training.taught import neighbours
+    from braillejobs.translate.training.taught import NEIGHBOURS, neighbours
 
     lines = ["The stateroom was next to the anteroom, by the statement of the statesman.",
              "Two staterooms were booked; a room was free. As well as that, swell."]
@@ -263,6 +263,8 @@ def test_negative_examples_are_the_words_most_like_a_corrected_one():
     assert neighbours(["stateroom"], lines, per=0) == []
     # a phrase's words of four letters or more are looked for, and never given as neighbours
     assert neighbours(["as well as", "stateroom"], lines, per=1) == ["anteroom", "swell"]
+    # the command's default (kept literal there: the CLI imports no training module to start)
+    assert {p.name: p.default for p in train_cmd.params}["corrections_negatives"] == NEIGHBOURS
 
 
 def test_fine_tuning_with_corrections_labels_them_in_many_contexts(tiny_models, tiny_corpus,
@@ -270,7 +272,7 @@ def test_fine_tuning_with_corrections_labels_them_in_many_contexts(tiny_models, 
     """`train --corrections`: liblouis with the corrections table is the teacher, and every
     correction is put in corpus lines in varied forms; the trainer records what it was taught."""
     from braillejobs.corrections import active, store
-    from braillejobs.translate.training.taught import taught_stream
+    from braillejobs.translate.training.taught import NEIGHBOURS, taught_stream
     from tests.support import settings
 
     spelled = "⠅⠝⠪⠇⠫⠛⠑"
@@ -309,7 +311,7 @@ def test_fine_tuning_with_corrections_labels_them_in_many_contexts(tiny_models, 
         assert stats["corrected_words"] >= 40 and len(starts) == stats["corrected_words"] + \
             stats["negative_starts"]
         assert 0 < len(near) == stats["negative_starts"] <= stats["corrected_words"]
-        assert stats["negative_words"] <= 6 and "knowledge" not in near
+        assert stats["negative_words"] <= NEIGHBOURS and "knowledge" not in near
         assert all(any(w[i:i + 4] in "knowledge" for i in range(len(w) - 3)) for w in near)
         none = taught_stream(tiny_corpus, vocab, corrections.tables, ["knowledge"],
                              sample_chars=1 << 14, per=40, negatives=0, workers=1)[3]

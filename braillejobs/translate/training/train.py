@@ -29,6 +29,7 @@ from ..device import cpu_has_bf16
 from ..vocab import Vocab, code_points
 from .corpus import read_lines
 from .labels import Progress, label_stream
+from .taught import NEIGHBOURS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,7 +136,7 @@ class TrainOptions:
     corrections: object | None = None
     corrections_sample: int = 8 << 20   # characters of the corpus relabelled with them
     corrections_share: float = 0.25     # of the windows, centred on a corrected word
-    corrections_negatives: int = 6      # words like each corrected word, centred on as often
+    corrections_negatives: int = NEIGHBOURS   # words like each corrected word, as often
     # fine-tuning: keep the normalisation statistics of the --init model (a small or skewed
     # sample re-estimates them for its own distribution; default: with --corrections)
     freeze_norm: bool | None = None
