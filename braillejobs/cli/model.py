@@ -70,7 +70,7 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
 @click.option("--arch", type=click.Choice(["cnn", "rnn"]), default="cnn", show_default=True)
 @click.option("--preset", default=None,
               help="Model size. cnn: tiny, cpu, cheap (the default), cheap-plain, base, large; "
-                   "rnn: tiny, cpu (the default), base, large.")
+                   "rnn: tiny, cpu (the default), base, large, fallback (capital roles).")
 @click.option("--table", type=click.Choice(TABLES), default="en-ueb-g2.ctb", show_default=True)
 @click.option("--corpus", "corpus_dir", type=click.Path(exists=True, file_okay=False,
               path_type=Path), default="corpus", show_default=True)

@@ -125,6 +125,10 @@ class CNNTagger(nn.Module):
         else:
             x = self.embed(ids)
         x = self.inp(x.transpose(1, 2))
+        if not bool(pad.any()):   # windows inside a stream (nearly all) hold no padding
+            pad = None
         for block in self.blocks:
-            x = block(x).masked_fill(pad, 0.0)   # padding stays silent at every depth
+            x = block(x)
+            if pad is not None:
+                x = x.masked_fill(pad, 0.0)   # padding stays silent at every depth
         return self.out(torch.nn.functional.gelu(self.norm(x))).transpose(1, 2)
