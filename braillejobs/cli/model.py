@@ -182,8 +182,8 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
               help="A text file (one line per case; reference: liblouis) or a rulebook .jsonl.")
 @click.option("--limit", type=int, default=5000, show_default=True, help="Most lines read.")
 @click.option("--calibrate", "calibrate_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Sweep the auto chain's two thresholds (CNN, BiLSTM) on --data and write "
-                   "the curve and the choice here.")
+              help="Sweep the auto chain's thresholds (CNN; BiLSTM alone and agreeing with the "
+                   "CNN) on --data and write the curve and the choice here.")
 def evaluate_cmd(engine_name, table, data, limit, calibrate_out) -> None:
     """Exact-line rate (overall and by error class), cell error rate, share per engine and
     chars/s of an engine; for auto, also what the BiLSTM fallback settled."""
@@ -199,7 +199,8 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out) -> None:
         if calibrate_out:
             from ..translate.neural import load_tagger
             result = ev.calibrate(load_tagger("cnn", table), load_tagger("rnn", table),
-                                  ev.load_lines(data, limit), rnn_grid=ev.RNN_GRID)
+                                  ev.load_lines(data, limit), rnn_grid=ev.RNN_GRID,
+                                  agree_grid=ev.AGREE_GRID)
             calibrate_out.write_text(json.dumps(result, indent=2) + "\n")
             echo_json(result)
             return

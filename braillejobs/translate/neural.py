@@ -7,8 +7,12 @@ loses context and no compute is spent on padding between lines. One forward pass
 
 ``auto``: a word (a run of non-space characters) is as sure as its least sure character. Words
 under the CNN threshold, or holding a character or chunk outside the vocabularies, are re-tagged
-by the BiLSTM over their whole line; words still unsure go to liblouis, which translates the whole
-line (so its context rules hold) and whose per-character chunks replace those of the unsure words.
+by the BiLSTM over their whole line. The BiLSTM settles such a word when it is sure of its own
+answer (the ``rnn`` threshold), or when it writes the word exactly as the CNN did and is at least
+as sure as the lower ``agree`` threshold: two models of different kinds, trained apart, rarely
+make the same mistake, and most words the CNN is unsure of it wrote right. Words still unsure go
+to liblouis, which translates the whole line (so its context rules hold) and whose per-character
+chunks replace those of the unsure words.
 Lines with emphasis (typeforms) go to liblouis whole: UEB emphasis indicators depend on spans the
 taggers do not see. The thresholds are measured (``braillejobs evaluate --calibrate``) and stored
 in the CNN checkpoint.
@@ -36,7 +40,8 @@ from .vocab import SEPARATOR, UNK_CHUNK, UNK_ID, Vocab, code_points
 
 log = logging.getLogger("braillejobs.neural")
 
-DEFAULT_THRESHOLDS = {"cnn": 0.97, "rnn": 0.97}
+# "agree" above 1: off (checkpoints calibrated before it settle nothing by agreement)
+DEFAULT_THRESHOLDS = {"cnn": 0.97, "rnn": 0.97, "agree": 1.01}
 
 
 def stream_points(lines: Sequence[str]) -> np.ndarray:
@@ -50,6 +55,8 @@ class Routing:
     pred: np.ndarray      # chunk id per character (primary vocabulary) from the CNN or BiLSTM
     engine: np.ndarray    # who writes each character: 0 cnn, 1 rnn, 2 liblouis
     handed: np.ndarray    # characters of the words the CNN handed to the BiLSTM
+    first: np.ndarray     # the CNN's own chunk ids (as it would have written every word)
+    agreed: np.ndarray    # characters the BiLSTM settled by agreeing with the CNN
     lengths: np.ndarray   # of the lines
     offsets: np.ndarray   # start of each line, and the end
     points: np.ndarray    # code points
@@ -291,7 +298,8 @@ class NeuralEngine:
 
     def route(self, lines: Sequence[str]) -> "Routing":
         """Who writes each character: the CNN where its word is sure, the BiLSTM where the CNN
-        handed the word over and the BiLSTM is sure of it, liblouis for the rest."""
+        handed the word over and the BiLSTM settles it (sure of it, or agreeing with the CNN),
+        liblouis for the rest."""
         lengths = np.array([len(line) for line in lines], dtype=np.int64)
         tagged = self.primary.tag_lines(lines)
         engine = np.zeros(len(tagged.pred), dtype=np.int8)          # 0 cnn, 1 rnn, 2 louis
@@ -303,6 +311,7 @@ class NeuralEngine:
                 corrected[offsets[i]:offsets[i + 1]] = self._corrected(line)
             unsure &= ~corrected
         handed = unsure.copy()
+        agreed = np.zeros_like(unsure)
         pred = tagged.pred.copy()
         line_of = np.repeat(np.arange(len(lines)), lengths)
         if unsure.any() and self.fallback is not None:
@@ -314,13 +323,21 @@ class NeuralEngine:
             sub_idx = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in redo])
             sub_unsure = unsure_chars(sub, lengths[redo], self.thresholds["rnn"],
                                       self.fallback_space_id)
+            # the same words, counting only where the BiLSTM writes what the CNN wrote
+            same = np.where(mapped == tagged.pred[sub_idx], sub.conf, -1.0)
+            sub_apart = unsure_chars(Tagged(sub.pred, same, sub.ids, sub.points), lengths[redo],
+                                     self.thresholds.get("agree", 1.01), self.fallback_space_id)
             take = unsure[sub_idx] & ~sub_unsure
+            by_agreement = unsure[sub_idx] & sub_unsure & ~sub_apart
+            agreed[sub_idx[by_agreement]] = True
+            take |= by_agreement
             pred[sub_idx[take]] = mapped[take]
             engine[sub_idx[take]] = 1
             unsure[sub_idx[take]] = False
         engine[unsure | corrected] = 2
         return Routing(pred, engine, handed if self.fallback is not None else
-                       np.zeros_like(handed), lengths, offsets, tagged.points, tagged.ids)
+                       np.zeros_like(handed), tagged.pred, agreed, lengths, offsets,
+                       tagged.points, tagged.ids)
 
     def _corrected(self, line: str) -> np.ndarray:
         """Which characters of ``line`` are in a word or phrase a correction rules on."""

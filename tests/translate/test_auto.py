@@ -229,10 +229,68 @@ def test_choice_prefers_accuracy_then_a_careful_cnn_then_less_liblouis():
 
     curve = [p(0.99, 0.9, 0.999, 0.004, 0.004), p(0.999, 0.9, 1.0, 0.006, 0.008),
              p(0.999, 0.999, 1.0, 0.012, 0.002), p(0.995, 0.5, 1.0, 0.003, 0.01)]
-    assert ev.choose(curve) == {"cnn": 0.999, "rnn": 0.9}
+    assert ev.choose(curve) == {"cnn": 0.999, "rnn": 0.9, "agree": 1.01}
     # a point that leaves too little to the neural engines is not eligible
     assert ev.choose([p(0.999, 0.9, 1.0, 0.5), p(0.99, 0.9, 0.99, 0.01)]) == \
-        {"cnn": 0.99, "rnn": 0.9}
+        {"cnn": 0.99, "rnn": 0.9, "agree": 1.01}
+    # agreement that settles more without losing a line wins; among equals, the higher threshold
+    agreeing = [{**p(0.999, 0.9, 1.0, 0.006, 0.008), "agree_threshold": 1.01},
+                {**p(0.999, 0.9, 1.0, 0.001, 0.013), "agree_threshold": 0.5},
+                {**p(0.999, 0.9, 1.0, 0.001, 0.013), "agree_threshold": 0.3},
+                {**p(0.999, 0.9, 0.999, 0.0, 0.014), "agree_threshold": 0.0}]
+    assert ev.choose(agreeing) == {"cnn": 0.999, "rnn": 0.9, "agree": 0.5}
+
+
+def _words(line: str) -> list[tuple[int, int]]:
+    """Start and end of every run of spaces and of non-spaces."""
+    out, a = [], 0
+    for b in range(1, len(line) + 1):
+        if b == len(line) or (line[b] == " ") != (line[a] == " "):
+            out.append((a, b))
+            a = b
+    return out
+
+
+def test_bilstm_settles_a_word_by_agreeing_with_the_cnn(taggers):
+    """With every word handed over and the BiLSTM's own answers never taken, the agreement rule
+    settles exactly the words the BiLSTM writes, character by character, as the CNN did; they
+    keep the CNN's chunks, count as the BiLSTM's, and the routing report counts them."""
+    lines = SAMPLE + CLASSES + ["HIS MARIJUANA STUCK to the Southend pier, said Dvořák."]
+    cnn, rnn = taggers
+    never = {"cnn": 1.01, "rnn": 1.01}
+    off = NeuralEngine("auto", G2, cnn, rnn, {**never, "agree": 1.01}).route(lines)
+    assert (off.engine == 2).all() and not off.agreed.any()
+    engine = NeuralEngine("auto", G2, cnn, rnn, {**never, "agree": 0.0})
+    on = engine.route(lines)
+    first, second = cnn.tag_lines(lines), rnn.tag_lines(lines)
+    mine = engine.fallback_map[second.pred]
+    expected, offset = [], 0
+    for line in lines:
+        mask = np.zeros(len(line), dtype=bool)
+        for a, b in _words(line):
+            mask[a:b] = bool(np.all(mine[offset + a:offset + b] == first.pred[offset + a:offset + b]))
+        expected.append(mask)
+        offset += len(line)
+    expected = np.concatenate(expected)
+    assert 0 < expected.sum() < len(expected)
+    assert np.array_equal(on.agreed, expected)
+    assert np.array_equal(on.engine == 1, expected) and np.array_equal(on.engine == 2, ~expected)
+    assert np.array_equal(on.pred, np.where(expected, first.pred, on.pred))
+    report = ev.routing_report(engine, lines)
+    words = sum(1 for line in lines for a, b in _words(line) if line[a] != " ")
+    assert report["handed_to_rnn"] == words
+    assert 0 < report["settled_by_agreement"] == report["settled_by_rnn"] < words
+    assert report["settled_right"] <= report["settled_by_rnn"]
+    assert report["handed_cnn_right"] >= report["settled_right"]   # it wrote what the CNN did
+
+
+def test_calibration_sweeps_agreement_below_the_bilstm_threshold(taggers):
+    lines = SAMPLE[:4]
+    result = ev.calibrate(taggers[0], taggers[1], lines, grid=(0.99,), rnn_grid=(0.5, 1.01),
+                          agree_grid=(0.0, 0.7))
+    points = [(p["rnn_threshold"], p["agree_threshold"]) for p in result["curve"]]
+    assert points == [(0.5, 0.0), (0.5, 1.01), (1.01, 0.0), (1.01, 0.7), (1.01, 1.01)]
+    assert set(result["chosen"]) == {"cnn", "rnn", "agree"}
 
 
 def test_routing_report_counts_the_bilstm_work(taggers):

@@ -172,14 +172,17 @@ def evaluate_checkpoint_file(path: Path, heldout: Path, limit: int, device: str 
 
 DEFAULT_GRID = (0.0, 0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999)
 RNN_GRID = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.01)   # 1.01: never settles
+AGREE_GRID = (0.0, 0.3, 0.5, 0.7, 0.9, 1.01)    # 1.01: no word settled by agreement alone
 
 
 def calibrate(cnn, rnn, lines: Sequence[str], *, grid: Sequence[float] = DEFAULT_GRID,
               rnn_grid: Sequence[float] | None = None,
+              agree_grid: Sequence[float] = (1.01,),
               min_neural_share: float = 0.97) -> dict:
     """Sweep the CNN's threshold and, for each, the BiLSTM's (``rnn_grid``; without it, the
-    same value for both); choose with :func:`choose`. The taggers run once; every point only
-    routes, decodes and splices again."""
+    same value for both) and its threshold when it agrees with the CNN (``agree_grid``: only
+    values below the BiLSTM's own, where agreeing adds something); choose with :func:`choose`.
+    The taggers run once; every point only routes, decodes and splices again."""
     from ..neural import NeuralEngine
 
     louis = LouisEngine(cnn.checkpoint.table)
@@ -188,14 +191,17 @@ def calibrate(cnn, rnn, lines: Sequence[str], *, grid: Sequence[float] = DEFAULT
     cnn, rnn = _Remembering(cnn), _Remembering(rnn)
     for t in grid:
         for tr in (rnn_grid if rnn_grid is not None else (t,)):
-            engine = NeuralEngine("auto", cnn.checkpoint.table, cnn, rnn, {"cnn": t, "rnn": tr})
-            results, _seconds = run_engine(engine, lines)
-            s = score([r.braille for r in results], refs)
-            share = shares(results)
-            curve.append({"threshold": t, "rnn_threshold": tr, "exact_lines": s["exact_lines"],
-                          "cell_error_rate": s["cell_error_rate"],
-                          "cnn": share.get("cnn", 0.0), "rnn": share.get("rnn", 0.0),
-                          "louis": share.get("louis", 0.0)})
+            for ta in sorted({min(a, 1.01) for a in agree_grid if a < tr} | {1.01}):
+                engine = NeuralEngine("auto", cnn.checkpoint.table, cnn, rnn,
+                                      {"cnn": t, "rnn": tr, "agree": ta})
+                results, _seconds = run_engine(engine, lines)
+                s = score([r.braille for r in results], refs)
+                share = shares(results)
+                curve.append({"threshold": t, "rnn_threshold": tr, "agree_threshold": ta,
+                              "exact_lines": s["exact_lines"],
+                              "cell_error_rate": s["cell_error_rate"],
+                              "cnn": share.get("cnn", 0.0), "rnn": share.get("rnn", 0.0),
+                              "louis": share.get("louis", 0.0)})
     return {"curve": curve, "chosen": choose(curve, min_neural_share),
             "min_neural_share": min_neural_share, "lines": len(lines)}
 
@@ -224,21 +230,24 @@ def choose(curve: Sequence[dict], min_neural_share: float = 0.97) -> dict:
     goes first to the higher (more careful) CNN threshold, since the CNN writes nearly all the
     text and a wrong cell reaches a reader; then to the point that sends least to liblouis (the
     BiLSTM settling what it can without losing a line of the sample); then to the higher BiLSTM
-    threshold."""
+    thresholds (its own, then when agreeing)."""
     eligible = [p for p in curve if p["cnn"] + p["rnn"] >= min_neural_share] or list(curve[:1])
     best = max(eligible, key=lambda p: (p["exact_lines"], -p["cell_error_rate"], p["threshold"],
-                                        -p["louis"], p.get("rnn_threshold", p["threshold"])))
-    return {"cnn": best["threshold"], "rnn": best.get("rnn_threshold", best["threshold"])}
+                                        -p["louis"], p.get("rnn_threshold", p["threshold"]),
+                                        p.get("agree_threshold", 1.01)))
+    return {"cnn": best["threshold"], "rnn": best.get("rnn_threshold", best["threshold"]),
+            "agree": best.get("agree_threshold", 1.01)}
 
 
 def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
-    """What the auto chain's fallback does on ``lines``: words the CNN handed to the BiLSTM,
-    words the BiLSTM settled, and how many of those it wrote as liblouis does (per word, the
+    """What the auto chain's fallback does on ``lines``: words the CNN handed to the BiLSTM (and
+    how many of them the CNN itself wrote as liblouis does), words the BiLSTM settled (of them,
+    by agreeing with the CNN), and how many of those it wrote as liblouis does (per word, the
     joined chunks of its characters against liblouis's), with the share of characters each
     engine wrote."""
     from ..neural import _segments
 
-    words = handed = settled = right = 0
+    words = handed = settled = right = agreed = cnn_right = 0
     chars = np.zeros(3, dtype=np.int64)
     vocab = engine.primary.vocab
     for i in range(0, len(lines), batch):
@@ -253,16 +262,20 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
         handed += int(given.sum())
         done = given & (r.engine[starts] == 1)
         settled += int(done.sum())
+        agreed += int((done & r.agreed[starts]).sum())
         line_of = np.searchsorted(r.offsets, starts, side="right") - 1
         refs: dict[int, list[str]] = {}
-        for s, n, k in zip(starts[done], seg_len[done], line_of[done]):
+        for s, n, k, d in zip(starts[given], seg_len[given], line_of[given], done[given]):
             if k not in refs:
                 refs[k] = align(part[k], engine.table)[1]
             a = s - r.offsets[k]
-            mine = "".join(vocab.chunks(r.pred[s:s + n], r.points[s:s + n]))
-            right += mine == "".join(refs[k][a:a + n])
+            ref = "".join(refs[k][a:a + n])
+            cnn_right += "".join(vocab.chunks(r.first[s:s + n], r.points[s:s + n])) == ref
+            if d:
+                right += "".join(vocab.chunks(r.pred[s:s + n], r.points[s:s + n])) == ref
     total = int(chars.sum())
-    return {"words": words, "handed_to_rnn": handed, "settled_by_rnn": settled,
+    return {"words": words, "handed_to_rnn": handed, "handed_cnn_right": cnn_right,
+            "settled_by_rnn": settled, "settled_by_agreement": agreed,
             "settled_right": right,
             "settled_share": settled / handed if handed else None,
             "right_share_of_settled": right / settled if settled else None,
