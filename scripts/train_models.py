@@ -143,7 +143,7 @@ def main() -> None:
             meta = ckpt_mod.load(path).meta
             card["models"][arch] = {k: meta.get(k) for k in (
                 "preset", "steps", "chars_seen", "train_seconds", "device", "parameters", "batch",
-                "length", "precision", "fine_tuned_from", "labels")}
+                "length", "precision", "fine_tuned_from", "focus", "labels")}
         log(f"finish {table}: {json.dumps(card['models'])}")
         finish(args, device, table, paths, card)
 
