@@ -57,6 +57,7 @@ class Routing:
     handed: np.ndarray    # characters of the words the CNN handed to the BiLSTM
     first: np.ndarray     # the CNN's own chunk ids (as it would have written every word)
     agreed: np.ndarray    # characters the BiLSTM settled by agreeing with the CNN
+    second: np.ndarray    # the BiLSTM's own chunk ids (CNN's vocabulary) where asked, or -1
     lengths: np.ndarray   # of the lines
     offsets: np.ndarray   # start of each line, and the end
     points: np.ndarray    # code points
@@ -313,6 +314,7 @@ class NeuralEngine:
         handed = unsure.copy()
         agreed = np.zeros_like(unsure)
         pred = tagged.pred.copy()
+        second = np.full_like(tagged.pred, -1)
         line_of = np.repeat(np.arange(len(lines)), lengths)
         if unsure.any() and self.fallback is not None:
             redo = np.unique(line_of[unsure])
@@ -321,6 +323,7 @@ class NeuralEngine:
             mapped = self.fallback_map[sub.pred]
             sub.conf = np.where(mapped == UNK_CHUNK, -1.0, sub.conf)
             sub_idx = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in redo])
+            second[sub_idx] = mapped
             sub_unsure = unsure_chars(sub, lengths[redo], self.thresholds["rnn"],
                                       self.fallback_space_id)
             # the same words, counting only where the BiLSTM writes what the CNN wrote
@@ -336,7 +339,7 @@ class NeuralEngine:
             unsure[sub_idx[take]] = False
         engine[unsure | corrected] = 2
         return Routing(pred, engine, handed if self.fallback is not None else
-                       np.zeros_like(handed), tagged.pred, agreed, lengths, offsets,
+                       np.zeros_like(handed), tagged.pred, agreed, second, lengths, offsets,
                        tagged.points, tagged.ids)
 
     def _corrected(self, line: str) -> np.ndarray:

@@ -276,12 +276,15 @@ def test_bilstm_settles_a_word_by_agreeing_with_the_cnn(taggers):
     assert np.array_equal(on.agreed, expected)
     assert np.array_equal(on.engine == 1, expected) and np.array_equal(on.engine == 2, ~expected)
     assert np.array_equal(on.pred, np.where(expected, first.pred, on.pred))
+    assert np.array_equal(on.second, mine)   # every line was asked: its own answer everywhere
     report = ev.routing_report(engine, lines)
     words = sum(1 for line in lines for a, b in _words(line) if line[a] != " ")
     assert report["handed_to_rnn"] == words
     assert 0 < report["settled_by_agreement"] == report["settled_by_rnn"] < words
     assert report["settled_right"] <= report["settled_by_rnn"]
     assert report["handed_cnn_right"] >= report["settled_right"]   # it wrote what the CNN did
+    # a word settled by agreement is the BiLSTM's own answer too
+    assert report["settled_right"] <= report["handed_rnn_right"] <= report["handed_to_rnn"]
 
 
 def test_calibration_sweeps_agreement_below_the_bilstm_threshold(taggers):

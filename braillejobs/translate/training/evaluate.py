@@ -241,13 +241,13 @@ def choose(curve: Sequence[dict], min_neural_share: float = 0.97) -> dict:
 
 def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
     """What the auto chain's fallback does on ``lines``: words the CNN handed to the BiLSTM (and
-    how many of them the CNN itself wrote as liblouis does), words the BiLSTM settled (of them,
-    by agreeing with the CNN), and how many of those it wrote as liblouis does (per word, the
-    joined chunks of its characters against liblouis's), with the share of characters each
-    engine wrote."""
+    how many of them the CNN itself, and the BiLSTM's own answer, wrote as liblouis does), words
+    the BiLSTM settled (of them, by agreeing with the CNN), and how many of those it wrote as
+    liblouis does (per word, the joined chunks of its characters against liblouis's), with the
+    share of characters each engine wrote."""
     from ..neural import _segments
 
-    words = handed = settled = right = agreed = cnn_right = 0
+    words = handed = settled = right = agreed = cnn_right = rnn_right = 0
     chars = np.zeros(3, dtype=np.int64)
     vocab = engine.primary.vocab
     for i in range(0, len(lines), batch):
@@ -271,10 +271,14 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
             a = s - r.offsets[k]
             ref = "".join(refs[k][a:a + n])
             cnn_right += "".join(vocab.chunks(r.first[s:s + n], r.points[s:s + n])) == ref
+            mine = r.second[s:s + n]
+            rnn_right += bool((mine >= 0).all()) and \
+                "".join(vocab.chunks(mine, r.points[s:s + n])) == ref
             if d:
                 right += "".join(vocab.chunks(r.pred[s:s + n], r.points[s:s + n])) == ref
     total = int(chars.sum())
     return {"words": words, "handed_to_rnn": handed, "handed_cnn_right": cnn_right,
+            "handed_rnn_right": rnn_right,
             "settled_by_rnn": settled, "settled_by_agreement": agreed,
             "settled_right": right,
             "settled_share": settled / handed if handed else None,
