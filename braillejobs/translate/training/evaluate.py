@@ -270,12 +270,14 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
                 refs[k] = align(part[k], engine.table)[1]
             a = s - r.offsets[k]
             ref = "".join(refs[k][a:a + n])
-            cnn_right += "".join(vocab.chunks(r.first[s:s + n], r.points[s:s + n])) == ref
-            mine = r.second[s:s + n]
-            rnn_right += bool((mine >= 0).all()) and \
-                "".join(vocab.chunks(mine, r.points[s:s + n])) == ref
+
+            def writes(ids: np.ndarray) -> bool:   # this word, in these chunk ids, as liblouis
+                return "".join(vocab.chunks(ids[s:s + n], r.points[s:s + n])) == ref
+
+            cnn_right += writes(r.first)
+            rnn_right += bool((r.second[s:s + n] >= 0).all()) and writes(r.second)
             if d:
-                right += "".join(vocab.chunks(r.pred[s:s + n], r.points[s:s + n])) == ref
+                right += writes(r.pred)
     total = int(chars.sum())
     return {"words": words, "handed_to_rnn": handed, "handed_cnn_right": cnn_right,
             "handed_rnn_right": rnn_right,
