@@ -58,6 +58,8 @@ class Routing:
     first: np.ndarray     # the CNN's own chunk ids (as it would have written every word)
     agreed: np.ndarray    # characters the BiLSTM settled by agreeing with the CNN
     second: np.ndarray    # the BiLSTM's own chunk ids (CNN's vocabulary) where asked, or -1
+    first_conf: np.ndarray   # the CNN's probability of its chunk
+    second_conf: np.ndarray  # the BiLSTM's, where asked (-1 where not, or not writable)
     lengths: np.ndarray   # of the lines
     offsets: np.ndarray   # start of each line, and the end
     points: np.ndarray    # code points
@@ -315,6 +317,7 @@ class NeuralEngine:
         agreed = np.zeros_like(unsure)
         pred = tagged.pred.copy()
         second = np.full_like(tagged.pred, -1)
+        second_conf = np.full(len(tagged.pred), -1.0, dtype=np.float32)
         line_of = np.repeat(np.arange(len(lines)), lengths)
         if unsure.any() and self.fallback is not None:
             redo = np.unique(line_of[unsure])
@@ -324,6 +327,7 @@ class NeuralEngine:
             sub.conf = np.where(mapped == UNK_CHUNK, -1.0, sub.conf)
             sub_idx = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in redo])
             second[sub_idx] = mapped
+            second_conf[sub_idx] = sub.conf
             sub_unsure = unsure_chars(sub, lengths[redo], self.thresholds["rnn"],
                                       self.fallback_space_id)
             # the same words, counting only where the BiLSTM writes what the CNN wrote
@@ -339,8 +343,8 @@ class NeuralEngine:
             unsure[sub_idx[take]] = False
         engine[unsure | corrected] = 2
         return Routing(pred, engine, handed if self.fallback is not None else
-                       np.zeros_like(handed), tagged.pred, agreed, second, lengths, offsets,
-                       tagged.points, tagged.ids)
+                       np.zeros_like(handed), tagged.pred, agreed, second, tagged.conf,
+                       second_conf, lengths, offsets, tagged.points, tagged.ids)
 
     def _corrected(self, line: str) -> np.ndarray:
         """Which characters of ``line`` are in a word or phrase a correction rules on."""

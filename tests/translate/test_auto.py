@@ -277,6 +277,8 @@ def test_bilstm_settles_a_word_by_agreeing_with_the_cnn(taggers):
     assert np.array_equal(on.engine == 1, expected) and np.array_equal(on.engine == 2, ~expected)
     assert np.array_equal(on.pred, np.where(expected, first.pred, on.pred))
     assert np.array_equal(on.second, mine)   # every line was asked: its own answer everywhere
+    assert np.array_equal(on.first_conf, first.conf)
+    assert np.array_equal(on.second_conf, np.where(mine == UNK_CHUNK, -1.0, second.conf))
     report = ev.routing_report(engine, lines)
     words = sum(1 for line in lines for a, b in _words(line) if line[a] != " ")
     assert report["handed_to_rnn"] == words
@@ -285,6 +287,25 @@ def test_bilstm_settles_a_word_by_agreeing_with_the_cnn(taggers):
     assert report["handed_cnn_right"] >= report["settled_right"]   # it wrote what the CNN did
     # a word settled by agreement is the BiLSTM's own answer too
     assert report["settled_right"] <= report["handed_rnn_right"] <= report["handed_to_rnn"]
+    # the floors table: no floor is the rule just run; a floor on both models, word by word
+    floors = {(f["cnn_floor"], f["rnn_floor"]): f for f in report["agreement_floors"]}
+    assert floors[0.0, 0.0] == {"cnn_floor": 0.0, "rnn_floor": 0.0,
+                                "settled": report["settled_by_agreement"],
+                                "wrong": report["settled_by_agreement"] - report["settled_right"]}
+    sure, offset = 0, 0
+    for line in lines:
+        for a, b in _words(line):
+            w = slice(offset + a, offset + b)
+            sure += bool(line[a] != " " and expected[w].all() and first.conf[w].min() >= 0.9
+                         and second.conf[w].min() >= 0.5)
+        offset += len(line)
+    assert floors[0.9, 0.5]["settled"] == sure
+    for (cf, rf), f in floors.items():
+        assert f["wrong"] <= f["settled"] <= floors[0.0, 0.0]["settled"]
+        assert f["settled"] <= floors[min(cf, 0.5), min(rf, 0.5)]["settled"]
+    apart = report["apart_rnn_sure"]
+    assert max(apart["rnn_right"], apart["cnn_right"]) <= apart["words"]
+    assert apart["words"] + floors[0.0, 0.0]["settled"] <= report["handed_to_rnn"]
 
 
 def test_calibration_sweeps_agreement_below_the_bilstm_threshold(taggers):

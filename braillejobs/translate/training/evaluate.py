@@ -239,15 +239,25 @@ def choose(curve: Sequence[dict], min_neural_share: float = 0.97) -> dict:
             "agree": best.get("agree_threshold", 1.01)}
 
 
+FLOOR_GRID = (0.0, 0.5, 0.9)   # least-sure-character floors the routing report tabulates
+
+
 def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
     """What the auto chain's fallback does on ``lines``: words the CNN handed to the BiLSTM (and
     how many of them the CNN itself, and the BiLSTM's own answer, wrote as liblouis does), words
     the BiLSTM settled (of them, by agreeing with the CNN), and how many of those it wrote as
     liblouis does (per word, the joined chunks of its characters against liblouis's), with the
-    share of characters each engine wrote."""
+    share of characters each engine wrote.
+
+    ``agreement_floors``: of the handed words the BiLSTM writes exactly as the CNN did, how many
+    have both models' least sure character at or above each pair of floors, and how many of those
+    the CNN (so both) wrote otherwise than liblouis: what an agreement rule with floors would
+    settle, and at what cost. ``apart_rnn_sure``: the handed words on which the two disagree and
+    the BiLSTM is sure (every character at least 0.9), and which of them each had right."""
     from ..neural import _segments
 
     words = handed = settled = right = agreed = cnn_right = rnn_right = 0
+    per_word: list[tuple[float, float, bool, bool, bool]] = []   # handed words, see below
     chars = np.zeros(3, dtype=np.int64)
     vocab = engine.primary.vocab
     for i in range(0, len(lines), batch):
@@ -274,11 +284,26 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
             def writes(ids: np.ndarray) -> bool:   # this word, in these chunk ids, as liblouis
                 return "".join(vocab.chunks(ids[s:s + n], r.points[s:s + n])) == ref
 
-            cnn_right += writes(r.first)
-            rnn_right += bool((r.second[s:s + n] >= 0).all()) and writes(r.second)
+            asked = bool((r.second[s:s + n] >= 0).all())
+            word = (float(r.first_conf[s:s + n].min()), float(r.second_conf[s:s + n].min()),
+                    asked and bool((r.second[s:s + n] == r.first[s:s + n]).all()),
+                    writes(r.first), asked and writes(r.second))
+            per_word.append(word)
+            cnn_right += word[3]
+            rnn_right += word[4]
             if d:
                 right += writes(r.pred)
     total = int(chars.sum())
+    cols = np.array(per_word, dtype=np.float64).reshape(-1, 5)
+    cnn_conf, rnn_conf = cols[:, 0], cols[:, 1]
+    same, cnn_ok, rnn_ok = (cols[:, 2:] > 0).T
+    floors = []
+    for cf in FLOOR_GRID:
+        for rf in FLOOR_GRID:
+            take = same & (cnn_conf >= cf) & (rnn_conf >= rf)
+            floors.append({"cnn_floor": cf, "rnn_floor": rf, "settled": int(take.sum()),
+                           "wrong": int((take & ~cnn_ok).sum())})
+    sure_apart = ~same & (rnn_conf >= 0.9)
     return {"words": words, "handed_to_rnn": handed, "handed_cnn_right": cnn_right,
             "handed_rnn_right": rnn_right,
             "settled_by_rnn": settled, "settled_by_agreement": agreed,
@@ -286,5 +311,9 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
             "settled_share": settled / handed if handed else None,
             "right_share_of_settled": right / settled if settled else None,
             "right_share_of_handed": right / handed if handed else None,
+            "agreement_floors": floors,
+            "apart_rnn_sure": {"words": int(sure_apart.sum()),
+                               "rnn_right": int((sure_apart & rnn_ok).sum()),
+                               "cnn_right": int((sure_apart & cnn_ok).sum())},
             "share": {name: int(c) / total if total else 0.0
                       for name, c in zip(("cnn", "rnn", "louis"), chars.tolist())}}
