@@ -172,6 +172,14 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
         raise click.ClickException(str(exc)) from None
     echo(f"saved {out} ({ckpt.version}); held-out: "
                f"{json.dumps(ckpt.meta.get('heldout', {}))}")
+    drift = ckpt.meta.get("heldout_vs_start")
+    if drift and drift["lines"] and drift["tuned"] < drift["start"]:
+        where = " where no correction applies" if drift["outside_corrections"] else ""
+        echo(f"warning: {out} writes {drift['tuned']:.2%} of {drift['lines']} held-out lines"
+             f"{where} as liblouis does, the model it started from ({init.name}) "
+             f"{drift['start']:.2%}: the fine-tune has drifted from liblouis. Check it on your "
+             "own documents before using it, or train again shorter (--max-seconds, --steps) "
+             "or slower (--lr).", err=True)
 
 
 @click.command("evaluate")

@@ -339,3 +339,36 @@ def test_fine_tuning_with_corrections_labels_them_in_many_contexts(tiny_models, 
             trainer.train(tiny_corpus, tmp_path / "x.pt",
                           trainer.TrainOptions(arch="cnn", preset="tiny", steps=1, device="cpu",
                                                corrections=corrections))
+
+
+def test_a_fine_tune_that_drifts_from_liblouis_is_reported(tiny_corpus, tmp_path):
+    """Fine-tuning records, on the same held-out lines, how many the model it started from and
+    the fine-tuned one write as liblouis does; `train` warns when the fine-tune writes fewer.
+    Here the shipped CNN is wrecked on purpose by a learning rate far too high."""
+    import shutil
+
+    from braillejobs.corrections.matching import Matcher
+    from braillejobs.translate.training.evaluate import drift_from_start
+
+    corpus_dir = tmp_path / "corpus"
+    shutil.copytree(tiny_corpus, corpus_dir)      # its held-out split is one line: use twenty
+    (corpus_dir / "heldout.txt").write_text("\n".join(SAMPLE) + "\n", encoding="utf-8")
+    shipped = ckpt_mod.shipped_path("cnn", "en-ueb-g2.ctb")
+    out = tmp_path / "wrecked.pt"
+    result = CliRunner().invoke(train_cmd, [
+        "--arch", "cnn", "--init", str(shipped), "--corpus", str(corpus_dir), "-o", str(out),
+        "--steps", "4", "--batch", "4", "--length", "64", "--lr", "1.0", "--device", "cpu",
+        "--eval-lines", "40", "--no-resume"])
+    assert result.exit_code == 0, result.output
+    drift = ckpt_mod.load(out).meta["heldout_vs_start"]
+    assert drift["lines"] == len(SAMPLE) and drift["outside_corrections"] is False
+    assert drift["start"] > 0.5 > drift["tuned"]
+    assert "warning:" in result.output and "drifted from liblouis" in result.output
+    assert f"{drift['start']:.2%}" in result.output and shipped.name in result.output
+    # a model against itself has not drifted, and lines a correction applies to are left out
+    matcher = Matcher(["braille"])
+    kept = [line for line in SAMPLE if not matcher.spans(line)]
+    assert 0 < len(kept) < len(SAMPLE)
+    same = drift_from_start(shipped, shipped, corpus_dir / "heldout.txt", 40, matcher)
+    assert same == {"lines": len(kept), "outside_corrections": True, "start": same["tuned"],
+                    "tuned": same["start"]}

@@ -170,6 +170,31 @@ def evaluate_checkpoint_file(path: Path, heldout: Path, limit: int, device: str 
     return figures
 
 
+def drift_from_start(start: Path, tuned: Path, heldout: Path, limit: int, matcher=None,
+                     device: str = "cpu") -> dict:
+    """A fine-tune against the model it started from, each alone on the same held-out lines:
+    the share of lines each writes as liblouis does. With the corrections' ``matcher``, only the
+    lines where no correction applies (there the two should differ from liblouis on purpose)."""
+    import torch
+
+    from .. import checkpoint as ckpt_mod
+    from ..neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger
+
+    lines = load_lines(heldout, limit)
+    if matcher is not None:
+        lines = [line for line in lines if not matcher.spans(line)]
+    louis = LouisEngine(ckpt_mod.load(tuned).table)
+    refs = [louis.translate_text(line) for line in lines]
+    exact = {}
+    for name, path in (("start", start), ("tuned", tuned)):
+        ckpt = ckpt_mod.load(path)
+        engine = NeuralEngine(ckpt.arch, ckpt.table, Tagger(ckpt, torch.device(device)), None,
+                              DEFAULT_THRESHOLDS)
+        hyps = [r.braille for r in engine.translate_lines(lines)]
+        exact[name] = score(hyps, refs)["exact_lines"] if lines else None
+    return {"lines": len(lines), "outside_corrections": matcher is not None, **exact}
+
+
 DEFAULT_GRID = (0.0, 0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999)
 RNN_GRID = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.01)   # 1.01: never settles
 AGREE_GRID = (0.0, 0.3, 0.5, 0.7, 0.9, 1.01)    # 1.01: no word settled by agreement alone

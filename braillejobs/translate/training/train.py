@@ -372,5 +372,10 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         figures = evaluate_checkpoint_file(out, corpus_dir / "heldout.txt", opts.eval_lines,
                                            device=str(device))
         meta["heldout"] = figures
+        if base is not None:
+            from .evaluate import drift_from_start
+            meta["heldout_vs_start"] = drift_from_start(
+                Path(opts.init), out, corpus_dir / "heldout.txt", opts.eval_lines,
+                opts.corrections.matcher if taught is not None else None, device=str(device))
         ckpt = ckpt_mod.save(out, model, vocab, opts.table, meta)
     return ckpt
