@@ -186,6 +186,9 @@ def main() -> int:
     ap.add_argument("--train-norm", action="store_true",
                     help="re-estimate the normalisation statistics while fine-tuning "
                     "(default: keep the shipped CNN's)")
+    ap.add_argument("--tune-top", type=int, default=None, metavar="N",
+                    help="learn only the CNN's last N residual blocks and output layer "
+                    "(train --tune-top) [default: everything]")
     ap.add_argument("--prose-lines", type=int, default=1000)
     ap.add_argument("--only-fold", type=int, default=None, help="run one fold (0-based)")
     ap.add_argument("--json", type=Path, default=None)
@@ -245,7 +248,8 @@ def main() -> int:
                                     max_seconds=args.seconds,
                                     batch=args.batch, length=args.length, lr=args.lr,
                                     device="cpu", resume=False, eval_lines=0, seed=args.seed,
-                                    freeze_norm=not args.train_norm)
+                                    freeze_norm=not args.train_norm,
+                                    tune_top=args.tune_top)
         tuned = Tagger(trainer.train(args.corpus, out, opts), torch.device("cpu"))
         tuned_seconds = time.monotonic() - started
         engines = {
@@ -280,7 +284,7 @@ def main() -> int:
     total = sum(r["cases"] for r in results)
     summary = {"folds": args.folds, "seed": args.seed, "cases": total,
                "seconds_per_fold": args.seconds, "init": str(init),
-               "negatives": args.negatives,
+               "negatives": args.negatives, "tune_top": args.tune_top,
                "rulebook": {n: sum(r["rulebook"][n] * r["cases"] for r in results) / total
                             for n in names} if total else {},
                "prose": {n: sum(r["prose"][n] * r["prose_lines"] for r in results) /

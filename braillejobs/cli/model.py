@@ -118,10 +118,13 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
               help="Fine-tuning (--init): keep the model's normalisation statistics instead of "
                    "re-estimating them from the new windows. Default: frozen with "
                    "--corrections (a skewed sample), trained otherwise.")
+@click.option("--tune-top", type=click.IntRange(0), default=None, metavar="N",
+              help="Fine-tuning a CNN (--init): learn only its last N residual blocks and its "
+                   "output layer, keeping the rest as it was [default: learn everything].")
 def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, length, lr,
               device, no_resume, eval_lines, init, precision, focus, focus_share,
               focus_sample, corrections_set, corrections_sample, corrections_share,
-              corrections_negatives, freeze_norm) -> None:
+              corrections_negatives, freeze_norm, tune_top) -> None:
     """Train a tagger on the labelled corpus (resumable; CUDA when present).
 
     With --init, fine-tune an existing checkpoint instead of starting afresh; with
@@ -144,7 +147,7 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
                                 corrections_sample=corrections_sample,
                                 corrections_share=corrections_share,
                                 corrections_negatives=corrections_negatives,
-                                freeze_norm=freeze_norm)
+                                freeze_norm=freeze_norm, tune_top=tune_top)
     if corrections_set is not None:
         from ..corrections.active import load
 

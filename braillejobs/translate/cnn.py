@@ -115,6 +115,14 @@ class CNNTagger(nn.Module):
     def context(self) -> int:
         return self.config.receptive_field
 
+    def top(self, blocks: int) -> list[nn.Parameter]:
+        """The parameters of the last ``blocks`` residual blocks, the final normalisation and
+        the output layer: what a fine-tune that keeps the rest of the model learns."""
+        if not 0 <= blocks <= len(self.blocks):
+            raise ValueError(f"the model has {len(self.blocks)} residual blocks, not {blocks}")
+        parts = [*list(self.blocks)[len(self.blocks) - blocks:], self.norm, self.out]
+        return [p for part in parts for p in part.parameters()]
+
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         """ids [batch, length] -> logits [batch, length, n_chunks]. With capital roles, the ids
         are packed by ``capitals.with_roles``."""

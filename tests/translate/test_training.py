@@ -372,3 +372,31 @@ def test_a_fine_tune_that_drifts_from_liblouis_is_reported(tiny_corpus, tmp_path
     same = drift_from_start(shipped, shipped, corpus_dir / "heldout.txt", 40, matcher)
     assert same == {"lines": len(kept), "outside_corrections": True, "start": same["tuned"],
                     "tuned": same["start"]}
+
+
+def test_tune_top_learns_only_the_last_blocks_and_the_output(tiny_models, tiny_corpus, tmp_path):
+    """`train --tune-top N` keeps everything below the CNN's last N residual blocks as the
+    starting model had it; those blocks, the final normalisation and the output layer learn."""
+    base = ckpt_mod.load(tiny_models["cnn"])
+    n_blocks = len(base.config.dilations)
+    out = tmp_path / "top.pt"
+    result = CliRunner().invoke(train_cmd, [
+        "--arch", "cnn", "--init", str(tiny_models["cnn"]), "--corpus", str(tiny_corpus),
+        "-o", str(out), "--steps", "6", "--batch", "8", "--length", "64", "--device", "cpu",
+        "--eval-lines", "0", "--tune-top", "1", "--lr", "1e-2", "--no-resume"])
+    assert result.exit_code == 0, result.output
+    tuned = ckpt_mod.load(out)
+    assert tuned.meta["fine_tuned_from"]["tuned_top_blocks"] == 1
+    top = (f"blocks.{n_blocks - 1}.", "norm.", "out.")
+    changed = {k for k, v in base.state_dict.items()
+               if v.is_floating_point() and not torch.equal(v, tuned.state_dict[k])}
+    assert changed and all(k.startswith(top) for k in changed)
+    assert any(k.startswith(f"blocks.{n_blocks - 1}.conv") for k in changed)
+    with pytest.raises(ValueError, match="residual blocks"):
+        trainer.train(tiny_corpus, tmp_path / "x.pt", trainer.TrainOptions(
+            arch="cnn", steps=1, device="cpu", eval_lines=0, init=tiny_models["cnn"],
+            tune_top=n_blocks + 1))
+    with pytest.raises(ValueError, match="top of a CNN"):
+        trainer.train(tiny_corpus, tmp_path / "y.pt", trainer.TrainOptions(
+            arch="rnn", steps=1, device="cpu", eval_lines=0, init=tiny_models["rnn"],
+            tune_top=1))

@@ -140,6 +140,8 @@ class TrainOptions:
     # fine-tuning: keep the normalisation statistics of the --init model (a small or skewed
     # sample re-estimates them for its own distribution; default: with --corrections)
     freeze_norm: bool | None = None
+    # fine-tuning a CNN: learn only its last N residual blocks and output layer (None: all)
+    tune_top: int | None = None
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -245,7 +247,16 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         model = ckpt_mod.ARCHS[opts.arch][1](config).to(device)
         preset, init_meta = opts.preset, None
     lr = opts.lr or (3e-4 if base else (2e-3 if opts.arch == "cnn" else 1e-3))
-    optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    params = list(model.parameters())
+    if opts.tune_top is not None:
+        if base is None or not hasattr(model, "top"):
+            raise ValueError("--tune-top fine-tunes the top of a CNN: give a CNN checkpoint to "
+                             "start from (--init)")
+        params = model.top(opts.tune_top)
+        learning = {id(p) for p in params}
+        for p in model.parameters():   # the rest keeps the starting model's weights
+            p.requires_grad_(id(p) in learning)
+    optim = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     step, elapsed, chars_seen = 0, 0.0, 0
     rng = np.random.default_rng(opts.seed)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -255,7 +266,8 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         if state["arch"] == opts.arch and state["preset"] == preset and \
                 state["corpus_sha256"] == labelled.stats["corpus_sha256"] and \
                 state.get("taught") == (opts.corrections.digest if taught else None) and \
-                state.get("init") == (init_meta or {}).get("version"):
+                state.get("init") == (init_meta or {}).get("version") and \
+                state.get("tune_top") == opts.tune_top:
             model.load_state_dict(state["model"])
             optim.load_state_dict(state["optim"])
             step, elapsed, chars_seen = state["step"], state["elapsed"], state["chars_seen"]
@@ -292,9 +304,15 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
                                         else opts.corrections is not None)
     if norm_frozen:
         freeze_norms(model)
+    elif opts.tune_top is not None:   # the kept layers keep their statistics too
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and \
+                    not any(p.requires_grad for p in m.parameters()):
+                m.eval()
 
     def save_resume() -> None:
         torch.save({"arch": opts.arch, "preset": preset, "init": (init_meta or {}).get("version"),
+                    "tune_top": opts.tune_top,
                     "model": model.state_dict(),
                     "optim": optim.state_dict(), "step": step, "elapsed": elapsed,
                     "chars_seen": chars_seen, "rng": rng.bit_generator.state,
@@ -359,7 +377,8 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         "torch": str(torch.__version__),
     }
     if init_meta is not None:
-        meta["fine_tuned_from"] = {**init_meta, "norm_frozen": norm_frozen}
+        meta["fine_tuned_from"] = {**init_meta, "norm_frozen": norm_frozen,
+                                   "tuned_top_blocks": opts.tune_top}
     if taught is not None:
         meta["corrections"] = {"digest": opts.corrections.digest, "share": share, **taught}
     elif hard is not None:
