@@ -183,11 +183,11 @@ def drift_from_start(start: Path, tuned: Path, heldout: Path, limit: int, matche
     lines = load_lines(heldout, limit)
     if matcher is not None:
         lines = [line for line in lines if not matcher.spans(line)]
-    louis = LouisEngine(ckpt_mod.load(tuned).table)
+    ckpts = {"start": ckpt_mod.load(start), "tuned": ckpt_mod.load(tuned)}
+    louis = LouisEngine(ckpts["tuned"].table)
     refs = [louis.translate_text(line) for line in lines]
     exact = {}
-    for name, path in (("start", start), ("tuned", tuned)):
-        ckpt = ckpt_mod.load(path)
+    for name, ckpt in ckpts.items():
         engine = NeuralEngine(ckpt.arch, ckpt.table, Tagger(ckpt, torch.device(device)), None,
                               DEFAULT_THRESHOLDS)
         hyps = [r.braille for r in engine.translate_lines(lines)]

@@ -306,9 +306,8 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         freeze_norms(model)
     elif opts.tune_top is not None:   # the kept layers keep their statistics too
         for m in model.modules():
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and \
-                    not any(p.requires_grad for p in m.parameters()):
-                m.eval()
+            if not any(p.requires_grad for p in m.parameters()):
+                freeze_norms(m)
 
     def save_resume() -> None:
         torch.save({"arch": opts.arch, "preset": preset, "init": (init_meta or {}).get("version"),
