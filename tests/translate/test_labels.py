@@ -84,6 +84,44 @@ def test_lumped_words_are_spread_over_known_pieces():
     assert refine("the horseradish plant", chunks, table)[4:15] == list("⠓⠕⠗⠎⠑⠗⠁⠙⠊⠩") + [""]
 
 
+def _corrections_table(tmp_path, pairs) -> str:
+    from braillejobs.corrections.table import table_list, write_table
+
+    return ",".join(table_list("en-ueb-g2.ctb", write_table(pairs, tmp_path)))
+
+
+def test_a_corrected_phrase_is_labelled_word_by_word(tmp_path):
+    # a transcriber's correction for a phrase is one liblouis rule, which reports the whole
+    # phrase's braille at its first letter; its words and spaces must keep their own labels, or a
+    # model fine-tuned on them learns that "the engine" writes nothing after the t
+    phrase = "the engine stuttered r-mmm"
+    braille = "⠮⠀⠢⠛⠔⠑⠀⠌⠥⠞⠞⠻⠫⠀⠰⠰⠗⠤⠍⠍⠍"
+    tables = _corrections_table(tmp_path, [(phrase, braille)])
+    line = f"Then {phrase}, they said."
+    whole, chunks = align(line, tables)
+    assert chunks[5] == braille and not any(chunks[6:5 + len(phrase)])   # lumped by liblouis
+    known = lambda c: chunk_key(c) != UNPACKABLE and len(c) <= 3         # noqa: E731
+    spread = refine(line, chunks, tables, known)
+    assert "".join(spread) == whole
+    plain_braille, plain = align("the engine stuttered", "en-ueb-g2.ctb")
+    assert spread[5:5 + 20] == plain          # the uncorrected words as liblouis labels them
+    assert [spread[5 + i] for i, ch in enumerate(phrase) if ch == " "] == ["⠀"] * 3
+    # the corrected word: its letters keep their cells, the indicators go with the first letter
+    assert spread[5 + 21:5 + 26] == ["⠰⠰⠗", "⠤", "⠍", "⠍", "⠍"]
+    # a capitalised phrase: the capital indicator stays on its first letter
+    line = f"{phrase.capitalize()}."
+    whole, chunks = align(line, tables)
+    spread = refine(line, chunks, tables, known)
+    assert "".join(spread) == whole and spread[0] == "⠠⠮" and spread[3] == "⠀"
+
+
+def test_a_lumped_phrase_whose_blanks_do_not_match_its_spaces_stays_whole(tmp_path):
+    tables = _corrections_table(tmp_path, [("mod cons", "⠍⠕⠙⠒⠎")])     # no blank cell
+    whole, chunks = align("all mod cons here", tables)
+    spread = refine("all mod cons here", chunks, tables)
+    assert "".join(spread) == whole and spread[4] == "⠍⠕⠙⠒⠎" and spread[7] == ""
+
+
 def test_contraction_lands_on_first_character():
     braille, chunks = align("The quick brown fox", "en-ueb-g2.ctb")
     assert braille == "⠠⠮⠀⠟⠅⠀⠃⠗⠪⠝⠀⠋⠕⠭"

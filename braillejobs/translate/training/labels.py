@@ -29,7 +29,9 @@ for ``train --corrections``).
 
 from __future__ import annotations
 
+import difflib
 import multiprocessing as mp
+import re
 import time
 from functools import lru_cache
 from typing import Callable, Container, Iterable, Iterator
@@ -39,6 +41,8 @@ import numpy as np
 from ..chunks import ESCAPE, MAX_CELLS, UNPACKABLE, chunk_key, is_escape
 from ..louis_engine import AlignmentError, align
 from ..vocab import SEPARATOR
+
+BLANK = "\u2800"      # the blank cell: a space
 
 Progress = Callable[[dict], None]
 
@@ -66,20 +70,75 @@ def _partition(chunk: str, m: int, known: Callable[[str], bool]) -> list[str] | 
     return list(found) if found is not None else None
 
 
+def _owners(pieces: list[str]) -> list[int]:
+    """For each cell of ``"".join(pieces)``, the index of the piece it is in."""
+    return [i for i, piece in enumerate(pieces) for _cell in piece]
+
+
+def _follow(chunk: str, braille: str, pieces: list[str]) -> list[str]:
+    """``chunk`` cut as ``braille`` (a near spelling of it) is cut into ``pieces``: a cell
+    they share stays with its character, a cell only ``chunk`` has goes to the character of
+    the next shared cell (an indicator goes with the letter it is before), and a changed run to
+    the character where the run it replaces starts (cell for cell when the two runs are as long).
+    The join is ``chunk``."""
+    owner = _owners(pieces)
+    out = [""] * len(pieces)
+    matcher = difflib.SequenceMatcher(None, braille, chunk, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal" or (op == "replace" and i2 - i1 == j2 - j1):   # cell for cell
+            for k in range(j2 - j1):
+                out[owner[i1 + k]] += chunk[j1 + k]
+        elif op in ("replace", "insert"):
+            at = owner[i1] if i1 < len(owner) else len(pieces) - 1
+            out[at] += chunk[j1:j2]
+    return out
+
+
 def _spread(chunk: str, word: str, table: str, known: Callable[[str], bool]) -> list[str] | None:
     """Known pieces of a lumped ``chunk`` over the characters of ``word`` (their join is
-    ``chunk``), or None when there are none."""
-    lower = word.lower()
-    if lower != word:
+    ``chunk``), or None when there are none: cut as liblouis cuts the lower-case word's own
+    braille (``_follow``: capital and grade 1 indicators, a corrected letter) where that gives
+    known pieces, else into the shortest known pieces."""
+    # with corrections listed first, a corrected word is cut as the base table spells it
+    for spelling in dict.fromkeys((table, table.rsplit(",", 1)[-1])):
         try:
-            braille, pieces = align(lower, table)
+            braille, pieces = align(word.lower(), spelling)
         except (AlignmentError, RuntimeError):
-            braille, pieces = "", []
-        if braille and chunk.endswith(braille) and len(pieces) == len(word):
-            pieces = [chunk[:len(chunk) - len(braille)] + pieces[0]] + pieces[1:]
-            if all(not p or known(p) for p in pieces):
-                return pieces
+            continue
+        if braille and len(pieces) == len(word):
+            followed = _follow(chunk, braille, pieces)
+            if all(not p or known(p) for p in followed):
+                return followed
     return _partition(chunk, len(word), known)
+
+
+def _split_phrases(text: str, chunks: list[str]) -> list[str]:
+    """A phrase's braille reported at its first character (a multi-word rule, such as a
+    transcriber's correction for a phrase) cut at its spaces: each space gets its blank cell and
+    each word its own braille, on its first character (``refine`` spreads it on). Left whole
+    when the blank cells do not match the spaces one to one."""
+    out = list(chunks)
+    n = len(text)
+    p = 0
+    while p < n:
+        c = out[p]
+        q = p + 1
+        while q < n and not out[q]:
+            q += 1
+        if c and any(ch.isspace() for ch in text[p + 1:q]):
+            while q > p + 1 and text[q - 1].isspace():   # spaces after the phrase stay empty
+                q -= 1
+            words = re.split(r"(\s)", text[p:q])    # words (some empty) between spaces
+            cells = c.split(BLANK)
+            if len(cells) == len(words) // 2 + 1 and \
+                    all(w or not cell for w, cell in zip(words[::2], cells)):
+                at = p
+                for i, w in enumerate(words):
+                    if w:
+                        out[at] = BLANK if i % 2 else cells[i // 2]
+                    at += len(w)
+        p = q
+    return out
 
 
 def refine(text: str, chunks: list[str], table: str,
@@ -90,7 +149,7 @@ def refine(text: str, chunks: list[str], table: str,
     that cannot be packed are spread. Escapes are left whole (they become ``ESCAPE``).
     """
     known = known or (lambda c: chunk_key(c) != UNPACKABLE)
-    out = list(chunks)
+    out = _split_phrases(text, chunks)
     n = len(text)
     for p in range(n):
         c = out[p]

@@ -35,7 +35,7 @@ from .taught import NEIGHBOURS
 # ---------------------------------------------------------------------------------------------
 # labelling
 
-LABEL_FORMAT = 2      # 2: escapes and spread chunks (labels.refine)
+LABEL_FORMAT = 3      # 2: escapes and spread chunks (labels.refine); 3: phrases cut at spaces
 
 
 def labels_path(corpus_dir: Path, table: str, vocab: Vocab | None = None) -> Path:
@@ -134,7 +134,8 @@ class TrainOptions:
     focus_sample: int = 16 << 20   # characters of the stream the focus CNN tags
     # the transcribers' corrections as the teacher (an ActiveCorrections; fine-tuning only)
     corrections: object | None = None
-    corrections_sample: int = 8 << 20   # characters of the corpus relabelled with them
+    corrections_sample: int | None = None   # characters of the corpus relabelled with them
+                                            # (None: all of it)
     corrections_share: float = 0.25     # of the windows, centred on a corrected word
     corrections_negatives: int = NEIGHBOURS   # words like each corrected word, as often
     # fine-tuning: keep the normalisation statistics of the --init model (a small or skewed
