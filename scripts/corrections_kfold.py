@@ -176,10 +176,12 @@ def main() -> int:
     ap.add_argument("--length", type=int, default=512,
                     help="window: the full receptive field (shorter windows cost accuracy)")
     ap.add_argument("--lr", type=float, default=1e-4)
-    ap.add_argument("--share", type=float, default=0.5,
-                    help="share of the windows centred on a corrected word")
-    ap.add_argument("--sample", type=int, default=4 << 20,
-                    help="corpus characters relabelled with the corrections")
+    ap.add_argument("--share", type=float, default=0.25,
+                    help="share of the windows centred on a corrected word (train "
+                    "--corrections-share)")
+    ap.add_argument("--sample", type=int, default=None,
+                    help="corpus characters relabelled with the corrections (train "
+                    "--corrections-sample) [default: the whole corpus]")
     ap.add_argument("--negatives", type=int, default=NEIGHBOURS,
                     help="words like each corrected word centred on as often (train "
                     "--corrections-negatives; 0 for none)")
@@ -189,7 +191,9 @@ def main() -> int:
     ap.add_argument("--tune-top", type=int, default=None, metavar="N",
                     help="learn only the CNN's last N residual blocks and output layer "
                     "(train --tune-top) [default: everything]")
-    ap.add_argument("--prose-lines", type=int, default=1000)
+    ap.add_argument("--prose-lines", type=int, default=0,
+                    help="held-out corpus lines scored for prose, spread over the split "
+                    "[default: all of them]")
     ap.add_argument("--only-fold", type=int, default=None, help="run one fold (0-based)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--taught", action="store_true",

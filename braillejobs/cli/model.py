@@ -104,9 +104,11 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
 @click.option("--corrections", "corrections_set", default=None, metavar="SET",
               help="Fine-tune (--init) with the transcribers' corrections as the teacher: the "
               "global set and SET over it (give global for the global set alone).")
-@click.option("--corrections-sample", type=click.IntRange(1 << 16), default=8 << 20,
-              show_default=True, metavar="CHARS",
-              help="Characters of the corpus relabelled with the corrections.")
+@click.option("--corrections-sample", type=click.IntRange(1 << 16), default=None,
+              metavar="CHARS",
+              help="Relabel only this many characters of the corpus, taken evenly over it, "
+                   "with the corrections [default: the whole corpus; a smaller sample costs "
+                   "the model more of what it wrote right before].")
 @click.option("--corrections-share", type=click.FloatRange(0.01, 1.0), default=0.25,
               show_default=True, help="Share of the windows centred on a corrected word.")
 @click.option("--corrections-negatives", type=click.IntRange(0), default=6, show_default=True,

@@ -3,8 +3,8 @@
 The teacher is liblouis with the corrections table listed before its own
 (:mod:`braillejobs.corrections.table`), so a corrected word is labelled as the correction
 writes it, with the indicators and punctuation liblouis puts around it, and every other word as
-before. The stream is a sample of the corpus (``sample_chars`` characters of lines taken evenly
-over it) and, for each correction, lines of the corpus with one of their words replaced by the
+before. The stream is the corpus (or a sample of ``sample_chars`` characters of lines taken
+evenly over it) and, for each correction, lines of the corpus with one of their words replaced by the
 corrected print in varied forms (lower case, capitalised, all capitals; after opening and
 before closing punctuation), so the model sees each correction in many contexts, not only where
 the corpus happens to use it. The start of every corrected word in the stream is returned, for the
@@ -99,20 +99,20 @@ def neighbours(prints: Sequence[str], lines: Sequence[str], per: int = NEIGHBOUR
     return list(out)
 
 
-def spread_sample(path: Path, chars: int) -> list[str]:
+def spread_sample(path: Path, chars: int | None) -> list[str]:
     """About ``chars`` characters of lines taken evenly over the whole file (its sources follow
     one another: its first lines alone would be one source, and a model fine-tuned on them
-    forgets the others)."""
+    forgets the others); every line when ``chars`` is None or more than the file holds."""
     lines = list(read_lines(path))
     total = sum(len(line) + 1 for line in lines)
-    if total <= chars:
+    if chars is None or total <= chars:
         return lines
     step = total / chars
     return [lines[int(i * step)] for i in range(int(len(lines) / step))]
 
 
 def taught_stream(corpus_dir: Path, vocab: Vocab, tables: str, prints: Sequence[str], *,
-                  sample_chars: int, per: int = CONTEXTS, negatives: int = NEIGHBOURS,
+                  sample_chars: int | None, per: int = CONTEXTS, negatives: int = NEIGHBOURS,
                   workers: int | None = None, seed: int = 1,
                   progress: Callable[[dict], None] | None = None
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
