@@ -289,6 +289,7 @@ def main() -> int:
     summary = {"folds": args.folds, "seed": args.seed, "cases": total,
                "seconds_per_fold": args.seconds, "init": str(init),
                "negatives": args.negatives, "tune_top": args.tune_top,
+               "share": args.share, "sample": args.sample,
                "rulebook": {n: sum(r["rulebook"][n] * r["cases"] for r in results) / total
                             for n in names} if total else {},
                "prose": {n: sum(r["prose"][n] * r["prose_lines"] for r in results) /

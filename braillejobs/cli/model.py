@@ -130,8 +130,8 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
     """Train a tagger on the labelled corpus (resumable; CUDA when present).
 
     With --init, fine-tune an existing checkpoint instead of starting afresh; with
-    --corrections too, teach it the transcribers' corrections (liblouis with them labels a
-    sample of the corpus, and lines that put each corrected word in varied contexts)."""
+    --corrections too, teach it the transcribers' corrections (liblouis with them labels the
+    corpus, and lines that put each corrected word in varied contexts)."""
     from ..translate.training import train as trainer
 
     from ..translate.checkpoint import ARCHS, CheckpointError
