@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Sequence
 
-from ..safepaths import clean_part, escapes
+from ..safepaths import MAX_NAME_BYTES, clean_part, escapes, truncate_utf8
 
 # Files a directory or glob search picks up. A file named explicitly is always taken.
 DOCUMENT_SUFFIXES = (".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml", ".docx",
@@ -201,6 +201,9 @@ def output_bases(rels: Sequence[str]) -> list[str]:
         p = PurePosixPath(s)
         stripped.append(str(p.with_suffix("")) if p.suffix.lower() in DOCUMENT_SUFFIXES and
                         p.stem else s)
+    # each name in the form fetch writes it: stripping an extension can leave a trailing space
+    # or dot that cleaning removes later ("a .txt" -> "a"), which would meet another's name
+    stripped = [safe_relpath(s) for s in stripped]
     counts: dict[str, int] = {}
     for s in stripped:
         counts[s.lower()] = counts.get(s.lower(), 0) + 1
@@ -211,7 +214,16 @@ def output_bases(rels: Sequence[str]) -> list[str]:
         candidate, n = name, 1
         while candidate.lower() in used:  # the same relative path twice (two roots)
             n += 1
-            candidate = f"{name}-{n}"
+            candidate = _numbered(name, n)
         used.add(candidate.lower())
         out.append(candidate)
     return out
+
+
+def _numbered(name: str, n: int) -> str:
+    """``name`` with ``-n`` appended, its last part shortened so that cleaning, which cuts a
+    part at its byte limit, cannot cut the number off again."""
+    head, _, last = name.rpartition("/")
+    suffix = f"-{n}"
+    last = truncate_utf8(last, MAX_NAME_BYTES - len(suffix)).rstrip(" ") or "_"
+    return safe_relpath(f"{head}/{last}{suffix}" if head else f"{last}{suffix}")

@@ -95,6 +95,18 @@ def test_output_names_are_safe_and_never_collide():
     assert output_bases(["x/a.txt", "x/a.txt"]) == ["x/a.txt", "x/a.txt-2"]
 
 
+def test_output_names_are_compared_in_the_form_they_are_written():
+    """A name that cleaning changes again after its extension is cut ("a .txt" -> "a ") must
+    not meet another document's name once written: each document keeps its own file."""
+    bases = output_bases(["\x1f.txt", ": .txt"])
+    assert [safe_relpath(b) for b in bases] == bases
+    assert len({b.lower() for b in bases}) == 2
+    long = "x" * 199 + ".txt"  # a "-2" must survive the byte limit on a name
+    bases = output_bases([f"one/{long}", f"one/{long}"])
+    assert [safe_relpath(b) for b in bases] == bases
+    assert len({b.lower() for b in bases}) == 2
+
+
 @pytest.mark.parametrize("form", ["directory", "glob", "recursive glob", "glob of folders"])
 def test_a_link_out_of_the_searched_folder_is_refused_however_it_is_named(tmp_path, form):
     """A symbolic link planted in a folder, pointing outside it, is refused whether the folder is

@@ -332,6 +332,7 @@ def test_output_names_from_any_relative_path(rel):
         assert not any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in part)
     first, second = output_bases([rel, rel])
     assert first.lower() != second.lower()
+    assert safe_relpath(first) == first and safe_relpath(second) == second  # as written
 
 
 def test_planted_link_in_the_output_folder_is_not_followed(embedded, tmp_path):
