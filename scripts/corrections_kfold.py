@@ -129,17 +129,29 @@ SENTENCES = ("{} was the word.", "They said “{}” twice.", "Is it {}?", "({})
 
 def report_taught(args) -> int:
     """Of each fold's corrections, the share the fine-tuned CNN alone writes as corrected in
-    four sentences, against the shipped CNN (what fine-tuning taught)."""
+    four sentences, against the shipped CNN (what fine-tuning taught); and prose (held-out
+    lines where no correction applies, against liblouis) for the CNN alone and for auto with
+    the corrections, each shipped and fine-tuned (what the reader of the default neural chain
+    gets)."""
     import torch
 
     from braillejobs.corrections import active
+    from braillejobs.corrections.matching import Matcher
     from braillejobs.translate import checkpoint as ckpt_mod
     from braillejobs.translate.louis_engine import LouisEngine
     from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger, model_dir
+    from braillejobs.translate.training.evaluate import load_lines
 
-    shipped = NeuralEngine("cnn", TABLE, Tagger(ckpt_mod.load(args.init or model_dir() /
-                                                              "cnn-en-ueb-g2.pt"),
-                                                torch.device("cpu")), None, DEFAULT_THRESHOLDS)
+    base = Tagger(ckpt_mod.load(args.init or model_dir() / "cnn-en-ueb-g2.pt"),
+                  torch.device("cpu"))
+    shipped = NeuralEngine("cnn", TABLE, base, None, DEFAULT_THRESHOLDS)
+    rnn = Tagger(ckpt_mod.load(model_dir() / "rnn-en-ueb-g2.pt"), torch.device("cpu"))
+    thresholds = dict(DEFAULT_THRESHOLDS)
+    thresholds.update(base.checkpoint.meta.get("thresholds", {}))
+    heldout_path = args.corpus / "heldout.txt"
+    heldout = load_lines(heldout_path, args.prose_lines) if heldout_path.exists() else []
+    louis = LouisEngine(TABLE)
+    heldout_ref = [louis.translate_text(line) for line in heldout]
     rows = []
     for fold_dir in sorted(args.work.glob("fold*")):
         if not (fold_dir / "cnn-en-ueb-g2.pt").exists():
@@ -156,6 +168,20 @@ def report_taught(args) -> int:
         for name, engine in (("cnn (shipped)", shipped), ("cnn fine-tuned, alone", tuned)):
             out = engine.translate_lines(lines)
             row[name] = sum(o.braille == w for o, w in zip(out, want)) / max(1, len(lines))
+        if heldout:
+            matcher = Matcher(p for p, _b in corrections.braille)
+            clean = [i for i, line in enumerate(heldout) if not matcher.spans(line)]
+            prose_lines = [heldout[i] for i in clean]
+            ref = [heldout_ref[i] for i in clean]
+            engines = {"cnn (shipped)": shipped, "cnn fine-tuned, alone": tuned,
+                       "auto (shipped cnn) + corrections":
+                           NeuralEngine("auto", TABLE, base, rnn, thresholds, corrections),
+                       "auto (fine-tuned cnn) + corrections":
+                           NeuralEngine("auto", TABLE, tuned.primary, rnn, thresholds,
+                                        corrections)}
+            row["prose_lines"] = len(prose_lines)
+            row["prose"] = {name: prose(engine, prose_lines, ref)
+                            for name, engine in engines.items()}
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.json:
@@ -198,7 +224,8 @@ def main() -> int:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--taught", action="store_true",
                     help="only report, from the folds' saved models and corrections, how many "
-                    "of its own corrections each fine-tuned CNN writes alone, in a sentence")
+                    "of its own corrections each fine-tuned CNN writes alone, in a sentence, "
+                    "and prose for the CNN alone and auto, shipped and fine-tuned")
     args = ap.parse_args()
     if args.taught:
         return report_taught(args)
