@@ -202,7 +202,7 @@ def output_bases(rels: Sequence[str]) -> list[str]:
         stripped.append(str(p.with_suffix("")) if p.suffix.lower() in DOCUMENT_SUFFIXES and
                         p.stem else s)
     # each name in the form fetch writes it: stripping an extension can leave a trailing space
-    # or dot that cleaning removes later ("a .txt" -> "a"), which would meet another's name
+    # that cleaning removes later ("a .txt" -> "a"), which would meet another's name
     stripped = [safe_relpath(s) for s in stripped]
     counts: dict[str, int] = {}
     for s in stripped:
