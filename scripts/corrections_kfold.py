@@ -124,6 +124,49 @@ def prose(engine, lines: list[str], reference: list[str]) -> float:
     return sum(r.braille == ref for r, ref in zip(out, reference)) / max(1, len(lines))
 
 
+class HeldOut:
+    """Held-out corpus lines and liblouis's braille for them. Prose is the share of the lines
+    where no correction applies that an engine writes as liblouis does; an engine that is the
+    same in every fold (a shipped one, named by ``keep_as``) is scored once for a set of lines."""
+
+    def __init__(self, lines: list[str], louis) -> None:
+        self.lines = lines
+        self.reference = [louis.translate_text(line) for line in lines]
+        self._kept: dict[tuple, float] = {}
+
+    def clean(self, phrases) -> list[int]:
+        """Indices of the lines where none of ``phrases`` applies."""
+        from braillejobs.corrections.matching import Matcher
+
+        matcher = Matcher(phrases)
+        return [i for i, line in enumerate(self.lines) if not matcher.spans(line)]
+
+    def prose(self, engine, clean: list[int], keep_as: str | None = None) -> float:
+        key = (keep_as, tuple(clean))
+        if keep_as is not None and key in self._kept:
+            return self._kept[key]
+        score = prose(engine, [self.lines[i] for i in clean], [self.reference[i] for i in clean])
+        if keep_as is not None:
+            self._kept[key] = score
+        return score
+
+
+def shipped_models(init: Path | None):
+    """The path and tagger of the CNN the folds start from (``init``, or the shipped g2 CNN),
+    the shipped BiLSTM, and the routing thresholds: the CNN's own calibration over the defaults."""
+    import torch
+
+    from braillejobs.translate import checkpoint as ckpt_mod
+    from braillejobs.translate.neural import DEFAULT_THRESHOLDS, Tagger, model_dir
+
+    init = init or model_dir() / "cnn-en-ueb-g2.pt"
+    cnn = Tagger(ckpt_mod.load(init), torch.device("cpu"))
+    rnn = Tagger(ckpt_mod.load(model_dir() / "rnn-en-ueb-g2.pt"), torch.device("cpu"))
+    thresholds = dict(DEFAULT_THRESHOLDS)
+    thresholds.update(cnn.checkpoint.meta.get("thresholds", {}))
+    return init, cnn, rnn, thresholds
+
+
 SENTENCES = ("{} was the word.", "They said “{}” twice.", "Is it {}?", "({}), they wrote.")
 
 
@@ -136,22 +179,16 @@ def report_taught(args) -> int:
     import torch
 
     from braillejobs.corrections import active
-    from braillejobs.corrections.matching import Matcher
     from braillejobs.translate import checkpoint as ckpt_mod
     from braillejobs.translate.louis_engine import LouisEngine
-    from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger, model_dir
+    from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger
     from braillejobs.translate.training.evaluate import load_lines
 
-    base = Tagger(ckpt_mod.load(args.init or model_dir() / "cnn-en-ueb-g2.pt"),
-                  torch.device("cpu"))
+    _init, base, rnn, thresholds = shipped_models(args.init)
     shipped = NeuralEngine("cnn", TABLE, base, None, DEFAULT_THRESHOLDS)
-    rnn = Tagger(ckpt_mod.load(model_dir() / "rnn-en-ueb-g2.pt"), torch.device("cpu"))
-    thresholds = dict(DEFAULT_THRESHOLDS)
-    thresholds.update(base.checkpoint.meta.get("thresholds", {}))
     heldout_path = args.corpus / "heldout.txt"
-    heldout = load_lines(heldout_path, args.prose_lines) if heldout_path.exists() else []
-    louis = LouisEngine(TABLE)
-    heldout_ref = [louis.translate_text(line) for line in heldout]
+    heldout = HeldOut(load_lines(heldout_path, args.prose_lines)
+                      if heldout_path.exists() else [], LouisEngine(TABLE))
     rows = []
     for fold_dir in sorted(args.work.glob("fold*")):
         if not (fold_dir / "cnn-en-ueb-g2.pt").exists():
@@ -168,20 +205,17 @@ def report_taught(args) -> int:
         for name, engine in (("cnn (shipped)", shipped), ("cnn fine-tuned, alone", tuned)):
             out = engine.translate_lines(lines)
             row[name] = sum(o.braille == w for o, w in zip(out, want)) / max(1, len(lines))
-        if heldout:
-            matcher = Matcher(p for p, _b in corrections.braille)
-            clean = [i for i, line in enumerate(heldout) if not matcher.spans(line)]
-            prose_lines = [heldout[i] for i in clean]
-            ref = [heldout_ref[i] for i in clean]
-            engines = {"cnn (shipped)": shipped, "cnn fine-tuned, alone": tuned,
-                       "auto (shipped cnn) + corrections":
-                           NeuralEngine("auto", TABLE, base, rnn, thresholds, corrections),
-                       "auto (fine-tuned cnn) + corrections":
-                           NeuralEngine("auto", TABLE, tuned.primary, rnn, thresholds,
-                                        corrections)}
-            row["prose_lines"] = len(prose_lines)
-            row["prose"] = {name: prose(engine, prose_lines, ref)
-                            for name, engine in engines.items()}
+        if heldout.lines:
+            clean = heldout.clean(p for p, _b in corrections.braille)
+            row["prose_lines"] = len(clean)
+            row["prose"] = {
+                "cnn (shipped)": heldout.prose(shipped, clean, keep_as="cnn (shipped)"),
+                "cnn fine-tuned, alone": heldout.prose(tuned, clean),
+                "auto (shipped cnn) + corrections": heldout.prose(
+                    NeuralEngine("auto", TABLE, base, rnn, thresholds, corrections), clean),
+                "auto (fine-tuned cnn) + corrections": heldout.prose(
+                    NeuralEngine("auto", TABLE, tuned.primary, rnn, thresholds, corrections),
+                    clean)}
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.json:
@@ -233,10 +267,8 @@ def main() -> int:
     import torch
 
     from braillejobs.corrections import active, store
-    from braillejobs.corrections.matching import Matcher
-    from braillejobs.translate import checkpoint as ckpt_mod
     from braillejobs.translate.louis_engine import LouisEngine
-    from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger, model_dir
+    from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger
     from braillejobs.translate.training import train as trainer
     from braillejobs.translate.training.evaluate import RULEBOOK, load_lines, load_rulebook
 
@@ -246,13 +278,8 @@ def main() -> int:
     folds = [cases[i::args.folds] for i in range(args.folds)]
     louis = LouisEngine(TABLE)
     wrong = {id(c) for c in cases if louis.translate_text(c["input"]) != c["expected"]}
-    init = args.init or model_dir() / "cnn-en-ueb-g2.pt"
-    base_cnn = Tagger(ckpt_mod.load(init), torch.device("cpu"))
-    rnn = Tagger(ckpt_mod.load(model_dir() / "rnn-en-ueb-g2.pt"), torch.device("cpu"))
-    thresholds = dict(DEFAULT_THRESHOLDS)
-    thresholds.update(base_cnn.checkpoint.meta.get("thresholds", {}))
-    heldout = load_lines(args.corpus / "heldout.txt", args.prose_lines)
-    heldout_ref = [louis.translate_text(line) for line in heldout]
+    init, base_cnn, rnn, thresholds = shipped_models(args.init)
+    heldout = HeldOut(load_lines(args.corpus / "heldout.txt", args.prose_lines), louis)
     results = []
     for f, fold in enumerate(folds):
         if args.only_fold is not None and f != args.only_fold:
@@ -301,14 +328,12 @@ def main() -> int:
                "taught": {k: tuned.checkpoint.meta["corrections"].get(k) for k in
                           ("corrected_words", "negative_words", "negative_starts")},
                "rulebook": {name: agreement(e, fold) for name, e in engines.items()}}
-        matcher = Matcher(p for p, _b in made)
-        clean = [i for i, line in enumerate(heldout) if not matcher.spans(line)]
-        lines = [heldout[i] for i in clean]
-        ref = [heldout_ref[i] for i in clean]
-        row["prose_lines"] = len(lines)
-        row["prose"] = {"cnn (shipped)": prose(engines["cnn (shipped)"], lines, ref),
-                        "cnn fine-tuned, alone": prose(engines["cnn fine-tuned, alone"], lines,
-                                                       ref)}
+        clean = heldout.clean(p for p, _b in made)
+        row["prose_lines"] = len(clean)
+        row["prose"] = {"cnn (shipped)": heldout.prose(engines["cnn (shipped)"], clean,
+                                                       keep_as="cnn (shipped)"),
+                        "cnn fine-tuned, alone": heldout.prose(engines["cnn fine-tuned, alone"],
+                                                               clean)}
         results.append(row)
         print(json.dumps(row), flush=True)
     names = list(results[0]["rulebook"]) if results else []
