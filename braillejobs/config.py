@@ -83,6 +83,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("task_time_limit", 600, "Hard time limit of one task, in seconds.", int),
     Setting("visibility_timeout", 3600, "Seconds before Redis redelivers an unacknowledged task; "
             "must be longer than task_time_limit.", int),
+    Setting("lost_message_seconds", 120.0, "A worker checks this often (one worker of the "
+            "fleet at a time) for documents still queued in a job that has not changed for as "
+            "long, that no task message in Redis carries: their message was lost (a broker "
+            "restart or failover), and they are sent again. 0 turns the check off.", float),
     Setting("max_attempts", 3, "Attempts before a document is marked failed.", int),
     Setting("db_retry_attempts", 8, "Tries of one database step while the database cannot be "
             "reached (waits grow from 0.5 s to 10 s between them) before the task gives up and "

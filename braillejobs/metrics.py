@@ -167,6 +167,11 @@ DEAD_LETTERS = Counter(
     ["reason"])
 for _reason in DEAD_LETTER_REASONS:  # every series from the start: rate() has data at once
     DEAD_LETTERS.labels(_reason)
+RESENT_DOCUMENTS = Counter(
+    "braillejobs_resent_documents",
+    "Queued documents whose task message the broker had lost (a Redis restart or failover "
+    "between a worker's pop and its acknowledgement record) and that a worker's check sent "
+    "again.")
 MODEL_INFO = Gauge(
     "braillejobs_model_info",
     "The model a worker loaded for an engine (value 1): its version and the device it runs on.",
@@ -413,6 +418,11 @@ def record_corrections(counts: Mapping[str, int]) -> None:
 
 def record_dead_letter(kind: str) -> None:
     DEAD_LETTERS.labels(_bounded(kind, DEAD_LETTER_REASONS)).inc()
+
+
+def record_resent(documents: int) -> None:
+    if documents:
+        RESENT_DOCUMENTS.inc(documents)
 
 
 def record_batch(engine: str, characters: int) -> None:

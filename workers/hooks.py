@@ -14,7 +14,10 @@ the worker starts. It then:
   ``braillejobs workers list``;
 * leaves a queue that ``braillejobs workers pause`` paused still paused when it starts;
 * says in Redis, every few seconds from its consumer loop, which queues it consumes
-  (``braillejobs.fleet.presence``), and takes that back when it stops.
+  (``braillejobs.fleet.presence``), and takes that back when it stops;
+* every ``lost_message_seconds``, from a thread of its own (the check reads the database, which
+  must never hold up the consumer loop), takes its turn at sending again the queued documents
+  whose task message the broker lost (``braillejobs.fleet.recovery``).
 
 A failing metric must never fail a task: every hook here logs and carries on.
 """
@@ -31,7 +34,7 @@ from celery.worker.control import inspect_command
 
 from braillejobs import __version__, config, metrics
 from braillejobs.config import ConfigError
-from braillejobs.fleet import presence
+from braillejobs.fleet import presence, recovery
 from braillejobs.fleet.control import INFO_COMMAND, PAUSED_KEY
 
 log = logging.getLogger("braillejobs.worker")
@@ -56,7 +59,9 @@ def install(app, chunk_hooks: list[Callable[[Any], None]] | None = None,
     signals.task_postrun.connect(_task_postrun, weak=False)
     signals.worker_ready.connect(_worker_ready, weak=False)
     signals.worker_ready.connect(_start_presence, weak=False)
+    signals.worker_ready.connect(_start_lost_message_check, weak=False)
     signals.worker_shutdown.connect(_withdraw_presence, weak=False)
+    signals.worker_shutdown.connect(_stop_lost_message_check, weak=False)
     signals.worker_process_shutdown.connect(_process_shutdown, weak=False)
     port = config.get("metrics_port")
     if port:
@@ -296,3 +301,35 @@ def _withdraw_presence(**_kw) -> None:
             presence.withdraw(conn.default_channel.client, consumer.hostname, queues)
     except Exception as exc:
         log.warning("could not withdraw the consumed queues: %s", exc)
+
+
+# ------------------------------------------------------------------------- lost messages
+_lost_stop = threading.Event()
+
+
+def _start_lost_message_check(sender=None, **_kw) -> None:
+    seconds = config.get("lost_message_seconds")
+    consumer = sender
+    if not seconds or seconds <= 0 or consumer is None or not hasattr(consumer, "app"):
+        return
+    _lost_stop.clear()
+    threading.Thread(target=_lost_message_loop, args=(consumer.app, consumer.hostname, seconds),
+                     name="braillejobs-lost-messages", daemon=True).start()
+
+
+def _stop_lost_message_check(**_kw) -> None:
+    _lost_stop.set()
+
+
+def _lost_message_loop(app, node: str, seconds: float) -> None:
+    while not _lost_stop.wait(seconds):
+        try:
+            with app.connection_for_write() as conn:
+                client = conn.default_channel.client
+                if not recovery.take_turn(client, node, seconds):
+                    continue
+                done = recovery.check(client, seconds)
+            metrics.record_resent(done.documents)
+        except Exception as exc:  # the broker or the database away: the next turn tries again
+            log.warning("lost-message check failed (%s: %s); the next one is in %.0f s",
+                        exc.__class__.__name__, exc, seconds)

@@ -19,9 +19,10 @@ from tests.reliability.texts import prose, write_corpus
 
 pytestmark = [pytest.mark.redis]
 
-# Shortened reliability timings: a killed worker's message comes back ~8 s after it was taken.
+# Shortened reliability timings: a killed worker's message comes back ~8 s after it was taken;
+# a message the broker lost is sent again once its job has been quiet for 2 s.
 FAST = {"task_time_limit": 5, "visibility_timeout": 8, "documents_per_task": 3,
-        "max_attempts": 10}
+        "max_attempts": 10, "lost_message_seconds": 2}
 
 
 def _expected_brf(path: Path) -> bytes:
@@ -119,6 +120,23 @@ def test_kill9_workers_mid_task_five_rounds(fleet_factory, fault_redis, pg_url, 
 @pytest.mark.postgres
 def test_kill9_workers_mid_task_twenty_rounds(fleet_factory, fault_redis, pg_url, tmp_path):
     _kill_rounds(fleet_factory, fault_redis, pg_url, tmp_path, rounds=20)
+
+
+def test_a_message_the_broker_lost_is_sent_again(fleet_factory, fault_redis, tmp_path):
+    from braillejobs.queue import PRIORITIES, queue_key
+
+    fleet = fleet_factory(fault_redis.url, f"sqlite:///{tmp_path / 'bj.db'}", **FAST)
+    write_corpus(tmp_path / "in", count=9, size=2_000, seed=9)
+    job = fleet.submit([str(tmp_path / "in")], format="brf")
+    # The oldest message taken off the list as a worker's BRPOP takes it, and never recorded as
+    # held: what a broker restart between the two steps leaves.
+    lost = fault_redis.client().rpop(queue_key(fleet.values["queue"], PRIORITIES["normal"]))
+    assert lost
+    worker = fleet.worker("a")
+    rows = fleet.wait_finished(job, timeout=60, supervise=False)
+    fleet.check_exactly_once(rows)
+    assert [r["status"] for r in rows] == ["done"] * 9
+    assert "3 queued document(s) had no task message in the broker" in worker.log_text()
 
 
 def test_redis_restart_during_a_job(fleet_factory, fault_redis, tmp_path):
