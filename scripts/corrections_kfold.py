@@ -251,6 +251,9 @@ def main() -> int:
     ap.add_argument("--tune-top", type=int, default=None, metavar="N",
                     help="learn only the CNN's last N residual blocks and output layer "
                     "(train --tune-top) [default: everything]")
+    ap.add_argument("--anchor", type=float, default=0.0,
+                    help="weight of the term that keeps the shipped CNN's predictions where it "
+                    "already writes the label (train --anchor) [default: 0, off]")
     ap.add_argument("--prose-lines", type=int, default=0,
                     help="held-out corpus lines scored for prose, spread over the split "
                     "[default: all of them]")
@@ -307,7 +310,7 @@ def main() -> int:
                                     batch=args.batch, length=args.length, lr=args.lr,
                                     device="cpu", resume=False, eval_lines=0, seed=args.seed,
                                     freeze_norm=not args.train_norm,
-                                    tune_top=args.tune_top)
+                                    tune_top=args.tune_top, anchor=args.anchor)
         tuned = Tagger(trainer.train(args.corpus, out, opts), torch.device("cpu"))
         tuned_seconds = time.monotonic() - started
         engines = {

@@ -123,10 +123,15 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
 @click.option("--tune-top", type=click.IntRange(0), default=None, metavar="N",
               help="Fine-tuning a CNN (--init): learn only its last N residual blocks and its "
                    "output layer, keeping the rest as it was [default: learn everything].")
+@click.option("--anchor", type=click.FloatRange(0.0), default=0.0, show_default=True,
+              help="Fine-tuning (--init): weight of a term that keeps the starting model's "
+                   "predictions where it already writes the label (a KL divergence from its "
+                   "distribution), so that it forgets less of what it had right; 0 turns it "
+                   "off.")
 def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, length, lr,
               device, no_resume, eval_lines, init, precision, focus, focus_share,
               focus_sample, corrections_set, corrections_sample, corrections_share,
-              corrections_negatives, freeze_norm, tune_top) -> None:
+              corrections_negatives, freeze_norm, tune_top, anchor) -> None:
     """Train a tagger on the labelled corpus (resumable; CUDA when present).
 
     With --init, fine-tune an existing checkpoint instead of starting afresh; with
@@ -149,7 +154,7 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
                                 corrections_sample=corrections_sample,
                                 corrections_share=corrections_share,
                                 corrections_negatives=corrections_negatives,
-                                freeze_norm=freeze_norm, tune_top=tune_top)
+                                freeze_norm=freeze_norm, tune_top=tune_top, anchor=anchor)
     if corrections_set is not None:
         from ..corrections.active import load
 

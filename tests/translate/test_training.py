@@ -400,3 +400,34 @@ def test_tune_top_learns_only_the_last_blocks_and_the_output(tiny_models, tiny_c
         trainer.train(tiny_corpus, tmp_path / "y.pt", trainer.TrainOptions(
             arch="rnn", steps=1, device="cpu", eval_lines=0, init=tiny_models["rnn"],
             tune_top=1))
+
+
+def test_the_anchor_term_keeps_what_the_start_had_right_and_only_that():
+    """Zero for a model that predicts as the start does; where the start's best guess is not
+    the label (a correction), nothing pulls back towards it."""
+    torch.manual_seed(0)
+    teacher = torch.nn.Embedding(12, 5)
+    xb = torch.randint(0, 12, (2, 7))
+    ref = teacher(xb).detach()
+    yb = ref.argmax(-1)                                   # the start writes every label
+    assert float(trainer.anchor_loss(ref.clone(), teacher, xb, yb)) == pytest.approx(0, abs=1e-6)
+    moved = (ref + torch.randn_like(ref)).requires_grad_(True)
+    assert float(trainer.anchor_loss(moved, teacher, xb, yb)) > 0.01
+    wrong = (yb + 1) % 5                                  # the start is wrong everywhere
+    loss = trainer.anchor_loss(moved, teacher, xb, wrong)
+    assert float(loss) == 0
+    loss.backward()
+    assert float(moved.grad.abs().sum()) == 0
+
+
+def test_fine_tune_with_an_anchor_records_it(tiny_models, tiny_corpus, tmp_path):
+    out = tmp_path / "anchored.pt"
+    result = CliRunner().invoke(train_cmd, [
+        "--arch", "cnn", "--init", str(tiny_models["cnn"]), "--corpus", str(tiny_corpus),
+        "-o", str(out), "--steps", "4", "--batch", "8", "--length", "64", "--device", "cpu",
+        "--eval-lines", "0", "--anchor", "1", "--no-resume"])
+    assert result.exit_code == 0, result.output
+    assert ckpt_mod.load(out).meta["fine_tuned_from"]["anchor"] == 1.0
+    with pytest.raises(ValueError, match="--anchor"):
+        trainer.train(tiny_corpus, tmp_path / "x.pt", trainer.TrainOptions(
+            arch="cnn", preset="tiny", steps=1, device="cpu", eval_lines=0, anchor=1.0))

@@ -13,6 +13,7 @@ vocabularies, table, corpus digest and evaluation figures.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -143,6 +144,9 @@ class TrainOptions:
     freeze_norm: bool | None = None
     # fine-tuning a CNN: learn only its last N residual blocks and output layer (None: all)
     tune_top: int | None = None
+    # fine-tuning: weight of a term that keeps the starting model's predictions where it
+    # already writes the label (KL divergence from its distribution; 0: off)
+    anchor: float = 0.0
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -179,6 +183,19 @@ def freeze_norms(model: torch.nn.Module) -> None:
     for m in model.modules():
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             m.eval()
+
+
+def anchor_loss(logits: torch.Tensor, teacher: torch.nn.Module, xb: torch.Tensor,
+                yb: torch.Tensor) -> torch.Tensor:
+    """Mean KL divergence of ``logits`` from the starting model's distribution, over the
+    positions where the starting model's best guess is already the label: what it had right is
+    kept, what it had wrong (a correction, its own mistakes) is left to the labels."""
+    with torch.no_grad():
+        ref = teacher(xb).float().log_softmax(-1)
+        keep = (ref.argmax(-1) == yb).float()
+    own = logits.float().log_softmax(-1)
+    kl = (ref.exp() * (ref - own)).sum(-1)
+    return (kl * keep).sum() / keep.sum().clamp(min=1.0)
 
 
 def _device(name: str) -> torch.device:
@@ -258,6 +275,14 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         for p in model.parameters():   # the rest keeps the starting model's weights
             p.requires_grad_(id(p) in learning)
     optim = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    teacher = None
+    if opts.anchor:
+        if base is None:
+            raise ValueError("--anchor keeps a starting model's predictions: give the checkpoint "
+                             "to start from with --init")
+        teacher = copy.deepcopy(model).eval()
+        for p in teacher.parameters():
+            p.requires_grad_(False)
     step, elapsed, chars_seen = 0, 0.0, 0
     rng = np.random.default_rng(opts.seed)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -268,7 +293,8 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
                 state["corpus_sha256"] == labelled.stats["corpus_sha256"] and \
                 state.get("taught") == (opts.corrections.digest if taught else None) and \
                 state.get("init") == (init_meta or {}).get("version") and \
-                state.get("tune_top") == opts.tune_top:
+                state.get("tune_top") == opts.tune_top and \
+                state.get("anchor", 0.0) == opts.anchor:
             model.load_state_dict(state["model"])
             optim.load_state_dict(state["optim"])
             step, elapsed, chars_seen = state["step"], state["elapsed"], state["chars_seen"]
@@ -312,7 +338,7 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
 
     def save_resume() -> None:
         torch.save({"arch": opts.arch, "preset": preset, "init": (init_meta or {}).get("version"),
-                    "tune_top": opts.tune_top,
+                    "tune_top": opts.tune_top, "anchor": opts.anchor,
                     "model": model.state_dict(),
                     "optim": optim.state_dict(), "step": step, "elapsed": elapsed,
                     "chars_seen": chars_seen, "rng": rng.bit_generator.state,
@@ -341,6 +367,8 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
             logits = model(x[idx])
             loss = loss_fn(logits.float().reshape(-1, vocab.n_chunks), y[idx].reshape(-1))
+            if teacher is not None:
+                loss = loss + opts.anchor * anchor_loss(logits, teacher, x[idx], y[idx])
         optim.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -378,7 +406,7 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
     }
     if init_meta is not None:
         meta["fine_tuned_from"] = {**init_meta, "norm_frozen": norm_frozen,
-                                   "tuned_top_blocks": opts.tune_top}
+                                   "tuned_top_blocks": opts.tune_top, "anchor": opts.anchor}
     if taught is not None:
         meta["corrections"] = {"digest": opts.corrections.digest, "share": share, **taught}
     elif hard is not None:
