@@ -663,8 +663,11 @@ def test_every_image_command_is_a_braillejobs_command():
             path.append(args.pop(0))
             group = sub
         assert not isinstance(group, click.Group), f"{where}: {' '.join(argv)} is a group"
-        # Parse the options as the command would, without running it.
-        group.make_context(" ".join(path), args)
+        # Parse the options as the command would, without running it, under the root
+        # context as the command line does (Click keeps the help option a command first made:
+        # one made without the root's -h would stay without it for later tests).
+        root = click.Context(main, info_name="braillejobs", **main.context_settings)
+        group.make_context(" ".join(path), args, parent=root)
 
 
 # -------------------------------------------------------------------------------- metrics
