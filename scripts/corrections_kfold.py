@@ -251,9 +251,9 @@ def main() -> int:
     ap.add_argument("--tune-top", type=int, default=None, metavar="N",
                     help="learn only the CNN's last N residual blocks and output layer "
                     "(train --tune-top) [default: everything]")
-    ap.add_argument("--anchor", type=float, default=0.0,
+    ap.add_argument("--anchor", type=float, default=None,
                     help="weight of the term that keeps the shipped CNN's predictions where it "
-                    "already writes the label (train --anchor) [default: 0, off]")
+                    "already writes the label (train --anchor) [default: train's, 1]")
     ap.add_argument("--prose-lines", type=int, default=0,
                     help="held-out corpus lines scored for prose, spread over the split "
                     "[default: all of them]")
@@ -343,7 +343,7 @@ def main() -> int:
     total = sum(r["cases"] for r in results)
     summary = {"folds": args.folds, "seed": args.seed, "cases": total,
                "seconds_per_fold": args.seconds, "init": str(init),
-               "negatives": args.negatives, "tune_top": args.tune_top,
+               "negatives": args.negatives, "tune_top": args.tune_top, "anchor": args.anchor,
                "share": args.share, "sample": args.sample,
                "rulebook": {n: sum(r["rulebook"][n] * r["cases"] for r in results) / total
                             for n in names} if total else {},

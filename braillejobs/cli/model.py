@@ -123,11 +123,11 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
 @click.option("--tune-top", type=click.IntRange(0), default=None, metavar="N",
               help="Fine-tuning a CNN (--init): learn only its last N residual blocks and its "
                    "output layer, keeping the rest as it was [default: learn everything].")
-@click.option("--anchor", type=click.FloatRange(0.0), default=0.0, show_default=True,
+@click.option("--anchor", type=click.FloatRange(0.0), default=None,
               help="Fine-tuning (--init): weight of a term that keeps the starting model's "
                    "predictions where it already writes the label (a KL divergence from its "
                    "distribution), so that it forgets less of what it had right; 0 turns it "
-                   "off.")
+                   "off. Default: 1 with --corrections, 0 otherwise.")
 def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, length, lr,
               device, no_resume, eval_lines, init, precision, focus, focus_share,
               focus_sample, corrections_set, corrections_sample, corrections_share,

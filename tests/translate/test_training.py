@@ -136,6 +136,7 @@ def test_fine_tune_keeps_the_vocabulary_and_adds_escapes(tiny_models, tiny_corpu
     # a plain fine-tune re-estimates the normalisation statistics on its windows
     assert tuned.meta["fine_tuned_from"]["norm_frozen"] is False
     assert not _same_norm_statistics(base, tuned)
+    assert tuned.meta["fine_tuned_from"]["anchor"] == 0.0     # no anchor without corrections
     # a model of another architecture cannot start from it
     wrong = CliRunner().invoke(train_cmd, ["--arch", "rnn"] + args[2:])
     assert wrong.exit_code != 0 and "use --arch cnn" in wrong.output
@@ -332,6 +333,8 @@ def test_fine_tuning_with_corrections_labels_them_in_many_contexts(tiny_models, 
         assert taught["share"] == 0.5 and ckpt.meta["steps"] == 8
         # a skewed sample must not re-estimate the normalisation statistics (by default)
         assert ckpt.meta["fine_tuned_from"]["norm_frozen"] is True
+        # and keeps what the start had right, by default
+        assert ckpt.meta["fine_tuned_from"]["anchor"] == trainer.ANCHOR_WITH_CORRECTIONS == 1.0
         base = ckpt_mod.load(tiny_models["cnn"])
         assert _same_norm_statistics(base, ckpt)
         assert not torch.equal(base.state_dict["out.weight"], ckpt.state_dict["out.weight"])

@@ -145,11 +145,16 @@ class TrainOptions:
     # fine-tuning a CNN: learn only its last N residual blocks and output layer (None: all)
     tune_top: int | None = None
     # fine-tuning: weight of a term that keeps the starting model's predictions where it
-    # already writes the label (KL divergence from its distribution; 0: off)
-    anchor: float = 0.0
+    # already writes the label (KL divergence from its distribution; 0: off; None: the default,
+    # ANCHOR_WITH_CORRECTIONS with corrections, off otherwise)
+    anchor: float | None = None
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
+# The anchor's weight when fine-tuning on corrections: on the rulebook k-fold (fold 0) weight 1
+# kept most of the prose the corrections stream cost and nearly all it learned; 4 kept a little
+# more prose and learned less (README, the corrections k-fold).
+ANCHOR_WITH_CORRECTIONS = 1.0
 
 
 def use_bf16(opts: TrainOptions, device: torch.device) -> bool:
@@ -275,8 +280,10 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         for p in model.parameters():   # the rest keeps the starting model's weights
             p.requires_grad_(id(p) in learning)
     optim = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    anchor = opts.anchor if opts.anchor is not None else \
+        (ANCHOR_WITH_CORRECTIONS if opts.corrections is not None else 0.0)
     teacher = None
-    if opts.anchor:
+    if anchor:
         if base is None:
             raise ValueError("--anchor keeps a starting model's predictions: give the checkpoint "
                              "to start from with --init")
@@ -294,7 +301,7 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
                 state.get("taught") == (opts.corrections.digest if taught else None) and \
                 state.get("init") == (init_meta or {}).get("version") and \
                 state.get("tune_top") == opts.tune_top and \
-                state.get("anchor", 0.0) == opts.anchor:
+                state.get("anchor", 0.0) == anchor:
             model.load_state_dict(state["model"])
             optim.load_state_dict(state["optim"])
             step, elapsed, chars_seen = state["step"], state["elapsed"], state["chars_seen"]
@@ -338,7 +345,7 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
 
     def save_resume() -> None:
         torch.save({"arch": opts.arch, "preset": preset, "init": (init_meta or {}).get("version"),
-                    "tune_top": opts.tune_top, "anchor": opts.anchor,
+                    "tune_top": opts.tune_top, "anchor": anchor,
                     "model": model.state_dict(),
                     "optim": optim.state_dict(), "step": step, "elapsed": elapsed,
                     "chars_seen": chars_seen, "rng": rng.bit_generator.state,
@@ -368,7 +375,7 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
             logits = model(x[idx])
             loss = loss_fn(logits.float().reshape(-1, vocab.n_chunks), y[idx].reshape(-1))
             if teacher is not None:
-                loss = loss + opts.anchor * anchor_loss(logits, teacher, x[idx], y[idx])
+                loss = loss + anchor * anchor_loss(logits, teacher, x[idx], y[idx])
         optim.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -406,7 +413,7 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
     }
     if init_meta is not None:
         meta["fine_tuned_from"] = {**init_meta, "norm_frozen": norm_frozen,
-                                   "tuned_top_blocks": opts.tune_top, "anchor": opts.anchor}
+                                   "tuned_top_blocks": opts.tune_top, "anchor": anchor}
     if taught is not None:
         meta["corrections"] = {"digest": opts.corrections.digest, "share": share, **taught}
     elif hard is not None:
