@@ -119,9 +119,7 @@ def agreement(engine, cases: list[dict]) -> float:
     return sum(r.braille == c["expected"] for r, c in zip(out, cases)) / max(1, len(cases))
 
 
-def prose(engine, lines: list[str], reference: list[str]) -> float:
-    out = engine.translate_lines(lines)
-    return sum(r.braille == ref for r, ref in zip(out, reference)) / max(1, len(lines))
+BLANK = "\u2800"   # the blank cell between braille words
 
 
 class HeldOut:
@@ -141,14 +139,46 @@ class HeldOut:
         matcher = Matcher(phrases)
         return [i for i, line in enumerate(self.lines) if not matcher.spans(line)]
 
-    def prose(self, engine, clean: list[int], keep_as: str | None = None) -> float:
+    def braille(self, engine, clean: list[int], keep_as: str | None = None) -> list[str]:
+        """What ``engine`` writes for the lines ``clean``."""
         key = (keep_as, tuple(clean))
         if keep_as is not None and key in self._kept:
             return self._kept[key]
-        score = prose(engine, [self.lines[i] for i in clean], [self.reference[i] for i in clean])
+        out = [r.braille for r in engine.translate_lines([self.lines[i] for i in clean])]
         if keep_as is not None:
-            self._kept[key] = score
-        return score
+            self._kept[key] = out
+        return out
+
+    def score(self, out: list[str], clean: list[int]) -> float:
+        """The share of the lines ``clean`` that ``out`` writes as liblouis does."""
+        return sum(o == self.reference[i] for o, i in zip(out, clean)) / max(1, len(clean))
+
+    def prose(self, engine, clean: list[int], keep_as: str | None = None) -> float:
+        return self.score(self.braille(engine, clean, keep_as), clean)
+
+    def changes(self, before: list[str], after: list[str], clean: list[int]) -> list[dict]:
+        """The lines one engine (``before``) writes as liblouis does and another (``after``)
+        does not ("lost"), and the other way round ("gained"), each with its first word that
+        differs from liblouis's (``word``: None where the line's words and braille words do
+        not pair one to one) and what the engine that got the line wrong wrote for it: what a
+        fine-tune forgot or learned on prose."""
+        rows = []
+        for b, a, i in zip(before, after, clean):
+            ref = self.reference[i]
+            if (b == ref) == (a == ref):
+                continue
+            kind, wrong = ("lost", a) if b == ref else ("gained", b)
+            words = self.lines[i].split()
+            cells = [w for w in ref.split(BLANK) if w]
+            other = [w for w in wrong.split(BLANK) if w]
+            at = next((k for k, (x, y) in enumerate(zip(cells, other)) if x != y),
+                      min(len(cells), len(other)))
+            same_count = len(words) == len(cells)
+            rows.append({"change": kind, "line": self.lines[i],
+                         "word": words[at] if same_count and at < len(words) else None,
+                         "liblouis": cells[at] if at < len(cells) else "",
+                         "written": other[at] if at < len(other) else ""})
+        return rows
 
 
 def shipped_models(init: Path | None):
@@ -208,9 +238,16 @@ def report_taught(args) -> int:
         if heldout.lines:
             clean = heldout.clean(p for p, _b in corrections.braille)
             row["prose_lines"] = len(clean)
+            before = heldout.braille(shipped, clean, keep_as="cnn (shipped)")
+            after = heldout.braille(tuned, clean)
+            changes = heldout.changes(before, after, clean)
+            row["prose_lost"] = sum(c["change"] == "lost" for c in changes)
+            row["prose_gained"] = len(changes) - row["prose_lost"]
+            with (fold_dir / "prose-changes.jsonl").open("w", encoding="utf-8") as f:
+                f.writelines(json.dumps(c, ensure_ascii=False) + "\n" for c in changes)
             row["prose"] = {
-                "cnn (shipped)": heldout.prose(shipped, clean, keep_as="cnn (shipped)"),
-                "cnn fine-tuned, alone": heldout.prose(tuned, clean),
+                "cnn (shipped)": heldout.score(before, clean),
+                "cnn fine-tuned, alone": heldout.score(after, clean),
                 "auto (shipped cnn) + corrections": heldout.prose(
                     NeuralEngine("auto", TABLE, base, rnn, thresholds, corrections), clean),
                 "auto (fine-tuned cnn) + corrections": heldout.prose(
@@ -262,7 +299,9 @@ def main() -> int:
     ap.add_argument("--taught", action="store_true",
                     help="only report, from the folds' saved models and corrections, how many "
                     "of its own corrections each fine-tuned CNN writes alone, in a sentence, "
-                    "and prose for the CNN alone and auto, shipped and fine-tuned")
+                    "and prose for the CNN alone and auto, shipped and fine-tuned; the prose "
+                    "lines the fine-tune lost and gained, with the first word that differs "
+                    "from liblouis, go to each fold's prose-changes.jsonl")
     args = ap.parse_args()
     if args.taught:
         return report_taught(args)
