@@ -151,9 +151,9 @@ class TrainOptions:
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
-# The anchor's weight when fine-tuning on corrections: on the rulebook k-fold (fold 0) weight 1
-# kept most of the prose the corrections stream cost and nearly all it learned; 4 kept a little
-# more prose and learned less (README, the corrections k-fold).
+# The anchor's weight when fine-tuning on corrections: on the rulebook's five folds weight 1
+# halved the prose the corrections stream cost beyond a plain fine-tune and kept most of what it
+# learned; on fold 0, 4 kept a little more prose and learned less (README, the k-fold).
 ANCHOR_WITH_CORRECTIONS = 1.0
 
 
