@@ -367,6 +367,7 @@ def main() -> int:
                "failing_cases_offered": len(others), "not_imported": why,
                "fine_tune_seconds": round(tuned_seconds, 1),
                "chars_seen": tuned.checkpoint.meta.get("chars_seen"),
+               "anchor": tuned.checkpoint.meta["fine_tuned_from"]["anchor"],
                "taught": {k: tuned.checkpoint.meta["corrections"].get(k) for k in
                           ("corrected_words", "negative_words", "negative_starts")},
                "rulebook": {name: agreement(e, fold) for name, e in engines.items()}}
@@ -382,7 +383,8 @@ def main() -> int:
     total = sum(r["cases"] for r in results)
     summary = {"folds": args.folds, "seed": args.seed, "cases": total,
                "seconds_per_fold": args.seconds, "init": str(init),
-               "negatives": args.negatives, "tune_top": args.tune_top, "anchor": args.anchor,
+               "negatives": args.negatives, "tune_top": args.tune_top,
+               "anchor": results[0]["anchor"] if results else args.anchor,
                "share": args.share, "sample": args.sample,
                "rulebook": {n: sum(r["rulebook"][n] * r["cases"] for r in results) / total
                             for n in names} if total else {},
