@@ -11,7 +11,8 @@ scored against the rulebook for liblouis (without and with the corrections), the
 shipped one, and the fine-tuned one alone and as the cnn engine that also hands corrected words
 to liblouis), and auto. The held-out fold's own cases are never among the corrections. Prose:
 the base and the fine-tuned CNN on held-out corpus lines where no correction applies, against
-liblouis (the corrections must not cost accuracy elsewhere).
+liblouis (the corrections must not cost accuracy elsewhere): the evaluation half of the split,
+since the fine-tune is blended back on the tuning half (train --keep-prose).
 
     python scripts/corrections_kfold.py --corpus corpus --work runs/kfold --folds 5 \\
         --seconds 600 --json runs/kfold/figures.json
@@ -181,6 +182,20 @@ class HeldOut:
         return rows
 
 
+def evaluation_lines(path: Path, limit: int) -> list[str]:
+    """The evaluation half of the held-out lines (the tuning half chooses the blend of each
+    fine-tune), ``limit`` of them spread over it (0: all)."""
+    from braillejobs.translate.training.evaluate import halves, load_lines
+    from braillejobs.translate.training.train import KEEP_PROSE_LINES
+
+    if not path.exists():
+        return []
+    lines = halves(load_lines(path, KEEP_PROSE_LINES))[1]
+    if limit and len(lines) > limit:
+        lines = [lines[int(i * len(lines) / limit)] for i in range(limit)]
+    return lines
+
+
 def shipped_models(init: Path | None):
     """The path and tagger of the CNN the folds start from (``init``, or the shipped g2 CNN),
     the shipped BiLSTM, and the routing thresholds: the CNN's own calibration over the defaults."""
@@ -212,13 +227,11 @@ def report_taught(args) -> int:
     from braillejobs.translate import checkpoint as ckpt_mod
     from braillejobs.translate.louis_engine import LouisEngine
     from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger
-    from braillejobs.translate.training.evaluate import load_lines
 
     _init, base, rnn, thresholds = shipped_models(args.init)
     shipped = NeuralEngine("cnn", TABLE, base, None, DEFAULT_THRESHOLDS)
-    heldout_path = args.corpus / "heldout.txt"
-    heldout = HeldOut(load_lines(heldout_path, args.prose_lines)
-                      if heldout_path.exists() else [], LouisEngine(TABLE))
+    heldout = HeldOut(evaluation_lines(args.corpus / "heldout.txt", args.prose_lines),
+                      LouisEngine(TABLE))
     rows = []
     for fold_dir in sorted(args.work.glob("fold*")):
         if not (fold_dir / "cnn-en-ueb-g2.pt").exists():
@@ -291,9 +304,15 @@ def main() -> int:
     ap.add_argument("--anchor", type=float, default=None,
                     help="weight of the term that keeps the shipped CNN's predictions where it "
                     "already writes the label (train --anchor) [default: train's, 1]")
+    ap.add_argument("--keep-prose", action=argparse.BooleanOptionalAction, default=None,
+                    help="blend each fine-tune back toward the shipped CNN until its prose on "
+                    "the tuning half holds (train --keep-prose) [default: train's, on]")
+    ap.add_argument("--resume", action="store_true",
+                    help="go on from each fold's resume file where it matches (a fold whose "
+                    "fine-tune has used its seconds is only blended and scored again)")
     ap.add_argument("--prose-lines", type=int, default=0,
-                    help="held-out corpus lines scored for prose, spread over the split "
-                    "[default: all of them]")
+                    help="lines of the held-out split's evaluation half scored for prose, "
+                    "spread over it [default: all of them]")
     ap.add_argument("--only-fold", type=int, default=None, help="run one fold (0-based)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--taught", action="store_true",
@@ -312,7 +331,7 @@ def main() -> int:
     from braillejobs.translate.louis_engine import LouisEngine
     from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger
     from braillejobs.translate.training import train as trainer
-    from braillejobs.translate.training.evaluate import RULEBOOK, load_lines, load_rulebook
+    from braillejobs.translate.training.evaluate import RULEBOOK, load_rulebook
 
     args.work.mkdir(parents=True, exist_ok=True)
     cases = load_rulebook(RULEBOOK, TABLE)
@@ -321,7 +340,7 @@ def main() -> int:
     louis = LouisEngine(TABLE)
     wrong = {id(c) for c in cases if louis.translate_text(c["input"]) != c["expected"]}
     init, base_cnn, rnn, thresholds = shipped_models(args.init)
-    heldout = HeldOut(load_lines(args.corpus / "heldout.txt", args.prose_lines), louis)
+    heldout = HeldOut(evaluation_lines(args.corpus / "heldout.txt", args.prose_lines), louis)
     results = []
     for f, fold in enumerate(folds):
         if args.only_fold is not None and f != args.only_fold:
@@ -331,8 +350,8 @@ def main() -> int:
                   if id(c) in wrong]
         db = args.work / f"fold{f}" / "corrections.db"
         db.parent.mkdir(parents=True, exist_ok=True)
-        if db.exists():
-            db.unlink()
+        for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+            stale.unlink(missing_ok=True)
         use_database(db)
         made, why = candidates(others)
         right = [c for g, other in enumerate(folds) if g != f for c in other
@@ -347,9 +366,10 @@ def main() -> int:
                                     corrections_negatives=args.negatives,
                                     max_seconds=args.seconds,
                                     batch=args.batch, length=args.length, lr=args.lr,
-                                    device="cpu", resume=False, eval_lines=0, seed=args.seed,
-                                    freeze_norm=not args.train_norm,
-                                    tune_top=args.tune_top, anchor=args.anchor)
+                                    device="cpu", resume=args.resume, eval_lines=0,
+                                    seed=args.seed, freeze_norm=not args.train_norm,
+                                    tune_top=args.tune_top, anchor=args.anchor,
+                                    keep_prose=args.keep_prose)
         tuned = Tagger(trainer.train(args.corpus, out, opts), torch.device("cpu"))
         tuned_seconds = time.monotonic() - started
         engines = {
@@ -368,6 +388,7 @@ def main() -> int:
                "fine_tune_seconds": round(tuned_seconds, 1),
                "chars_seen": tuned.checkpoint.meta.get("chars_seen"),
                "anchor": tuned.checkpoint.meta["fine_tuned_from"]["anchor"],
+               "kept_prose": tuned.checkpoint.meta["fine_tuned_from"].get("kept_prose"),
                "taught": {k: tuned.checkpoint.meta["corrections"].get(k) for k in
                           ("corrected_words", "negative_words", "negative_starts")},
                "rulebook": {name: agreement(e, fold) for name, e in engines.items()}}
@@ -385,6 +406,7 @@ def main() -> int:
                "seconds_per_fold": args.seconds, "init": str(init),
                "negatives": args.negatives, "tune_top": args.tune_top,
                "anchor": results[0]["anchor"] if results else args.anchor,
+               "kept_weights": [(r["kept_prose"] or {}).get("weight") for r in results],
                "share": args.share, "sample": args.sample,
                "rulebook": {n: sum(r["rulebook"][n] * r["cases"] for r in results) / total
                             for n in names} if total else {},

@@ -55,7 +55,7 @@ def finish(args: argparse.Namespace, device: str, table: str, paths: dict, card:
     # the held-out lines, spread over the file, in two halves: the thresholds are chosen on
     # one and every figure is measured on the other
     spread = ev.load_lines(args.corpus / "heldout.txt", 2 * args.eval_lines)
-    tune, lines = spread[0::2], spread[1::2]
+    tune, lines = ev.halves(spread)
     cnn = Tagger(ckpt_mod.load(paths["cnn"]), torch.device(device))
     engines = {"cnn": NeuralEngine("cnn", table, cnn, None, DEFAULT_THRESHOLDS)}
     if "rnn" in paths:

@@ -128,10 +128,15 @@ def corpus_build(out: Path, seed: int, synthetic_share: float, user_dir: Path | 
                    "predictions where it already writes the label (a KL divergence from its "
                    "distribution), so that it forgets less of what it had right; 0 turns it "
                    "off. Default: 1 with --corrections, 0 otherwise.")
+@click.option("--keep-prose/--no-keep-prose", default=None,
+              help="Fine-tuning (--init): after training, blend the weights back toward the "
+                   "starting model's, as little as it takes for the model to write as many "
+                   "held-out lines (their tuning half, where no correction applies) as liblouis "
+                   "does as the start did. Default: on with --corrections, off otherwise.")
 def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, length, lr,
               device, no_resume, eval_lines, init, precision, focus, focus_share,
               focus_sample, corrections_set, corrections_sample, corrections_share,
-              corrections_negatives, freeze_norm, tune_top, anchor) -> None:
+              corrections_negatives, freeze_norm, tune_top, anchor, keep_prose) -> None:
     """Train a tagger on the labelled corpus (resumable; CUDA when present).
 
     With --init, fine-tune an existing checkpoint instead of starting afresh; with
@@ -154,7 +159,8 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
                                 corrections_sample=corrections_sample,
                                 corrections_share=corrections_share,
                                 corrections_negatives=corrections_negatives,
-                                freeze_norm=freeze_norm, tune_top=tune_top, anchor=anchor)
+                                freeze_norm=freeze_norm, tune_top=tune_top, anchor=anchor,
+                                keep_prose=keep_prose)
     if corrections_set is not None:
         from ..corrections.active import load
 
@@ -169,6 +175,9 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
         elif event["phase"] in ("count", "label"):
             what = "counting chunks" if event["phase"] == "count" else "labelling"
             bar.update(0, info=f"{what}: {event['chars']:,} chars")
+        elif event["phase"] == "blend":
+            bar.update(0, info=f"keeping prose: weight {event['weight']:.1f} of the fine-tune "
+                               f"writes {event['exact']:.2%} of the tuning lines")
         else:
             done = event["seconds"] if max_seconds else event["step"]
             bar.update(done, info=f"step {event['step']:,} loss {event['loss']:.4f} "
@@ -182,6 +191,11 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
         raise click.ClickException(str(exc)) from None
     echo(f"saved {out} ({ckpt.version}); held-out: "
                f"{json.dumps(ckpt.meta.get('heldout', {}))}")
+    kept = (ckpt.meta.get("fine_tuned_from") or {}).get("kept_prose")
+    if kept and kept["lines"]:
+        echo(f"kept prose: {kept['weight']:.0%} of the fine-tune's change kept; of "
+             f"{kept['lines']} held-out tuning lines it writes {kept['kept']:.2%} as liblouis "
+             f"does (the start {kept['start']:.2%}, the whole fine-tune {kept['tuned']:.2%})")
     drift = ckpt.meta.get("heldout_vs_start")
     if drift and drift["lines"] and drift["tuned"] < drift["start"]:
         where = " where no correction applies" if drift["outside_corrections"] else ""

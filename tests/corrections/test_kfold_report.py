@@ -33,3 +33,19 @@ def test_lost_and_gained_lines_name_the_first_word_that_differs():
     assert gained["word"] == "house" and gained["written"].endswith("⠲")
     assert held.score(after, clean) == held.score(before, clean) == 2 / 3
     assert held.changes(after, after, clean) == []
+
+
+def test_prose_is_scored_on_the_half_the_blend_never_saw(tmp_path):
+    """The fine-tunes are blended back on the tuning half of the held-out split (train
+    --keep-prose); the k-fold scores prose on the other half, spread over it when limited."""
+    from braillejobs.translate.training.evaluate import halves
+
+    kfold = _script()
+    path = tmp_path / "heldout.txt"
+    lines = [f"line number {i}" for i in range(40)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tune, evaluation = halves(lines)
+    assert kfold.evaluation_lines(path, 0) == evaluation and not set(tune) & set(evaluation)
+    few = kfold.evaluation_lines(path, 5)
+    assert len(few) == 5 and set(few) <= set(evaluation) and few[-1] != evaluation[4]
+    assert kfold.evaluation_lines(tmp_path / "missing.txt", 0) == []

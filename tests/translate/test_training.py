@@ -137,6 +137,7 @@ def test_fine_tune_keeps_the_vocabulary_and_adds_escapes(tiny_models, tiny_corpu
     assert tuned.meta["fine_tuned_from"]["norm_frozen"] is False
     assert not _same_norm_statistics(base, tuned)
     assert tuned.meta["fine_tuned_from"]["anchor"] == 0.0     # no anchor without corrections
+    assert tuned.meta["fine_tuned_from"]["kept_prose"] is None   # nor a blend back
     # a model of another architecture cannot start from it
     wrong = CliRunner().invoke(train_cmd, ["--arch", "rnn"] + args[2:])
     assert wrong.exit_code != 0 and "use --arch cnn" in wrong.output
@@ -335,6 +336,9 @@ def test_fine_tuning_with_corrections_labels_them_in_many_contexts(tiny_models, 
         assert ckpt.meta["fine_tuned_from"]["norm_frozen"] is True
         # and keeps what the start had right, by default
         assert ckpt.meta["fine_tuned_from"]["anchor"] == trainer.ANCHOR_WITH_CORRECTIONS == 1.0
+        # and is blended back until its prose holds, by default
+        from braillejobs.translate.training.blend import GRID
+        assert ckpt.meta["fine_tuned_from"]["kept_prose"]["weight"] in GRID
         base = ckpt_mod.load(tiny_models["cnn"])
         assert _same_norm_statistics(base, ckpt)
         assert not torch.equal(base.state_dict["out.weight"], ckpt.state_dict["out.weight"])
@@ -434,3 +438,61 @@ def test_fine_tune_with_an_anchor_records_it(tiny_models, tiny_corpus, tmp_path)
     with pytest.raises(ValueError, match="--anchor"):
         trainer.train(tiny_corpus, tmp_path / "x.pt", trainer.TrainOptions(
             arch="cnn", preset="tiny", steps=1, device="cpu", eval_lines=0, anchor=1.0))
+
+
+def test_a_blend_lies_on_the_straight_line_between_start_and_fine_tune():
+    from braillejobs.translate.training.blend import blend
+
+    start = {"w": torch.tensor([0.0, 2.0]).half(), "n": torch.tensor(3)}
+    tuned = {"w": torch.tensor([4.0, -2.0]), "n": torch.tensor(9)}
+    assert torch.equal(blend(start, tuned, 0.0)["w"], torch.tensor([0.0, 2.0]))
+    assert torch.equal(blend(start, tuned, 1.0)["w"], tuned["w"])
+    half = blend(start, tuned, 0.25)
+    assert torch.allclose(half["w"], torch.tensor([1.0, 1.0])) and half["w"].dtype == torch.float32
+    assert int(half["n"]) == 9                 # a counter is the fine-tune's, never blended
+
+
+def test_keep_prose_blends_a_wrecked_fine_tune_back_until_its_prose_holds(tiny_corpus, tmp_path):
+    """`--keep-prose`: the shipped CNN wrecked on purpose (a learning rate far too high) is
+    blended back toward the shipped weights until it writes the tuning half of the held-out
+    lines as liblouis does at least as often as the shipped CNN; the checkpoint records the
+    weight kept and each weight tried, and the kept model is the one saved."""
+    import shutil
+
+    from braillejobs.translate.training.blend import exact_share
+    from braillejobs.translate.training.evaluate import halves
+    from braillejobs.translate.louis_engine import LouisEngine
+
+    corpus_dir = tmp_path / "corpus"
+    shutil.copytree(tiny_corpus, corpus_dir)      # its held-out split is one line: use twenty
+    (corpus_dir / "heldout.txt").write_text("\n".join(SAMPLE) + "\n", encoding="utf-8")
+    shipped = ckpt_mod.shipped_path("cnn", "en-ueb-g2.ctb")
+    out = tmp_path / "kept.pt"
+    result = CliRunner().invoke(train_cmd, [
+        "--arch", "cnn", "--init", str(shipped), "--corpus", str(corpus_dir), "-o", str(out),
+        "--steps", "4", "--batch", "4", "--length", "64", "--lr", "1.0", "--device", "cpu",
+        "--eval-lines", "40", "--no-resume", "--keep-prose"])
+    assert result.exit_code == 0, result.output
+    ckpt = ckpt_mod.load(out)
+    kept = ckpt.meta["fine_tuned_from"]["kept_prose"]
+    tune, _evaluation = halves(SAMPLE)
+    assert kept["lines"] == len(tune) == 10
+    assert kept["tuned"] < kept["start"] <= kept["kept"] and kept["weight"] < 1.0
+    assert kept["tried"]["1.0"] == kept["tuned"] and kept["tried"][str(kept["weight"])] == \
+        kept["kept"]
+    assert all(share < kept["start"] for w, share in kept["tried"].items()
+               if float(w) > kept["weight"])          # nothing nearer the fine-tune passed
+    louis = LouisEngine("en-ueb-g2.ctb")
+    refs = [louis.translate_text(line) for line in tune]
+    assert exact_share(ckpt, tune, refs, torch.device("cpu")) == kept["kept"]   # as saved
+    assert "kept prose:" in result.output and f"{kept['kept']:.2%}" in result.output
+    # the resume file holds the fine-tune as trained, not the blend
+    resume = torch.load(trainer.resume_path(out), weights_only=False)
+    assert not torch.equal(resume["model"]["out.weight"].half(), ckpt.state_dict["out.weight"])
+    with pytest.raises(ValueError, match="--keep-prose"):
+        trainer.train(corpus_dir, tmp_path / "x.pt", trainer.TrainOptions(
+            arch="cnn", preset="tiny", steps=1, device="cpu", eval_lines=0, keep_prose=True))
+    (corpus_dir / "heldout.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="--no-keep-prose"):
+        trainer.train(corpus_dir, tmp_path / "y.pt", trainer.TrainOptions(
+            arch="cnn", steps=1, device="cpu", eval_lines=0, init=shipped, keep_prose=True))

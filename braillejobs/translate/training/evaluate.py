@@ -132,6 +132,12 @@ def load_lines(path: Path, limit: int | None = None) -> list[str]:
     return lines
 
 
+def halves(lines: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The tuning half (even lines) and the evaluation half (odd lines) of held-out lines: what
+    chooses a setting is never what reports it."""
+    return list(lines[0::2]), list(lines[1::2])
+
+
 def load_rulebook(path: Path, table: str) -> list[dict]:
     cases = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()
              if line.strip()]

@@ -148,6 +148,9 @@ class TrainOptions:
     # already writes the label (KL divergence from its distribution; 0: off; None: the default,
     # ANCHOR_WITH_CORRECTIONS with corrections, off otherwise)
     anchor: float | None = None
+    # fine-tuning: blend the weights back toward the starting model's until the blend writes the
+    # held-out tuning lines as well as the start did (None: the default, on with corrections)
+    keep_prose: bool | None = None
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -155,6 +158,8 @@ PRECISIONS = ("auto", "fp32", "bf16")
 # halved the prose the corrections stream cost beyond a plain fine-tune and kept most of what it
 # learned; on fold 0, 4 kept a little more prose and learned less (README, the k-fold).
 ANCHOR_WITH_CORRECTIONS = 1.0
+# Held-out lines read for --keep-prose, spread over the split; their tuning half is scored.
+KEEP_PROSE_LINES = 8000
 
 
 def use_bf16(opts: TrainOptions, device: torch.device) -> bool:
@@ -201,6 +206,32 @@ def anchor_loss(logits: torch.Tensor, teacher: torch.nn.Module, xb: torch.Tensor
     own = logits.float().log_softmax(-1)
     kl = (ref.exp() * (ref - own)).sum(-1)
     return (kl * keep).sum() / keep.sum().clamp(min=1.0)
+
+
+def blend_back(model: torch.nn.Module, base: ckpt_mod.Checkpoint, vocab: Vocab, table: str,
+               heldout: Path, matcher, device: torch.device,
+               progress: Progress | None = None) -> dict:
+    """Load into ``model`` (a fine-tune of ``base``) the blend of the two weights nearest the
+    fine-tune that writes the tuning half of the held-out lines (those where no correction
+    applies, with the corrections' ``matcher``) as liblouis does at least as often as ``base``;
+    the measurements, for the checkpoint. The evaluation half is left for reporting."""
+    from ..louis_engine import LouisEngine
+    from .blend import keep_prose
+    from .evaluate import halves, load_lines
+
+    lines = halves(load_lines(heldout, KEEP_PROSE_LINES))[0]
+    if matcher is not None:
+        lines = [line for line in lines if not matcher.spans(line)]
+    if not lines:
+        return {"weight": 1.0, "lines": 0}
+    louis = LouisEngine(table)
+    refs = [louis.translate_text(line) for line in lines]
+    start = _grow_outputs(model, base.state_dict, base.vocab.n_chunks)
+    tuned = ckpt_mod.Checkpoint(model.arch, model.config, vocab, table,
+                                {k: v.detach().cpu() for k, v in model.state_dict().items()})
+    state, figures = keep_prose(start, tuned, lines, refs, device, progress=progress)
+    model.load_state_dict(state)
+    return figures
 
 
 def _device(name: str) -> torch.device:
@@ -290,6 +321,15 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
         teacher = copy.deepcopy(model).eval()
         for p in teacher.parameters():
             p.requires_grad_(False)
+    keep = opts.keep_prose if opts.keep_prose is not None else opts.corrections is not None
+    if keep:
+        if base is None:
+            raise ValueError("--keep-prose blends a fine-tune back toward the model it started "
+                             "from: give that checkpoint with --init")
+        if not (corpus_dir / "heldout.txt").exists():
+            raise FileNotFoundError(f"{corpus_dir / 'heldout.txt'}: no held-out lines to check "
+                                    "the fine-tune's prose on; build the corpus with "
+                                    "`braillejobs corpus build`, or train with --no-keep-prose")
     step, elapsed, chars_seen = 0, 0.0, 0
     rng = np.random.default_rng(opts.seed)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -394,8 +434,13 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
             save_resume()
             last_save = time.monotonic()
     elapsed = time.monotonic() - started
-    save_resume()
+    save_resume()     # the fine-tune as trained, so that a resume goes on from it
     model.eval()
+    kept = None
+    if keep:
+        kept = blend_back(model, base, vocab, opts.table, corpus_dir / "heldout.txt",
+                          opts.corrections.matcher if taught is not None else None, device,
+                          progress)
     meta = {
         "preset": preset,
         "precision": "bf16" if use_amp else "fp32",
@@ -413,7 +458,8 @@ def train(corpus_dir: Path, out: Path, opts: TrainOptions,
     }
     if init_meta is not None:
         meta["fine_tuned_from"] = {**init_meta, "norm_frozen": norm_frozen,
-                                   "tuned_top_blocks": opts.tune_top, "anchor": anchor}
+                                   "tuned_top_blocks": opts.tune_top, "anchor": anchor,
+                                   "kept_prose": kept}
     if taught is not None:
         meta["corrections"] = {"digest": opts.corrections.digest, "share": share, **taught}
     elif hard is not None:
