@@ -226,7 +226,8 @@ def blend_back(model: torch.nn.Module, base: ckpt_mod.Checkpoint, vocab: Vocab, 
         return {"weight": 1.0, "lines": 0}
     louis = LouisEngine(table)
     refs = [louis.translate_text(line) for line in lines]
-    start = _grow_outputs(model, base.state_dict, base.vocab.n_chunks)
+    start = {k: v.cpu() for k, v in
+             _grow_outputs(model, base.state_dict, base.vocab.n_chunks).items()}
     tuned = ckpt_mod.Checkpoint(model.arch, model.config, vocab, table,
                                 {k: v.detach().cpu() for k, v in model.state_dict().items()})
     state, figures = keep_prose(start, tuned, lines, refs, device, progress=progress)
