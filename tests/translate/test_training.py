@@ -348,14 +348,10 @@ def test_fine_tuning_with_corrections_labels_them_in_many_contexts(tiny_models, 
                                                corrections=corrections))
 
 
-def test_a_fine_tune_that_drifts_from_liblouis_is_reported(tiny_corpus, tmp_path):
-    """Fine-tuning records, on the same held-out lines, how many the model it started from and
-    the fine-tuned one write as liblouis does; `train` warns when the fine-tune writes fewer.
-    Here the shipped CNN is wrecked on purpose by a learning rate far too high."""
+def _wreck_the_shipped_cnn(tiny_corpus, tmp_path, *options):
+    """Fine-tune the shipped CNN with a learning rate far too high, on a copy of the tiny corpus
+    whose held-out split is the twenty sample lines: (corpus, shipped, out, CLI result)."""
     import shutil
-
-    from braillejobs.corrections.matching import Matcher
-    from braillejobs.translate.training.evaluate import drift_from_start
 
     corpus_dir = tmp_path / "corpus"
     shutil.copytree(tiny_corpus, corpus_dir)      # its held-out split is one line: use twenty
@@ -365,8 +361,19 @@ def test_a_fine_tune_that_drifts_from_liblouis_is_reported(tiny_corpus, tmp_path
     result = CliRunner().invoke(train_cmd, [
         "--arch", "cnn", "--init", str(shipped), "--corpus", str(corpus_dir), "-o", str(out),
         "--steps", "4", "--batch", "4", "--length", "64", "--lr", "1.0", "--device", "cpu",
-        "--eval-lines", "40", "--no-resume"])
+        "--eval-lines", "40", "--no-resume", *options])
     assert result.exit_code == 0, result.output
+    return corpus_dir, shipped, out, result
+
+
+def test_a_fine_tune_that_drifts_from_liblouis_is_reported(tiny_corpus, tmp_path):
+    """Fine-tuning records, on the same held-out lines, how many the model it started from and
+    the fine-tuned one write as liblouis does; `train` warns when the fine-tune writes fewer.
+    Here the shipped CNN is wrecked on purpose by a learning rate far too high."""
+    from braillejobs.corrections.matching import Matcher
+    from braillejobs.translate.training.evaluate import drift_from_start
+
+    corpus_dir, shipped, out, result = _wreck_the_shipped_cnn(tiny_corpus, tmp_path)
     drift = ckpt_mod.load(out).meta["heldout_vs_start"]
     assert drift["lines"] == len(SAMPLE) and drift["outside_corrections"] is False
     assert drift["start"] > 0.5 > drift["tuned"]
@@ -457,22 +464,12 @@ def test_keep_prose_blends_a_wrecked_fine_tune_back_until_its_prose_holds(tiny_c
     blended back toward the shipped weights until it writes the tuning half of the held-out
     lines as liblouis does at least as often as the shipped CNN; the checkpoint records the
     weight kept and each weight tried, and the kept model is the one saved."""
-    import shutil
-
     from braillejobs.translate.training.blend import exact_share
     from braillejobs.translate.training.evaluate import halves
     from braillejobs.translate.louis_engine import LouisEngine
 
-    corpus_dir = tmp_path / "corpus"
-    shutil.copytree(tiny_corpus, corpus_dir)      # its held-out split is one line: use twenty
-    (corpus_dir / "heldout.txt").write_text("\n".join(SAMPLE) + "\n", encoding="utf-8")
-    shipped = ckpt_mod.shipped_path("cnn", "en-ueb-g2.ctb")
-    out = tmp_path / "kept.pt"
-    result = CliRunner().invoke(train_cmd, [
-        "--arch", "cnn", "--init", str(shipped), "--corpus", str(corpus_dir), "-o", str(out),
-        "--steps", "4", "--batch", "4", "--length", "64", "--lr", "1.0", "--device", "cpu",
-        "--eval-lines", "40", "--no-resume", "--keep-prose"])
-    assert result.exit_code == 0, result.output
+    corpus_dir, shipped, out, result = _wreck_the_shipped_cnn(tiny_corpus, tmp_path,
+                                                              "--keep-prose")
     ckpt = ckpt_mod.load(out)
     kept = ckpt.meta["fine_tuned_from"]["kept_prose"]
     tune, _evaluation = halves(SAMPLE)
