@@ -181,6 +181,16 @@ class HeldOut:
                          "written": other[at] if at < len(other) else ""})
         return rows
 
+    def record_changes(self, before: list[str], after: list[str], clean: list[int],
+                       path: Path) -> tuple[int, int]:
+        """Write the lines lost and gained (``changes``) to ``path``, one JSON object a line;
+        how many were lost and gained."""
+        rows = self.changes(before, after, clean)
+        with path.open("w", encoding="utf-8") as f:
+            f.writelines(json.dumps(c, ensure_ascii=False) + "\n" for c in rows)
+        lost = sum(c["change"] == "lost" for c in rows)
+        return lost, len(rows) - lost
+
 
 def evaluation_lines(path: Path, limit: int) -> list[str]:
     """The evaluation half of the held-out lines (the tuning half chooses the blend of each
@@ -253,19 +263,19 @@ def report_taught(args) -> int:
             row["prose_lines"] = len(clean)
             before = heldout.braille(shipped, clean, keep_as="cnn (shipped)")
             after = heldout.braille(tuned, clean)
-            changes = heldout.changes(before, after, clean)
-            row["prose_lost"] = sum(c["change"] == "lost" for c in changes)
-            row["prose_gained"] = len(changes) - row["prose_lost"]
-            with (fold_dir / "prose-changes.jsonl").open("w", encoding="utf-8") as f:
-                f.writelines(json.dumps(c, ensure_ascii=False) + "\n" for c in changes)
+            row["prose_lost"], row["prose_gained"] = heldout.record_changes(
+                before, after, clean, fold_dir / "prose-changes.jsonl")
+            auto_before = heldout.braille(
+                NeuralEngine("auto", TABLE, base, rnn, thresholds, corrections), clean)
+            auto_after = heldout.braille(
+                NeuralEngine("auto", TABLE, tuned.primary, rnn, thresholds, corrections), clean)
+            row["prose_auto_lost"], row["prose_auto_gained"] = heldout.record_changes(
+                auto_before, auto_after, clean, fold_dir / "auto-prose-changes.jsonl")
             row["prose"] = {
                 "cnn (shipped)": heldout.score(before, clean),
                 "cnn fine-tuned, alone": heldout.score(after, clean),
-                "auto (shipped cnn) + corrections": heldout.prose(
-                    NeuralEngine("auto", TABLE, base, rnn, thresholds, corrections), clean),
-                "auto (fine-tuned cnn) + corrections": heldout.prose(
-                    NeuralEngine("auto", TABLE, tuned.primary, rnn, thresholds, corrections),
-                    clean)}
+                "auto (shipped cnn) + corrections": heldout.score(auto_before, clean),
+                "auto (fine-tuned cnn) + corrections": heldout.score(auto_after, clean)}
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.json:
@@ -320,7 +330,8 @@ def main() -> int:
                     "of its own corrections each fine-tuned CNN writes alone, in a sentence, "
                     "and prose for the CNN alone and auto, shipped and fine-tuned; the prose "
                     "lines the fine-tune lost and gained, with the first word that differs "
-                    "from liblouis, go to each fold's prose-changes.jsonl")
+                    "from liblouis, go to each fold's prose-changes.jsonl (the CNN alone) and "
+                    "auto-prose-changes.jsonl (auto with the corrections)")
     args = ap.parse_args()
     if args.taught:
         return report_taught(args)

@@ -1,6 +1,7 @@
 """The k-fold script's prose report: which held-out lines a fine-tune lost and gained."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 from braillejobs.translate.louis_engine import LouisEngine
@@ -15,7 +16,7 @@ def _script():
     return module
 
 
-def test_lost_and_gained_lines_name_the_first_word_that_differs():
+def test_lost_and_gained_lines_name_the_first_word_that_differs(tmp_path):
     kfold = _script()
     lines = ["the knowledge of the house", "overfull as with blood", "a plain line"]
     held = kfold.HeldOut(lines, LouisEngine("en-ueb-g2.ctb"))
@@ -33,6 +34,9 @@ def test_lost_and_gained_lines_name_the_first_word_that_differs():
     assert gained["word"] == "house" and gained["written"].endswith("⠲")
     assert held.score(after, clean) == held.score(before, clean) == 2 / 3
     assert held.changes(after, after, clean) == []
+    path = tmp_path / "changes.jsonl"          # what --taught writes for each fold
+    assert held.record_changes(before, after, clean, path) == (1, 1)
+    assert [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()] == changes
 
 
 def test_prose_is_scored_on_the_half_the_blend_never_saw(tmp_path):
