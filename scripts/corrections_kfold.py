@@ -195,15 +195,12 @@ class HeldOut:
 def evaluation_lines(path: Path, limit: int) -> list[str]:
     """The evaluation half of the held-out lines (the tuning half chooses the blend of each
     fine-tune), ``limit`` of them spread over it (0: all)."""
-    from braillejobs.translate.training.evaluate import halves, load_lines
+    from braillejobs.translate.training.evaluate import halves, load_lines, spread
     from braillejobs.translate.training.train import KEEP_PROSE_LINES
 
     if not path.exists():
         return []
-    lines = halves(load_lines(path, KEEP_PROSE_LINES))[1]
-    if limit and len(lines) > limit:
-        lines = [lines[int(i * len(lines) / limit)] for i in range(limit)]
-    return lines
+    return spread(halves(load_lines(path, KEEP_PROSE_LINES))[1], limit)
 
 
 def shipped_models(init: Path | None):

@@ -464,7 +464,7 @@ def test_keep_prose_blends_a_wrecked_fine_tune_back_until_its_prose_holds(tiny_c
     blended back toward the shipped weights until it writes the tuning half of the held-out
     lines as liblouis does at least as often as the shipped CNN; the checkpoint records the
     weight kept and each weight tried, and the kept model is the one saved."""
-    from braillejobs.translate.training.blend import exact_share
+    from braillejobs.translate.training.evaluate import exact_share
     from braillejobs.translate.training.evaluate import halves
     from braillejobs.translate.louis_engine import LouisEngine
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from .. import checkpoint as ckpt_mod
+from .evaluate import exact_share
 
 # Weights of the fine-tune tried, nearest it first; 0 is the start itself, which always passes.
 GRID = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0)
@@ -31,16 +32,6 @@ def blend(start: dict, tuned: dict, weight: float) -> dict:
         else:
             out[key] = value
     return out
-
-
-def exact_share(ckpt: ckpt_mod.Checkpoint, lines: Sequence[str], refs: Sequence[str],
-                device: torch.device) -> float:
-    """The share of ``lines`` the checkpoint's model alone writes as ``refs``."""
-    from ..neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger
-
-    engine = NeuralEngine(ckpt.arch, ckpt.table, Tagger(ckpt, device), None, DEFAULT_THRESHOLDS)
-    out = engine.translate_lines(list(lines))
-    return sum(o.braille == r for o, r in zip(out, refs)) / max(1, len(refs))
 
 
 def keep_prose(start: dict, tuned: ckpt_mod.Checkpoint, lines: Sequence[str],

@@ -125,7 +125,11 @@ def evaluate(engine: Engine, lines: Sequence[str], refs: Sequence[str] | None = 
 def load_lines(path: Path, limit: int | None = None) -> list[str]:
     """The lines of ``path``; with ``limit``, that many spread evenly over the whole file (its
     sources follow one another, so the first lines alone would be one source)."""
-    lines = list(read_lines(path))
+    return spread(list(read_lines(path)), limit)
+
+
+def spread(lines: list[str], limit: int | None) -> list[str]:
+    """``limit`` of ``lines`` taken evenly over them (all of them when 0, None or enough)."""
     if limit and len(lines) > limit:
         step = len(lines) / limit
         lines = [lines[int(i * step)] for i in range(limit)]
@@ -184,7 +188,6 @@ def drift_from_start(start: Path, tuned: Path, heldout: Path, limit: int, matche
     import torch
 
     from .. import checkpoint as ckpt_mod
-    from ..neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger
 
     lines = load_lines(heldout, limit)
     if matcher is not None:
@@ -192,13 +195,18 @@ def drift_from_start(start: Path, tuned: Path, heldout: Path, limit: int, matche
     ckpts = {"start": ckpt_mod.load(start), "tuned": ckpt_mod.load(tuned)}
     louis = LouisEngine(ckpts["tuned"].table)
     refs = [louis.translate_text(line) for line in lines]
-    exact = {}
-    for name, ckpt in ckpts.items():
-        engine = NeuralEngine(ckpt.arch, ckpt.table, Tagger(ckpt, torch.device(device)), None,
-                              DEFAULT_THRESHOLDS)
-        hyps = [r.braille for r in engine.translate_lines(lines)]
-        exact[name] = score(hyps, refs)["exact_lines"] if lines else None
+    exact = {name: exact_share(ckpt, lines, refs, torch.device(device)) if lines else None
+             for name, ckpt in ckpts.items()}
     return {"lines": len(lines), "outside_corrections": matcher is not None, **exact}
+
+
+def exact_share(ckpt, lines: Sequence[str], refs: Sequence[str], device) -> float:
+    """The share of ``lines`` the checkpoint's model alone writes as ``refs``."""
+    from ..neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger
+
+    engine = NeuralEngine(ckpt.arch, ckpt.table, Tagger(ckpt, device), None, DEFAULT_THRESHOLDS)
+    out = engine.translate_lines(list(lines))
+    return sum(o.braille == r for o, r in zip(out, refs)) / max(1, len(refs))
 
 
 DEFAULT_GRID = (0.0, 0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999)
