@@ -216,7 +216,10 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
 @click.option("--calibrate", "calibrate_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Sweep the auto chain's thresholds (CNN; BiLSTM alone and agreeing with the "
                    "CNN) on --data and write the curve and the choice here.")
-def evaluate_cmd(engine_name, table, data, limit, calibrate_out) -> None:
+@click.option("--wrong", "wrong_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the lines the engine writes otherwise than the reference here (JSON "
+                   "Lines: text, both brailles, where they first part, error classes).")
+def evaluate_cmd(engine_name, table, data, limit, calibrate_out, wrong_out) -> None:
     """Exact-line rate (overall and by error class), cell error rate, share per engine and
     chars/s of an engine; for auto, also what the BiLSTM fallback settled."""
     from ..translate.training import evaluate as ev
@@ -227,6 +230,16 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out) -> None:
         data = ev.RULEBOOK if ev.RULEBOOK.exists() else None
         if data is None:
             raise click.UsageError("give --data FILE (held-out text or a rulebook .jsonl)")
+    if wrong_out and calibrate_out:
+        raise click.UsageError("--wrong lists one engine's wrong lines; --calibrate sweeps "
+                               "thresholds and lists none: give one of them")
+    if wrong_out:      # opened before the evaluation, so that a bad path fails at once
+        try:
+            wrong_out.parent.mkdir(parents=True, exist_ok=True)
+            wrong_file = wrong_out.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {wrong_out}: {exc.strerror}; give "
+                                       "--wrong a path in a writable folder") from None
     try:
         if calibrate_out:
             from ..translate.neural import load_tagger
@@ -237,16 +250,22 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out) -> None:
             echo_json(result)
             return
         engine = get_engine(engine_name, table)
+        wrong: list | None = [] if wrong_out else None
         if data.suffix == ".jsonl":
-            echo_json(ev.evaluate_rulebook(engine, data))
+            figures = ev.evaluate_rulebook(engine, data, wrong)
         else:
             lines = ev.load_lines(data, limit)
-            figures = ev.evaluate(engine, lines)
+            figures = ev.evaluate(engine, lines, wrong=wrong)
             if hasattr(engine, "route") and engine.fallback is not None:
                 figures["routing"] = ev.routing_report(engine, lines)
-            echo_json(figures)
+        echo_json(figures)
     except EngineError as exc:
         raise click.ClickException(str(exc)) from None
+    if wrong_out:
+        with wrong_file:
+            wrong_file.writelines(json.dumps(w, ensure_ascii=False) + "\n" for w in wrong)
+        reference = "the rulebook" if data.suffix == ".jsonl" else "liblouis"
+        echo(f"{wrong_out}: {len(wrong)} lines written otherwise than {reference}", err=True)
 
 
 COMMANDS: list[click.Command] = [corpus_group, train_cmd, evaluate_cmd]

@@ -64,3 +64,52 @@ def test_evaluate_prints_figures(tmp_path):
 def test_train_without_a_corpus_says_what_to_do(tmp_path):
     result = CliRunner().invoke(train_cmd, ["--corpus", str(tmp_path / "missing")])
     assert result.exit_code != 0 and "does not exist" in result.output
+
+
+def test_evaluate_lists_the_lines_written_otherwise_than_the_reference(tmp_path):
+    from braillejobs.translate.louis_engine import LouisEngine
+
+    louis = LouisEngine("en-ueb-g2.ctb")
+    texts = ["the cat sat", "Knowledge is power.", "It was 1984."]
+    cases = [{"input": t, "expected": louis.translate_text(t), "table": "en-ueb-g2.ctb",
+              "xfail": False, "source": "test"} for t in texts]
+    cases[1]["expected"] = louis.translate_text("Knowledge is powder.")   # a rulebook liblouis fails
+    book = tmp_path / "book.jsonl"
+    book.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases),
+                    encoding="utf-8")
+    out = tmp_path / "report" / "wrong.jsonl"
+    result = CliRunner().invoke(evaluate_cmd, ["--engine", "louis", "--data", str(book),
+                                               "--wrong", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"{out}: 1 lines written otherwise than the rulebook" in result.output
+    [wrong] = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert wrong["line"] == 2 and wrong["text"] == "Knowledge is power."
+    assert wrong["output"] == wrong["liblouis"] == louis.translate_text("Knowledge is power.")
+    assert wrong["reference"] == cases[1]["expected"] and wrong["engines"] == {"louis": 19}
+    cell = wrong["first_difference"]["cell"]
+    assert wrong["output"][:cell] == wrong["reference"][:cell]
+    assert wrong["output"][cell] != wrong["reference"][cell]
+    assert wrong["first_difference"]["output"] in wrong["output"]
+
+    # text data: the reference is liblouis, so liblouis itself writes no line otherwise
+    data = tmp_path / "lines.txt"
+    data.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(evaluate_cmd, ["--engine", "louis", "--data", str(data),
+                                               "--wrong", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8") == ""
+
+
+def test_evaluate_wrong_names_an_unwritable_path_before_evaluating(tmp_path):
+    data = tmp_path / "lines.txt"
+    data.write_text("the cat\n", encoding="utf-8")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = CliRunner().invoke(evaluate_cmd, ["--engine", "louis", "--data", str(data),
+                                               "--wrong", str(blocker / "wrong.jsonl")])
+    assert result.exit_code != 0
+    assert f"cannot write {blocker / 'wrong.jsonl'}" in result.output
+    assert "writable folder" in result.output
+    result = CliRunner().invoke(evaluate_cmd, ["--data", str(data), "--wrong", "w.jsonl",
+                                               "--calibrate", "c.json"])
+    assert result.exit_code != 0 and "give one of them" in result.output

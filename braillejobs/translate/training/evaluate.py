@@ -106,14 +106,42 @@ def run_engine(engine: Engine, lines: Sequence[str], batch: int = 4096
     return out, time.perf_counter() - started
 
 
-def evaluate(engine: Engine, lines: Sequence[str], refs: Sequence[str] | None = None) -> dict:
-    """Figures of ``engine`` on ``lines``; references default to liblouis's output."""
+def differences(lines: Sequence[str], hyps: Sequence[str], refs: Sequence[str],
+                results: Sequence[LineTranslation] | None = None,
+                louis: Sequence[str] | None = None) -> list[dict]:
+    """One record for each line written otherwise than its reference: its number (from 1), the
+    text, both brailles, the cell where they first part with a few cells either side, its error
+    classes, and (where given) the characters each engine wrote and liblouis's braille."""
+    out = []
+    for i, (line, h, r) in enumerate(zip(lines, hyps, refs)):
+        if h == r:
+            continue
+        at = next((k for k, (a, b) in enumerate(zip(h, r)) if a != b), min(len(h), len(r)))
+        rec = {"line": i + 1, "text": line, "reference": r, "output": h,
+               "first_difference": {"cell": at, "reference": r[max(0, at - 8):at + 8],
+                                    "output": h[max(0, at - 8):at + 8]},
+               "classes": line_classes(line)}
+        if results is not None:
+            rec["engines"] = dict(sorted(results[i].chars_by_engine.items()))
+        if louis is not None:
+            rec["liblouis"] = louis[i]
+        out.append(rec)
+    return out
+
+
+def evaluate(engine: Engine, lines: Sequence[str], refs: Sequence[str] | None = None,
+             wrong: list | None = None) -> dict:
+    """Figures of ``engine`` on ``lines``; references default to liblouis's output. Given a list
+    as ``wrong``, the lines written otherwise than their reference are added to it
+    (``differences``)."""
     if refs is None:
         louis = LouisEngine(engine.table)
         refs = [louis.translate_text(line) for line in lines]
     results, seconds = run_engine(engine, lines)
     chars = sum(len(line) for line in lines)
     hyps = [r.braille for r in results]
+    if wrong is not None:
+        wrong.extend(differences(lines, hyps, refs, results))
     figures = score(hyps, refs)
     figures["by_class"] = by_class(lines, hyps, refs)
     figures.update({"engine": engine.name, "table": engine.table, "chars": chars,
@@ -148,14 +176,18 @@ def load_rulebook(path: Path, table: str) -> list[dict]:
     return [c for c in cases if c["table"] == table and "\n" not in c["input"]]
 
 
-def evaluate_rulebook(engine: Engine, path: Path) -> dict:
-    """Agreement with liblouis's output and with the rulebook's expected braille."""
+def evaluate_rulebook(engine: Engine, path: Path, wrong: list | None = None) -> dict:
+    """Agreement with liblouis's output and with the rulebook's expected braille. Given a list as
+    ``wrong``, the cases written otherwise than the rulebook are added to it (``differences``,
+    with liblouis's braille beside them)."""
     cases = load_rulebook(path, engine.table)
     lines = [c["input"] for c in cases]
     louis = LouisEngine(engine.table)
     louis_out = [louis.translate_text(line) for line in lines]
     results, seconds = run_engine(engine, lines)
     hyps = [r.braille for r in results]
+    if wrong is not None:
+        wrong.extend(differences(lines, hyps, [c["expected"] for c in cases], results, louis_out))
     vs_louis = score(hyps, louis_out)
     vs_rules = score(hyps, [c["expected"] for c in cases])
     return {"engine": engine.name, "table": engine.table, "cases": len(cases),
