@@ -61,11 +61,12 @@ def finish(args: argparse.Namespace, device: str, table: str, paths: dict, card:
     if "rnn" in paths:
         rnn = Tagger(ckpt_mod.load(paths["rnn"]), torch.device(device))
         engines["rnn"] = NeuralEngine("rnn", table, rnn, None, DEFAULT_THRESHOLDS)
-        calib = ev.calibrate(cnn, rnn, tune, rnn_grid=ev.RNN_GRID, agree_grid=ev.AGREE_GRID)
+        calib = ev.calibrate(cnn, rnn, tune, rnn_grid=ev.RNN_GRID, agree_grid=ev.AGREE_GRID,
+                              agree_cnn_grid=ev.AGREE_CNN_GRID)
         log(f"calibration on {len(tune)} lines: {json.dumps(calib['chosen'])}")
         for point in calib["curve"]:
             log(f"  t={point['threshold']:<6} rnn t={point['rnn_threshold']:<6} "
-                f"agree t={point['agree_threshold']:<6} "
+                f"agree t={point['agree_threshold']:<6} cnn floor {point['agree_cnn_floor']:<5} "
                 f"exact {point['exact_lines']:.4f} "
                 f"cer {point['cell_error_rate']:.5f} cnn {point['cnn']:.4f} "
                 f"rnn {point['rnn']:.4f} louis {point['louis']:.4f}")

@@ -245,7 +245,8 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out, wrong_out) -> N
             from ..translate.neural import load_tagger
             result = ev.calibrate(load_tagger("cnn", table), load_tagger("rnn", table),
                                   ev.load_lines(data, limit), rnn_grid=ev.RNN_GRID,
-                                  agree_grid=ev.AGREE_GRID)
+                                  agree_grid=ev.AGREE_GRID,
+                                  agree_cnn_grid=ev.AGREE_CNN_GRID)
             calibrate_out.write_text(json.dumps(result, indent=2) + "\n")
             echo_json(result)
             return

@@ -9,8 +9,9 @@ loses context and no compute is spent on padding between lines. One forward pass
 under the CNN threshold, or holding a character or chunk outside the vocabularies, are re-tagged
 by the BiLSTM over their whole line. The BiLSTM settles such a word when it is sure of its own
 answer (the ``rnn`` threshold), or when it writes the word exactly as the CNN did and is at least
-as sure as the lower ``agree`` threshold: two models of different kinds, trained apart, rarely
-make the same mistake, and most words the CNN is unsure of it wrote right. Words still unsure go
+as sure as the lower ``agree`` threshold while the CNN's least sure character of the word is at
+least ``agree_cnn``: two models of different kinds, trained apart, rarely make the same mistake,
+and most words the CNN is unsure of it wrote right. Words still unsure go
 to liblouis, which translates the whole line (so its context rules hold) and whose per-character
 chunks replace those of the unsure words.
 Lines with emphasis (typeforms) go to liblouis whole: UEB emphasis indicators depend on spans the
@@ -40,8 +41,9 @@ from .vocab import SEPARATOR, UNK_CHUNK, UNK_ID, Vocab, code_points
 
 log = logging.getLogger("braillejobs.neural")
 
-# "agree" above 1: off (checkpoints calibrated before it settle nothing by agreement)
-DEFAULT_THRESHOLDS = {"cnn": 0.97, "rnn": 0.97, "agree": 1.01}
+# "agree" above 1: off (checkpoints calibrated before it settle nothing by agreement);
+# "agree_cnn": the CNN's floor for a word settled by agreement (0: none, as calibrated before it)
+DEFAULT_THRESHOLDS = {"cnn": 0.97, "rnn": 0.97, "agree": 1.01, "agree_cnn": 0.0}
 
 
 def stream_points(lines: Sequence[str]) -> np.ndarray:
@@ -330,8 +332,13 @@ class NeuralEngine:
             second_conf[sub_idx] = sub.conf
             sub_unsure = unsure_chars(sub, lengths[redo], self.thresholds["rnn"],
                                       self.fallback_space_id)
-            # the same words, counting only where the BiLSTM writes what the CNN wrote
-            same = np.where(mapped == tagged.pred[sub_idx], sub.conf, -1.0)
+            # the same words, counting only where the BiLSTM writes what the CNN wrote (and,
+            # with a CNN floor, only words whose least sure character the CNN holds above it)
+            agreeing = mapped == tagged.pred[sub_idx]
+            floor = self.thresholds.get("agree_cnn", 0.0)
+            if floor > 0:
+                agreeing &= ~unsure_chars(tagged, lengths, floor, self.space_id)[sub_idx]
+            same = np.where(agreeing, sub.conf, -1.0)
             sub_apart = unsure_chars(Tagged(sub.pred, same, sub.ids, sub.points), lengths[redo],
                                      self.thresholds.get("agree", 1.01), self.fallback_space_id)
             take = unsure[sub_idx] & ~sub_unsure

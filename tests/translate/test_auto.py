@@ -229,16 +229,23 @@ def test_choice_prefers_accuracy_then_a_careful_cnn_then_less_liblouis():
 
     curve = [p(0.99, 0.9, 0.999, 0.004, 0.004), p(0.999, 0.9, 1.0, 0.006, 0.008),
              p(0.999, 0.999, 1.0, 0.012, 0.002), p(0.995, 0.5, 1.0, 0.003, 0.01)]
-    assert ev.choose(curve) == {"cnn": 0.999, "rnn": 0.9, "agree": 1.01}
+    assert ev.choose(curve) == {"cnn": 0.999, "rnn": 0.9, "agree": 1.01, "agree_cnn": 0.0}
     # a point that leaves too little to the neural engines is not eligible
     assert ev.choose([p(0.999, 0.9, 1.0, 0.5), p(0.99, 0.9, 0.99, 0.01)]) == \
-        {"cnn": 0.99, "rnn": 0.9, "agree": 1.01}
+        {"cnn": 0.99, "rnn": 0.9, "agree": 1.01, "agree_cnn": 0.0}
     # agreement that settles more without losing a line wins; among equals, the higher threshold
     agreeing = [{**p(0.999, 0.9, 1.0, 0.006, 0.008), "agree_threshold": 1.01},
                 {**p(0.999, 0.9, 1.0, 0.001, 0.013), "agree_threshold": 0.5},
                 {**p(0.999, 0.9, 1.0, 0.001, 0.013), "agree_threshold": 0.3},
                 {**p(0.999, 0.9, 0.999, 0.0, 0.014), "agree_threshold": 0.0}]
-    assert ev.choose(agreeing) == {"cnn": 0.999, "rnn": 0.9, "agree": 0.5}
+    assert ev.choose(agreeing) == {"cnn": 0.999, "rnn": 0.9, "agree": 0.5, "agree_cnn": 0.0}
+    # a CNN floor on agreement that keeps every line beats none; among equals, the higher floor
+    floored = [{**agreeing[1], "agree_cnn_floor": 0.0},
+               {**p(0.999, 0.9, 1.0, 0.0005, 0.0135), "agree_threshold": 0.0,
+                "agree_cnn_floor": 0.9},
+               {**p(0.999, 0.9, 1.0, 0.0005, 0.0135), "agree_threshold": 0.0,
+                "agree_cnn_floor": 0.95}]
+    assert ev.choose(floored) == {"cnn": 0.999, "rnn": 0.9, "agree": 0.0, "agree_cnn": 0.95}
 
 
 def _words(line: str) -> list[tuple[int, int]]:
@@ -300,6 +307,28 @@ def test_bilstm_settles_a_word_by_agreeing_with_the_cnn(taggers):
                          and second.conf[w].min() >= 0.5)
         offset += len(line)
     assert floors[0.9, 0.5]["settled"] == sure
+    # the same rule with a CNN floor (halfway between two of the agreeing words' least sure
+    # characters): only the agreeing words the CNN holds that sure of
+    mins, offset = [], 0
+    for line in lines:
+        mins += [float(first.conf[offset + a:offset + b].min()) for a, b in _words(line)
+                 if line[a] != " " and expected[offset + a:offset + b].all()]
+        offset += len(line)
+    low, high = np.unique(mins)[[len(set(mins)) // 3, 2 * len(set(mins)) // 3]]
+    floor = float((low + high) / 2)
+    floored = NeuralEngine("auto", G2, cnn, rnn, {**never, "agree": 0.0, "agree_cnn": floor})
+    kept, offset = [], 0
+    for line in lines:
+        mask = np.zeros(len(line), dtype=bool)
+        for a, b in _words(line):
+            w = slice(offset + a, offset + b)
+            mask[a:b] = bool(expected[w].all() and first.conf[w].min() >= floor)
+        kept.append(mask)
+        offset += len(line)
+    kept = np.concatenate(kept)
+    assert 0 < kept.sum() < expected.sum()
+    assert np.array_equal(floored.route(lines).agreed, kept)
+    assert floored.route(lines).engine.tolist() == np.where(kept, 1, 2).tolist()
     for (cf, rf), f in floors.items():
         assert f["wrong"] <= f["settled"] <= floors[0.0, 0.0]["settled"]
         assert f["settled"] <= floors[min(cf, 0.5), min(rf, 0.5)]["settled"]
@@ -311,10 +340,13 @@ def test_bilstm_settles_a_word_by_agreeing_with_the_cnn(taggers):
 def test_calibration_sweeps_agreement_below_the_bilstm_threshold(taggers):
     lines = SAMPLE[:4]
     result = ev.calibrate(taggers[0], taggers[1], lines, grid=(0.99,), rnn_grid=(0.5, 1.01),
-                          agree_grid=(0.0, 0.7))
-    points = [(p["rnn_threshold"], p["agree_threshold"]) for p in result["curve"]]
-    assert points == [(0.5, 0.0), (0.5, 1.01), (1.01, 0.0), (1.01, 0.7), (1.01, 1.01)]
-    assert set(result["chosen"]) == {"cnn", "rnn", "agree"}
+                          agree_grid=(0.0, 0.7), agree_cnn_grid=(0.0, 0.9))
+    points = [(p["rnn_threshold"], p["agree_threshold"], p["agree_cnn_floor"])
+              for p in result["curve"]]
+    assert points == [(0.5, 0.0, 0.0), (0.5, 0.0, 0.9), (0.5, 1.01, 0.0),
+                      (1.01, 0.0, 0.0), (1.01, 0.0, 0.9), (1.01, 0.7, 0.0), (1.01, 0.7, 0.9),
+                      (1.01, 1.01, 0.0)]
+    assert set(result["chosen"]) == {"cnn", "rnn", "agree", "agree_cnn"}
 
 
 def test_routing_report_counts_the_bilstm_work(taggers):

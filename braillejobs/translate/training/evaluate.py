@@ -244,15 +244,18 @@ def exact_share(ckpt, lines: Sequence[str], refs: Sequence[str], device) -> floa
 DEFAULT_GRID = (0.0, 0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999)
 RNN_GRID = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.01)   # 1.01: never settles
 AGREE_GRID = (0.0, 0.3, 0.5, 0.7, 0.9, 1.01)    # 1.01: no word settled by agreement alone
+AGREE_CNN_GRID = (0.0, 0.9, 0.95)   # the CNN's floor on a word settled by agreement
 
 
 def calibrate(cnn, rnn, lines: Sequence[str], *, grid: Sequence[float] = DEFAULT_GRID,
               rnn_grid: Sequence[float] | None = None,
               agree_grid: Sequence[float] = (1.01,),
+              agree_cnn_grid: Sequence[float] = (0.0,),
               min_neural_share: float = 0.97) -> dict:
     """Sweep the CNN's threshold and, for each, the BiLSTM's (``rnn_grid``; without it, the
-    same value for both) and its threshold when it agrees with the CNN (``agree_grid``: only
-    values below the BiLSTM's own, where agreeing adds something); choose with :func:`choose`.
+    same value for both), its threshold when it agrees with the CNN (``agree_grid``: only
+    values below the BiLSTM's own, where agreeing adds something) and, where agreement is on,
+    the CNN's floor on the words it settles (``agree_cnn_grid``); choose with :func:`choose`.
     The taggers run once; every point only routes, decodes and splices again."""
     from ..neural import NeuralEngine
 
@@ -262,14 +265,16 @@ def calibrate(cnn, rnn, lines: Sequence[str], *, grid: Sequence[float] = DEFAULT
     cnn, rnn = _Remembering(cnn), _Remembering(rnn)
     for t in grid:
         for tr in (rnn_grid if rnn_grid is not None else (t,)):
-            for ta in sorted({min(a, 1.01) for a in agree_grid if a < tr} | {1.01}):
+            agreements = [(a, f) for a in sorted({min(a, 1.01) for a in agree_grid if a < tr})
+                          if a < 1.01 for f in sorted(set(agree_cnn_grid))] + [(1.01, 0.0)]
+            for ta, fa in agreements:
                 engine = NeuralEngine("auto", cnn.checkpoint.table, cnn, rnn,
-                                      {"cnn": t, "rnn": tr, "agree": ta})
+                                      {"cnn": t, "rnn": tr, "agree": ta, "agree_cnn": fa})
                 results, _seconds = run_engine(engine, lines)
                 s = score([r.braille for r in results], refs)
                 share = shares(results)
                 curve.append({"threshold": t, "rnn_threshold": tr, "agree_threshold": ta,
-                              "exact_lines": s["exact_lines"],
+                              "agree_cnn_floor": fa, "exact_lines": s["exact_lines"],
                               "cell_error_rate": s["cell_error_rate"],
                               "cnn": share.get("cnn", 0.0), "rnn": share.get("rnn", 0.0),
                               "louis": share.get("louis", 0.0)})
@@ -301,13 +306,15 @@ def choose(curve: Sequence[dict], min_neural_share: float = 0.97) -> dict:
     goes first to the higher (more careful) CNN threshold, since the CNN writes nearly all the
     text and a wrong cell reaches a reader; then to the point that sends least to liblouis (the
     BiLSTM settling what it can without losing a line of the sample); then to the higher BiLSTM
-    thresholds (its own, then when agreeing)."""
+    thresholds (its own, then when agreeing), then to the higher CNN floor on agreement."""
     eligible = [p for p in curve if p["cnn"] + p["rnn"] >= min_neural_share] or list(curve[:1])
     best = max(eligible, key=lambda p: (p["exact_lines"], -p["cell_error_rate"], p["threshold"],
                                         -p["louis"], p.get("rnn_threshold", p["threshold"]),
-                                        p.get("agree_threshold", 1.01)))
+                                        p.get("agree_threshold", 1.01),
+                                        p.get("agree_cnn_floor", 0.0)))
     return {"cnn": best["threshold"], "rnn": best.get("rnn_threshold", best["threshold"]),
-            "agree": best.get("agree_threshold", 1.01)}
+            "agree": best.get("agree_threshold", 1.01),
+            "agree_cnn": best.get("agree_cnn_floor", 0.0)}
 
 
 FLOOR_GRID = (0.0, 0.5, 0.9)   # least-sure-character floors the routing report tabulates
