@@ -215,7 +215,8 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
 @click.option("--limit", type=int, default=5000, show_default=True, help="Most lines read.")
 @click.option("--calibrate", "calibrate_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Sweep the auto chain's thresholds (CNN; BiLSTM alone and agreeing with the "
-                   "CNN) on --data and write the curve and the choice here.")
+                   "CNN, and the CNN's floor on agreement) on --data and write the curve and "
+                   "the choice here.")
 @click.option("--wrong", "wrong_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the lines the engine writes otherwise than the reference here (JSON "
                    "Lines: text, both brailles, where they first part, error classes).")
