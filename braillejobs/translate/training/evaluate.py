@@ -244,7 +244,7 @@ def exact_share(ckpt, lines: Sequence[str], refs: Sequence[str], device) -> floa
 DEFAULT_GRID = (0.0, 0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999)
 RNN_GRID = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.01)   # 1.01: never settles
 AGREE_GRID = (0.0, 0.3, 0.5, 0.7, 0.9, 1.01)    # 1.01: no word settled by agreement alone
-AGREE_CNN_GRID = (0.0, 0.9, 0.95)   # the CNN's floor on a word settled by agreement
+AGREE_CNN_GRID = (0.0, 0.9, 0.95, 0.98, 0.99)   # the CNN's floor on a word settled by agreement
 
 
 def calibrate(cnn, rnn, lines: Sequence[str], *, grid: Sequence[float] = DEFAULT_GRID,
