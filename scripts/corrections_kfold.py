@@ -163,6 +163,8 @@ class HeldOut:
         differs from liblouis's (``word``: None where the line's words and braille words do
         not pair one to one) and what the engine that got the line wrong wrote for it: what a
         fine-tune forgot or learned on prose."""
+        from braillejobs.translate.training.evaluate import first_difference
+
         rows = []
         for b, a, i in zip(before, after, clean):
             ref = self.reference[i]
@@ -172,8 +174,7 @@ class HeldOut:
             words = self.lines[i].split()
             cells = [w for w in ref.split(BLANK) if w]
             other = [w for w in wrong.split(BLANK) if w]
-            at = next((k for k, (x, y) in enumerate(zip(cells, other)) if x != y),
-                      min(len(cells), len(other)))
+            at = first_difference(cells, other)
             same_count = len(words) == len(cells)
             rows.append({"change": kind, "line": self.lines[i],
                          "word": words[at] if same_count and at < len(words) else None,

@@ -200,15 +200,20 @@ def _segments(ids: np.ndarray, lengths: np.ndarray, space_id: int) -> tuple[np.n
     return starts, seg_len
 
 
-def unsure_chars(tagged: Tagged, lengths: np.ndarray, threshold: float, space_id: int) -> np.ndarray:
-    """Mask of characters in words that are unsure or unrepresentable."""
+def word_minimum(tagged: Tagged, lengths: np.ndarray, space_id: int) -> np.ndarray:
+    """For each character, how sure the model is of its word: the least sure character's
+    probability (-1 where the word holds an unrepresentable character or chunk)."""
     if len(tagged.ids) == 0:
-        return np.zeros(0, dtype=bool)
+        return np.zeros(0, dtype=np.float32)
     starts, seg_len = _segments(tagged.ids, lengths, space_id)
     bad_char = (tagged.ids == UNK_ID) | (tagged.pred == UNK_CHUNK)
     score = np.where(bad_char, -1.0, tagged.conf)
-    seg_min = np.minimum.reduceat(score, starts)
-    return np.repeat(seg_min < threshold, seg_len)
+    return np.repeat(np.minimum.reduceat(score, starts), seg_len)
+
+
+def unsure_chars(tagged: Tagged, lengths: np.ndarray, threshold: float, space_id: int) -> np.ndarray:
+    """Mask of characters in words that are unsure or unrepresentable."""
+    return word_minimum(tagged, lengths, space_id) < threshold
 
 
 def _space_id(vocab: Vocab) -> int:
@@ -308,7 +313,8 @@ class NeuralEngine:
         lengths = np.array([len(line) for line in lines], dtype=np.int64)
         tagged = self.primary.tag_lines(lines)
         engine = np.zeros(len(tagged.pred), dtype=np.int8)          # 0 cnn, 1 rnn, 2 louis
-        unsure = unsure_chars(tagged, lengths, self.thresholds["cnn"], self.space_id)
+        cnn_word = word_minimum(tagged, lengths, self.space_id)
+        unsure = cnn_word < self.thresholds["cnn"]
         offsets = np.r_[0, np.cumsum(lengths)]
         corrected = np.zeros_like(unsure)
         if self.matcher:   # words a correction rules on go to liblouis, which applies it
@@ -337,7 +343,7 @@ class NeuralEngine:
             agreeing = mapped == tagged.pred[sub_idx]
             floor = self.thresholds.get("agree_cnn", 0.0)
             if floor > 0:
-                agreeing &= ~unsure_chars(tagged, lengths, floor, self.space_id)[sub_idx]
+                agreeing &= cnn_word[sub_idx] >= floor
             same = np.where(agreeing, sub.conf, -1.0)
             sub_apart = unsure_chars(Tagged(sub.pred, same, sub.ids, sub.points), lengths[redo],
                                      self.thresholds.get("agree", 1.01), self.fallback_space_id)

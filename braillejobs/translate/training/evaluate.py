@@ -106,6 +106,12 @@ def run_engine(engine: Engine, lines: Sequence[str], batch: int = 4096
     return out, time.perf_counter() - started
 
 
+def first_difference(a: Sequence, b: Sequence) -> int:
+    """Where two sequences (of cells, of words) first part: the shorter's length where one
+    begins the other."""
+    return next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
 def differences(lines: Sequence[str], hyps: Sequence[str], refs: Sequence[str],
                 results: Sequence[LineTranslation] | None = None,
                 louis: Sequence[str] | None = None) -> list[dict]:
@@ -116,7 +122,7 @@ def differences(lines: Sequence[str], hyps: Sequence[str], refs: Sequence[str],
     for i, (line, h, r) in enumerate(zip(lines, hyps, refs)):
         if h == r:
             continue
-        at = next((k for k, (a, b) in enumerate(zip(h, r)) if a != b), min(len(h), len(r)))
+        at = first_difference(h, r)
         rec = {"line": i + 1, "text": line, "reference": r, "output": h,
                "first_difference": {"cell": at, "reference": r[max(0, at - 8):at + 8],
                                     "output": h[max(0, at - 8):at + 8]},
@@ -184,16 +190,17 @@ def evaluate_rulebook(engine: Engine, path: Path, wrong: list | None = None) -> 
     lines = [c["input"] for c in cases]
     louis = LouisEngine(engine.table)
     louis_out = [louis.translate_text(line) for line in lines]
+    expected = [c["expected"] for c in cases]
     results, seconds = run_engine(engine, lines)
     hyps = [r.braille for r in results]
     if wrong is not None:
-        wrong.extend(differences(lines, hyps, [c["expected"] for c in cases], results, louis_out))
+        wrong.extend(differences(lines, hyps, expected, results, louis_out))
     vs_louis = score(hyps, louis_out)
-    vs_rules = score(hyps, [c["expected"] for c in cases])
+    vs_rules = score(hyps, expected)
     return {"engine": engine.name, "table": engine.table, "cases": len(cases),
             "agrees_with_liblouis": vs_louis["exact_lines"],
             "matches_rulebook": vs_rules["exact_lines"],
-            "liblouis_matches_rulebook": score(louis_out, [c["expected"] for c in cases])["exact_lines"],
+            "liblouis_matches_rulebook": score(louis_out, expected)["exact_lines"],
             "share": shares(results), "seconds": round(seconds, 3)}
 
 
