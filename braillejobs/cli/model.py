@@ -6,6 +6,7 @@ admin tool stays light.
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -206,6 +207,28 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
              "or slower (--lr).", err=True)
 
 
+def _thresholds(ctx, param, value: str | None) -> dict[str, float] | None:
+    """``cnn=0.999,agree=0.3``: the auto chain's thresholds to evaluate instead of the ones the
+    CNN checkpoint carries (any left out keep the checkpoint's)."""
+    if not value:
+        return None
+    from ..translate.neural import DEFAULT_THRESHOLDS
+
+    chosen: dict[str, float] = {}
+    for part in value.split(","):
+        name, _, number = part.partition("=")
+        name = name.strip()
+        if name not in DEFAULT_THRESHOLDS:
+            raise click.BadParameter(f"{name!r} is not a threshold; give NAME=VALUE with NAME one "
+                                     f"of {', '.join(DEFAULT_THRESHOLDS)}", ctx, param)
+        try:
+            chosen[name] = float(number)
+        except ValueError:
+            raise click.BadParameter(f"{part.strip()!r}: the value of {name} must be a number, "
+                                     "e.g. cnn=0.999", ctx, param) from None
+    return chosen
+
+
 @click.command("evaluate")
 @click.option("--engine", "engine_name", type=click.Choice(ENGINE_NAMES), default="auto",
               show_default=True)
@@ -220,7 +243,11 @@ def train_cmd(arch, preset, table, corpus_dir, out, steps, max_seconds, batch, l
 @click.option("--wrong", "wrong_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the lines the engine writes otherwise than the reference here (JSON "
                    "Lines: text, both brailles, where they first part, error classes).")
-def evaluate_cmd(engine_name, table, data, limit, calibrate_out, wrong_out) -> None:
+@click.option("--thresholds", callback=_thresholds, metavar="NAME=VALUE,...",
+              help="auto: evaluate these thresholds instead of the ones the CNN checkpoint "
+                   "carries, e.g. cnn=0.999,agree=0.3,agree_cnn=0.99 (names: cnn, rnn, agree, "
+                   "agree_cnn; the rest keep the checkpoint's).")
+def evaluate_cmd(engine_name, table, data, limit, calibrate_out, wrong_out, thresholds) -> None:
     """Exact-line rate (overall and by error class), cell error rate, share per engine and
     chars/s of an engine; for auto, also what the BiLSTM fallback settled."""
     from ..translate.training import evaluate as ev
@@ -234,6 +261,9 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out, wrong_out) -> N
     if wrong_out and calibrate_out:
         raise click.UsageError("--wrong lists one engine's wrong lines; --calibrate sweeps "
                                "thresholds and lists none: give one of them")
+    if thresholds and (engine_name != "auto" or calibrate_out):
+        raise click.UsageError("--thresholds sets the auto chain's routing: give it with "
+                               "--engine auto and without --calibrate")
     if wrong_out:      # opened before the evaluation, so that a bad path fails at once
         try:
             wrong_out.parent.mkdir(parents=True, exist_ok=True)
@@ -252,6 +282,9 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out, wrong_out) -> N
             echo_json(result)
             return
         engine = get_engine(engine_name, table)
+        if thresholds:     # a copy: the cached engine keeps the checkpoint's routing
+            engine = copy.copy(engine)
+            engine.thresholds = {**engine.thresholds, **thresholds}
         wrong: list | None = [] if wrong_out else None
         if data.suffix == ".jsonl":
             figures = ev.evaluate_rulebook(engine, data, wrong)
@@ -260,6 +293,8 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out, wrong_out) -> N
             figures = ev.evaluate(engine, lines, wrong=wrong)
             if hasattr(engine, "route") and engine.fallback is not None:
                 figures["routing"] = ev.routing_report(engine, lines)
+        if hasattr(engine, "route") and engine.fallback is not None:
+            figures["thresholds"] = engine.thresholds
         echo_json(figures)
     except EngineError as exc:
         raise click.ClickException(str(exc)) from None

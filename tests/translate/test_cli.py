@@ -113,3 +113,32 @@ def test_evaluate_wrong_names_an_unwritable_path_before_evaluating(tmp_path):
     result = CliRunner().invoke(evaluate_cmd, ["--data", str(data), "--wrong", "w.jsonl",
                                                "--calibrate", "c.json"])
     assert result.exit_code != 0 and "give one of them" in result.output
+
+
+def test_evaluate_auto_at_given_thresholds(tmp_path):
+    data = tmp_path / "lines.txt"
+    data.write_text("\n".join(SAMPLE[:6]) + "\n", encoding="utf-8")
+
+    def run(thresholds):
+        result = CliRunner().invoke(evaluate_cmd, ["--engine", "auto", "--data", str(data),
+                                                   "--thresholds", thresholds])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    # no word sure enough for the CNN, and no BiLSTM rule: liblouis writes everything
+    everything = run("cnn=1.01,rnn=1.01,agree=1.01")
+    assert everything["share"] == {"louis": 1.0} and everything["exact_lines"] == 1.0
+    assert everything["thresholds"]["cnn"] == 1.01
+    assert everything["routing"]["settled_by_rnn"] == 0
+    # every word sure enough: the CNN writes everything, and the cached engine is untouched
+    nothing = run("cnn=0")
+    assert nothing["share"] == {"cnn": 1.0} and nothing["routing"]["handed_to_rnn"] == 0
+    from braillejobs.translate.registry import get_engine
+    assert get_engine("auto", "en-ueb-g2.ctb").thresholds["cnn"] > 0
+
+    result = CliRunner().invoke(evaluate_cmd, ["--engine", "auto", "--data", str(data),
+                                               "--thresholds", "cnn=0.9,louis=1"])
+    assert result.exit_code != 0 and "'louis' is not a threshold" in result.output
+    result = CliRunner().invoke(evaluate_cmd, ["--engine", "cnn", "--data", str(data),
+                                               "--thresholds", "cnn=0.9"])
+    assert result.exit_code != 0 and "--engine auto" in result.output
