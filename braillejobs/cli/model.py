@@ -296,8 +296,13 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out, wrong_out, thre
         if hasattr(engine, "route") and engine.fallback is not None:
             figures["thresholds"] = engine.thresholds
         echo_json(figures)
-    except EngineError as exc:
-        raise click.ClickException(str(exc)) from None
+    except BaseException as exc:
+        if wrong_out:      # no empty list left behind to be read as "nothing wrong"
+            wrong_file.close()
+            wrong_out.unlink(missing_ok=True)
+        if isinstance(exc, (EngineError, ev.RulebookError)):
+            raise click.ClickException(str(exc)) from None
+        raise
     if wrong_out:
         with wrong_file:
             wrong_file.writelines(json.dumps(w, ensure_ascii=False) + "\n" for w in wrong)

@@ -142,3 +142,23 @@ def test_evaluate_auto_at_given_thresholds(tmp_path):
     result = CliRunner().invoke(evaluate_cmd, ["--engine", "cnn", "--data", str(data),
                                                "--thresholds", "cnn=0.9"])
     assert result.exit_code != 0 and "--engine auto" in result.output
+
+
+def test_evaluate_names_a_bad_rulebook_line_and_leaves_no_wrong_list(tmp_path):
+    book = tmp_path / "book.jsonl"
+    good = {"input": "the", "expected": "⠮", "table": "en-ueb-g2.ctb"}
+    book.write_text(json.dumps(good, ensure_ascii=False) + "\n" + '{"input": "cat"\n',
+                    encoding="utf-8")
+    out = tmp_path / "wrong.jsonl"
+    result = CliRunner().invoke(evaluate_cmd, ["--engine", "louis", "--data", str(book),
+                                               "--wrong", str(out)])
+    assert result.exit_code == 1, result.output
+    assert f"{book}, line 2: not a rulebook case" in result.output
+    assert '"expected"' in result.output   # the form a line must take
+    assert not out.exists()               # an empty list would read as "nothing wrong"
+
+    book.write_text(json.dumps({"input": "cat", "table": "en-ueb-g2.ctb"}) + "\n",
+                    encoding="utf-8")
+    result = CliRunner().invoke(evaluate_cmd, ["--engine", "louis", "--data", str(book)])
+    assert result.exit_code == 1 and "line 1" in result.output
+    assert "must all be strings" in result.output

@@ -176,9 +176,30 @@ def halves(lines: Sequence[str]) -> tuple[list[str], list[str]]:
     return list(lines[0::2]), list(lines[1::2])
 
 
+class RulebookError(ValueError):
+    """A rulebook file line that is not a case; the message names the file, the line and the
+    form expected."""
+
+
 def load_rulebook(path: Path, table: str) -> list[dict]:
-    cases = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()
-             if line.strip()]
+    """The one-line cases of ``table`` in a rulebook .jsonl file (one JSON object a line with
+    ``input``, ``expected`` and ``table``)."""
+    cases = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            case = json.loads(line)
+            if not all(isinstance(case.get(k), str) for k in ("input", "expected", "table")):
+                raise ValueError("input, expected and table must all be strings")
+        except (ValueError, AttributeError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            if isinstance(exc, AttributeError):
+                reason = "not a JSON object"
+            raise RulebookError(f"{path}, line {number}: not a rulebook case ({reason}); each "
+                                'line must be a JSON object such as {"input": "the", '
+                                '"expected": "⠮", "table": "en-ueb-g2.ctb"}') from None
+        cases.append(case)
     return [c for c in cases if c["table"] == table and "\n" not in c["input"]]
 
 
