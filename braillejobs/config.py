@@ -44,6 +44,11 @@ def _bool(text: str) -> bool:
     raise ValueError(f"expected true or false, got {text!r}")
 
 
+def _thresholds(text: str) -> dict[str, float]:
+    from .translate.thresholds import parse_thresholds
+    return parse_thresholds(text)
+
+
 def _default_data_dir() -> str:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return str(Path(base) / "braillejobs")
@@ -116,6 +121,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("batch_chars", 200_000, "Characters translated in one engine batch.", int),
     Setting("model_dir", None, "Folder of cnn-<table>.pt and rnn-<table>.pt checkpoints to use "
             "instead of the models shipped in the package."),
+    Setting("auto_thresholds", None, "The auto chain's routing, NAME=VALUE,... over the "
+            "thresholds calibrated into the CNN checkpoint: cnn (the CNN keeps a word at least "
+            "this sure), rnn (the BiLSTM settles a handed word at least this sure), agree (... or "
+            "one it writes as the CNN did, at least this sure), agree_cnn (the CNN's floor on "
+            "those); above 1 turns a rule off, e.g. agree=1.01 sends every word the CNN is unsure "
+            "of to liblouis.", _thresholds),
     Setting("device", "auto", "Torch device for the neural engines: auto, cpu, cuda or cuda:N."),
     Setting("metrics_port", 0, "Port where a worker serves Prometheus /metrics and its "
             "liveness probe /healthz (0: off).", int),

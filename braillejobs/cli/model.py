@@ -212,21 +212,12 @@ def _thresholds(ctx, param, value: str | None) -> dict[str, float] | None:
     CNN checkpoint carries (any left out keep the checkpoint's)."""
     if not value:
         return None
-    from ..translate.neural import DEFAULT_THRESHOLDS
+    from ..translate.thresholds import parse_thresholds
 
-    chosen: dict[str, float] = {}
-    for part in value.split(","):
-        name, _, number = part.partition("=")
-        name = name.strip()
-        if name not in DEFAULT_THRESHOLDS:
-            raise click.BadParameter(f"{name!r} is not a threshold; give NAME=VALUE with NAME one "
-                                     f"of {', '.join(DEFAULT_THRESHOLDS)}", ctx, param)
-        try:
-            chosen[name] = float(number)
-        except ValueError:
-            raise click.BadParameter(f"{part.strip()!r}: the value of {name} must be a number, "
-                                     "e.g. cnn=0.999", ctx, param) from None
-    return chosen
+    try:
+        return parse_thresholds(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
 
 
 @click.command("evaluate")

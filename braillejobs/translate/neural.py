@@ -37,13 +37,13 @@ from .device import cpu_has_bf16, pick_device
 from .device_decode import DeviceDecoder
 from .engine import EngineError, LineTranslation, check_table
 from .louis_engine import AlignmentError, LouisEngine, align
+from .thresholds import DEFAULT_THRESHOLDS
 from .vocab import SEPARATOR, UNK_CHUNK, UNK_ID, Vocab, code_points
 
 log = logging.getLogger("braillejobs.neural")
 
 # "agree" above 1: off (checkpoints calibrated before it settle nothing by agreement);
 # "agree_cnn": the CNN's floor for a word settled by agreement (0: none, as calibrated before it)
-DEFAULT_THRESHOLDS = {"cnn": 0.97, "rnn": 0.97, "agree": 1.01, "agree_cnn": 0.0}
 
 
 def stream_points(lines: Sequence[str]) -> np.ndarray:
@@ -420,4 +420,10 @@ def build_engine(name: str, table: str, corrections=None) -> NeuralEngine:
     rnn = load_tagger("rnn", table)
     thresholds = dict(DEFAULT_THRESHOLDS)
     thresholds.update(cnn.checkpoint.meta.get("thresholds", {}))
+    from .. import config
+    chosen = config.get("auto_thresholds")
+    if chosen:   # the operator's routing over the calibrated one
+        thresholds.update(chosen)
+        log.info("auto for %s routes with %s (auto_thresholds over the calibrated %s)", table,
+                 thresholds, cnn.checkpoint.meta.get("thresholds", {}))
     return NeuralEngine("auto", table, cnn, rnn, thresholds, corrections)

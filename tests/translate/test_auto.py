@@ -393,3 +393,29 @@ def test_a_bilstm_chunk_the_cnn_cannot_write_goes_to_liblouis(taggers):
     louis = LouisEngine(G2)
     assert [r.braille for r in results] == [louis.translate_text(x) for x in lines]
     assert all(set(r.chars_by_engine) == {"louis"} for r in results)
+
+
+def test_the_operator_sets_the_routing_over_the_calibrated_thresholds():
+    """BRAILLEJOBS_AUTO_THRESHOLDS overrides the checkpoint's thresholds it names and keeps the
+    rest; with the BiLSTM's rules off, every word the CNN is unsure of goes to liblouis."""
+    from braillejobs import config
+    from braillejobs.translate.neural import build_engine
+    from tests.support import settings
+
+    calibrated = load_tagger("cnn", G2).checkpoint.meta["thresholds"]
+    lines = SAMPLE + ["HIS MARIJUANA STUCK to the Southend pier."]
+    with settings(auto_thresholds="cnn=0.9999, rnn=1.01,agree=1.01"):
+        engine = build_engine("auto", G2)
+        assert engine.thresholds == {**calibrated, "cnn": 0.9999, "rnn": 1.01, "agree": 1.01}
+        report = ev.routing_report(engine, lines)
+    assert report["handed_to_rnn"] > 0 and report["settled_by_rnn"] == 0
+    assert report["share"]["rnn"] == 0 and report["share"]["louis"] > 0
+    from braillejobs.translate.thresholds import DEFAULT_THRESHOLDS
+    assert build_engine("auto", G2).thresholds == {**DEFAULT_THRESHOLDS, **calibrated}
+
+    for bad, says in (("louis=1", "'louis' is not a threshold"), ("cnn=high", "from 0 to 1.01"),
+                      ("cnn=2", "from 0 to 1.01"), ("cnn", "from 0 to 1.01")):
+        with settings(auto_thresholds=bad):
+            with pytest.raises(config.ConfigError) as info:
+                config.get("auto_thresholds")
+        assert "BRAILLEJOBS_AUTO_THRESHOLDS" in str(info.value) and says in str(info.value)
