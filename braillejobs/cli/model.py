@@ -276,15 +276,16 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out, wrong_out, thre
         if thresholds:     # a copy: the cached engine keeps the checkpoint's routing
             engine = copy.copy(engine)
             engine.thresholds = {**engine.thresholds, **thresholds}
+        chain = hasattr(engine, "route") and engine.fallback is not None    # auto
         wrong: list | None = [] if wrong_out else None
         if data.suffix == ".jsonl":
             figures = ev.evaluate_rulebook(engine, data, wrong)
         else:
             lines = ev.load_lines(data, limit)
             figures = ev.evaluate(engine, lines, wrong=wrong)
-            if hasattr(engine, "route") and engine.fallback is not None:
+            if chain:
                 figures["routing"] = ev.routing_report(engine, lines)
-        if hasattr(engine, "route") and engine.fallback is not None:
+        if chain:
             figures["thresholds"] = engine.thresholds
         echo_json(figures)
     except BaseException as exc:

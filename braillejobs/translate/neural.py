@@ -42,9 +42,6 @@ from .vocab import SEPARATOR, UNK_CHUNK, UNK_ID, Vocab, code_points
 
 log = logging.getLogger("braillejobs.neural")
 
-# "agree" above 1: off (checkpoints calibrated before it settle nothing by agreement);
-# "agree_cnn": the CNN's floor for a word settled by agreement (0: none, as calibrated before it)
-
 
 def stream_points(lines: Sequence[str]) -> np.ndarray:
     """The code points of a stream: separator, line, separator, line, ..., separator."""
@@ -418,12 +415,12 @@ def build_engine(name: str, table: str, corrections=None) -> NeuralEngine:
                             corrections)
     cnn = load_tagger("cnn", table)
     rnn = load_tagger("rnn", table)
-    thresholds = dict(DEFAULT_THRESHOLDS)
-    thresholds.update(cnn.checkpoint.meta.get("thresholds", {}))
+    calibrated = cnn.checkpoint.meta.get("thresholds", {})
+    thresholds = {**DEFAULT_THRESHOLDS, **calibrated}
     from .. import config
     chosen = config.get("auto_thresholds")
     if chosen:   # the operator's routing over the calibrated one
         thresholds.update(chosen)
         log.info("auto for %s routes with %s (auto_thresholds over the calibrated %s)", table,
-                 thresholds, cnn.checkpoint.meta.get("thresholds", {}))
+                 thresholds, calibrated)
     return NeuralEngine("auto", table, cnn, rnn, thresholds, corrections)

@@ -8,6 +8,8 @@ ones.
 - ``agree_cnn``: agreement settles only words the CNN holds at least this sure.
 
 A value above 1 turns its rule off (1.01 by convention); liblouis writes what no rule settles.
+The defaults keep the routing of checkpoints calibrated before a rule existed: ``agree`` off,
+``agree_cnn`` 0 (no floor).
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ def parse_thresholds(text: str) -> dict[str, float]:
     for part in text.split(","):
         if not part.strip():
             continue
-        name, eq, number = part.partition("=")
+        name, _, number = part.partition("=")
         name = name.strip()
         if name not in DEFAULT_THRESHOLDS:
             raise ValueError(f"{name!r} is not a threshold; give NAME=VALUE,... with NAME one of "
                              f"{', '.join(DEFAULT_THRESHOLDS)}")
         try:
-            value = float(number) if eq else float("nan")
+            value = float(number)        # "" (no "=") is no number either
         except ValueError:
             value = float("nan")
         if not 0.0 <= value <= 1.01:

@@ -190,16 +190,19 @@ def load_rulebook(path: Path, table: str) -> list[dict]:
             continue
         try:
             case = json.loads(line)
-            if not all(isinstance(case.get(k), str) for k in ("input", "expected", "table")):
-                raise ValueError("input, expected and table must all be strings")
-        except (ValueError, AttributeError) as exc:
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            if isinstance(exc, AttributeError):
+        except json.JSONDecodeError as exc:
+            reason = exc.msg
+        else:
+            if not isinstance(case, dict):
                 reason = "not a JSON object"
-            raise RulebookError(f"{path}, line {number}: not a rulebook case ({reason}); each "
-                                'line must be a JSON object such as {"input": "the", '
-                                '"expected": "⠮", "table": "en-ueb-g2.ctb"}') from None
-        cases.append(case)
+            elif not all(isinstance(case.get(k), str) for k in ("input", "expected", "table")):
+                reason = "input, expected and table must all be strings"
+            else:
+                cases.append(case)
+                continue
+        raise RulebookError(f"{path}, line {number}: not a rulebook case ({reason}); each line "
+                            'must be a JSON object such as {"input": "the", "expected": "⠮", '
+                            '"table": "en-ueb-g2.ctb"}')
     return [c for c in cases if c["table"] == table and "\n" not in c["input"]]
 
 
