@@ -122,6 +122,14 @@ def line_with_positions(table: str, line: str, typeform: Sequence[int] | None = 
     return "".join(out), where
 
 
+def translate_string(tables: str, text: str, typeform: Sequence[int] | None = None) -> str:
+    """Unicode braille for ``text`` (one call to liblouis, ``tables`` a comma-separated list)."""
+    louis = load_louis()
+    tf = list(typeform) if typeform is not None else None
+    with _louis_lock:
+        return louis.translateString([tables], text, typeform=tf, mode=louis.dotsIO | louis.ucBrl)
+
+
 class LouisEngine:
     """liblouis with ``table``, and with the transcribers' corrections when given (their table
     listed first: see :mod:`braillejobs.corrections.table`)."""
@@ -133,10 +141,8 @@ class LouisEngine:
         self.corrections = corrections
         # the table list liblouis is given, as one comma-separated name
         self.tables = corrections.tables if corrections is not None else self.table
-        self._louis = load_louis()
-        self._mode = self._louis.dotsIO | self._louis.ucBrl
         try:
-            self._louis.checkTable([self.tables])
+            load_louis().checkTable([self.tables])
         except RuntimeError:
             raise EngineError(f"liblouis cannot load table {self.tables!r}: install "
                               "liblouis-data") from None
@@ -144,9 +150,7 @@ class LouisEngine:
     def translate_text(self, line: str, typeform: Sequence[int] | None = None) -> str:
         if len(line) > PIECE_CHARS:
             return translate_in_pieces(self.tables, line, typeform)
-        tf = list(typeform) if typeform is not None else None
-        with _louis_lock:
-            return self._louis.translateString([self.tables], line, typeform=tf, mode=self._mode)
+        return translate_string(self.tables, line, typeform)
 
     def translate_lines(self, lines: Sequence[str],
                         typeforms: Sequence[Sequence[int] | None] | None = None

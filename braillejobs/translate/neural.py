@@ -13,7 +13,9 @@ as sure as the lower ``agree`` threshold while the CNN's least sure character of
 least ``agree_cnn``: two models of different kinds, trained apart, rarely make the same mistake,
 and most words the CNN is unsure of it wrote right. Words still unsure go
 to liblouis, which translates the whole line (so its context rules hold) and whose per-character
-chunks replace those of the unsure words.
+chunks replace those of the unsure words. Last, a word a model wrote that holds letters UEB marks
+with the grade 1 indicator when they stand alone (``alr``, ``SD``: they would read as "already",
+"SAID") goes to liblouis too if the model's indicators differ from liblouis's (``letter_sign``).
 Lines with emphasis (typeforms) go to liblouis whole: UEB emphasis indicators depend on spans the
 taggers do not see. The thresholds are measured (``braillejobs evaluate --calibrate``) and stored
 in the CNN checkpoint.
@@ -36,6 +38,7 @@ from .capitals import letter_classes, with_roles
 from .device import cpu_has_bf16, pick_device
 from .device_decode import DeviceDecoder
 from .engine import EngineError, LineTranslation, check_table
+from .letter_sign import LetterSigns
 from .louis_engine import AlignmentError, LouisEngine, align
 from .thresholds import DEFAULT_THRESHOLDS
 from .vocab import SEPARATOR, UNK_CHUNK, UNK_ID, Vocab, code_points
@@ -59,6 +62,7 @@ class Routing:
     second: np.ndarray    # the BiLSTM's own chunk ids (CNN's vocabulary) where asked, or -1
     first_conf: np.ndarray   # the CNN's probability of its chunk
     second_conf: np.ndarray  # the BiLSTM's, where asked (-1 where not, or not writable)
+    signed: np.ndarray    # characters of words sent to liblouis by the grade 1 indicator check
     lengths: np.ndarray   # of the lines
     offsets: np.ndarray   # start of each line, and the end
     points: np.ndarray    # code points
@@ -238,6 +242,9 @@ class NeuralEngine:
         self.space_id = _space_id(primary.vocab)
         self.fallback_space_id = _space_id(fallback.vocab) if fallback else -1
         self.device = primary.device
+        # the auto chain hands liblouis the words whose grade 1 indicators a model got wrong
+        self.letter_signs = (LetterSigns(self.louis.tables, primary.vocab.chunk_strings)
+                             if name == "auto" else None)
         self.model_version = primary.version + (f"+{fallback.version}" if fallback else "")
         # the fallback's chunk ids in the primary's vocabulary (a fine-tuned CNN may know more)
         self.fallback_map = primary.vocab.chunk_map(fallback.vocab) if fallback else None
@@ -306,7 +313,8 @@ class NeuralEngine:
     def route(self, lines: Sequence[str]) -> "Routing":
         """Who writes each character: the CNN where its word is sure, the BiLSTM where the CNN
         handed the word over and the BiLSTM settles it (sure of it, or agreeing with the CNN),
-        liblouis for the rest."""
+        liblouis for the rest, and for the words whose grade 1 indicators the model that wrote
+        them got wrong (``letter_sign``)."""
         lengths = np.array([len(line) for line in lines], dtype=np.int64)
         tagged = self.primary.tag_lines(lines)
         engine = np.zeros(len(tagged.pred), dtype=np.int8)          # 0 cnn, 1 rnn, 2 louis
@@ -352,9 +360,13 @@ class NeuralEngine:
             engine[sub_idx[take]] = 1
             unsure[sub_idx[take]] = False
         engine[unsure | corrected] = 2
+        signed = np.zeros_like(unsure)
+        if self.letter_signs is not None:
+            signed = self.letter_signs.mismatched(lines, pred, offsets, engine != 2)
+            engine[signed] = 2
         return Routing(pred, engine, handed if self.fallback is not None else
                        np.zeros_like(handed), tagged.pred, agreed, second, tagged.conf,
-                       second_conf, lengths, offsets, tagged.points, tagged.ids)
+                       second_conf, signed, lengths, offsets, tagged.points, tagged.ids)
 
     def _corrected(self, line: str) -> np.ndarray:
         """Which characters of ``line`` are in a word or phrase a correction rules on."""

@@ -362,10 +362,12 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
     have both models' least sure character at or above each pair of floors, and how many of those
     the CNN (so both) wrote otherwise than liblouis: what an agreement rule with floors would
     settle, and at what cost. ``apart_rnn_sure``: the handed words on which the two disagree and
-    the BiLSTM is sure (every character at least 0.9), and which of them each had right."""
+    the BiLSTM is sure (every character at least 0.9), and which of them each had right.
+    ``letter_sign_to_louis``: words a model wrote that went to liblouis because their grade 1
+    indicators differ from liblouis's (:mod:`..letter_sign`)."""
     from ..neural import _segments
 
-    words = handed = settled = right = agreed = cnn_right = rnn_right = 0
+    words = handed = settled = right = agreed = cnn_right = rnn_right = signed = 0
     per_word: list[tuple[float, float, bool, bool, bool]] = []   # handed words, see below
     chars = np.zeros(3, dtype=np.int64)
     vocab = engine.primary.vocab
@@ -379,6 +381,7 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
         words += len(starts)
         given = r.handed[starts]
         handed += int(given.sum())
+        signed += int(r.signed[starts].sum())
         done = given & (r.engine[starts] == 1)
         settled += int(done.sum())
         agreed += int((done & r.agreed[starts]).sum())
@@ -424,5 +427,6 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
             "apart_rnn_sure": {"words": int(sure_apart.sum()),
                                "rnn_right": int((sure_apart & rnn_ok).sum()),
                                "cnn_right": int((sure_apart & cnn_ok).sum())},
+            "letter_sign_to_louis": signed,
             "share": {name: int(c) / total if total else 0.0
                       for name, c in zip(("cnn", "rnn", "louis"), chars.tolist())}}
