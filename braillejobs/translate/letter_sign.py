@@ -28,17 +28,33 @@ from .louis_engine import translate_string
 SIGN = "\u2830"                            # ⠰, dots 5-6: the grade 1 indicator
 _LETTERS = re.compile(r"[^\W\d_]+")        # runs of letters (any script)
 _WORDS = re.compile(r"[^ ]+")              # the chain's words: runs of non-spaces
+CACHED_WORD = 64
 
 
-@lru_cache(maxsize=1 << 16)
 def takes_sign(tables: str, run: str) -> bool:
-    """Whether liblouis writes the indicator before these letters (lower case) standing alone."""
-    return run.isascii() and translate_string(tables, run).startswith(SIGN)
+    """Whether liblouis writes the indicator before these letters (lower case) standing alone.
+    The tables' contractions are short runs of ASCII letters; longer or other runs are not
+    asked, nor remembered."""
+    if not run.isascii() or len(run) > CACHED_WORD:
+        return False
+    return _takes_sign(tables, run)
 
 
 @lru_cache(maxsize=1 << 16)
+def _takes_sign(tables: str, run: str) -> bool:
+    return translate_string(tables, run).startswith(SIGN)
+
+
 def signs_in(tables: str, word: str) -> int:
-    """How many indicators liblouis writes in this word standing alone."""
+    """How many indicators liblouis writes in this word standing alone (remembered for words
+    of up to ``CACHED_WORD`` characters, so that long tokens do not fill the memory)."""
+    if len(word) > CACHED_WORD:
+        return translate_string(tables, word).count(SIGN)
+    return _signs_in_short(tables, word)
+
+
+@lru_cache(maxsize=1 << 16)
+def _signs_in_short(tables: str, word: str) -> int:
     return translate_string(tables, word).count(SIGN)
 
 

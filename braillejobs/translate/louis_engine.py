@@ -123,7 +123,10 @@ def line_with_positions(table: str, line: str, typeform: Sequence[int] | None = 
 
 
 def translate_string(tables: str, text: str, typeform: Sequence[int] | None = None) -> str:
-    """Unicode braille for ``text`` (one call to liblouis, ``tables`` a comma-separated list)."""
+    """Unicode braille for ``text`` (``tables`` a comma-separated list); a text longer than
+    ``PIECE_CHARS`` is translated in pieces."""
+    if len(text) > PIECE_CHARS:
+        return translate_in_pieces(tables, text, typeform)
     louis = load_louis()
     tf = list(typeform) if typeform is not None else None
     with _louis_lock:
@@ -148,8 +151,6 @@ class LouisEngine:
                               "liblouis-data") from None
 
     def translate_text(self, line: str, typeform: Sequence[int] | None = None) -> str:
-        if len(line) > PIECE_CHARS:
-            return translate_in_pieces(self.tables, line, typeform)
         return translate_string(self.tables, line, typeform)
 
     def translate_lines(self, lines: Sequence[str],

@@ -33,6 +33,8 @@ def test_liblouis_decides_which_letters_take_the_sign():
     assert not ls.takes_sign(G2, "a") and not ls.takes_sign(G2, "cat")
     assert not ls.takes_sign(G2, "ça")                # the tables' contractions are ASCII
     assert ls.signs_in(G2, "(cd),") == 1 and ls.signs_in(G2, "e.g.") == 0
+    long_token = "cd-" + "x" * 200            # asked of liblouis, but not remembered
+    assert ls.signs_in(G2, long_token) == 1 and not ls.takes_sign(G2, "b" * 200)
     # grade 1 has no contractions for bare letters to be mistaken for
     assert not ls.takes_sign("en-ueb-g1.ctb", "alr")
 
