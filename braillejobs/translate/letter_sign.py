@@ -9,10 +9,14 @@ word, with nothing to tell the reader so.
 
 ``LetterSigns`` finds, in the words the auto chain let a model write, the letter runs that
 liblouis itself marks with the indicator when they stand alone (asked once per distinct run and
-table in a process: the table is the authority, no list is kept here). For each such word it
-compares the indicators the model wrote with those liblouis writes for the word standing alone,
-and reports the words where they differ, which the chain then hands to liblouis. A word holding
-no such run costs a cached lookup per letter run.
+table, and remembered: the table is the authority, no list is kept here). For each such word it
+compares the ⠰ cells the model wrote with those liblouis writes for the word standing alone (a
+count: the same cell also opens final-letter groupsigns such as ⠰⠞ *ment*, so an indicator
+dropped in a word that gained another ⠰ elsewhere would pass), and reports the words where they
+differ, which the chain then hands to liblouis. So are, without asking, such words longer than
+``LONGEST_ASKED`` (URLs, paths, hashes: rare in prose, and costly to ask about one by one), and
+such words a model wrote only in part (the rest is a transcriber's correction, which liblouis
+applies). A word holding no such run costs a remembered lookup per letter run.
 """
 
 from __future__ import annotations
@@ -28,33 +32,27 @@ from .louis_engine import translate_string
 SIGN = "\u2830"                            # ⠰, dots 5-6: the grade 1 indicator
 _LETTERS = re.compile(r"[^\W\d_]+")        # runs of letters (any script)
 _WORDS = re.compile(r"[^ ]+")              # the chain's words: runs of non-spaces
-CACHED_WORD = 64
+LONGEST_ASKED = 64                         # longer words and letter runs are not asked
+_REMEMBERED = 1 << 16                      # entries each cache keeps (least recently used go)
 
 
 def takes_sign(tables: str, run: str) -> bool:
-    """Whether liblouis writes the indicator before these letters (lower case) standing alone.
-    The tables' contractions are short runs of ASCII letters; longer or other runs are not
-    asked, nor remembered."""
-    if not run.isascii() or len(run) > CACHED_WORD:
+    """Whether liblouis writes the indicator before this run of letters standing alone (asked
+    in lower case). The tables' contractions are short runs of ASCII letters: other runs are
+    not asked."""
+    if not run.isascii() or len(run) > LONGEST_ASKED:
         return False
-    return _takes_sign(tables, run)
+    return _takes_sign(tables, run.lower())
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=_REMEMBERED)
 def _takes_sign(tables: str, run: str) -> bool:
     return translate_string(tables, run).startswith(SIGN)
 
 
+@lru_cache(maxsize=_REMEMBERED)
 def signs_in(tables: str, word: str) -> int:
-    """How many indicators liblouis writes in this word standing alone (remembered for words
-    of up to ``CACHED_WORD`` characters, so that long tokens do not fill the memory)."""
-    if len(word) > CACHED_WORD:
-        return translate_string(tables, word).count(SIGN)
-    return _signs_in_short(tables, word)
-
-
-@lru_cache(maxsize=1 << 16)
-def _signs_in_short(tables: str, word: str) -> int:
+    """How many ⠰ cells liblouis writes in this word standing alone."""
     return translate_string(tables, word).count(SIGN)
 
 
@@ -63,24 +61,29 @@ class LetterSigns:
 
     def __init__(self, tables: str, chunk_strings: Sequence[str]):
         self.tables = tables
-        # indicators each chunk of the model's vocabulary writes
+        # ⠰ cells each chunk of the model's vocabulary writes
         self.signs_in_chunk = np.array([s.count(SIGN) for s in chunk_strings], dtype=np.int64)
 
     def mismatched(self, lines: Sequence[str], pred: np.ndarray, offsets: np.ndarray,
                    written: np.ndarray) -> np.ndarray:
-        """Mask of the characters (of the concatenated ``lines``) in words a model wrote
-        (``written`` all through the word) that hold a letter run taking the indicator alone,
-        and whose chunks (``pred``) carry another number of indicators than liblouis writes."""
+        """Mask of the characters (of the concatenated ``lines``, ``offsets`` their starts) that
+        a model wrote (``written``; chunk ids ``pred``) and that liblouis should write instead:
+        those of words holding a letter run that takes the indicator alone, where the ⠰ cells
+        differ from liblouis's, or the word is longer than ``LONGEST_ASKED``, or a model wrote
+        only part of it."""
         out = np.zeros(len(pred), dtype=bool)
         for i, line in enumerate(lines):
             base = int(offsets[i])
             for word in _WORDS.finditer(line):
-                text = word.group()
-                if not any(takes_sign(self.tables, run.lower())
-                           for run in _LETTERS.findall(text)):
-                    continue
                 a, b = base + word.start(), base + word.end()
-                if written[a:b].all() and (int(self.signs_in_chunk[pred[a:b]].sum())
-                                           != signs_in(self.tables, text)):
-                    out[a:b] = True
+                mine = written[a:b]
+                if not mine.any():
+                    continue
+                text = word.group()
+                if not any(takes_sign(self.tables, run) for run in _LETTERS.findall(text)):
+                    continue
+                if (not mine.all() or len(text) > LONGEST_ASKED
+                        or int(self.signs_in_chunk[pred[a:b]].sum())
+                        != signs_in(self.tables, text)):
+                    out[a:b] = mine
         return out

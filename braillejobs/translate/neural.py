@@ -15,7 +15,7 @@ and most words the CNN is unsure of it wrote right. Words still unsure go
 to liblouis, which translates the whole line (so its context rules hold) and whose per-character
 chunks replace those of the unsure words. Last, a word a model wrote that holds letters UEB marks
 with the grade 1 indicator when they stand alone (``alr``, ``SD``: they would read as "already",
-"SAID") goes to liblouis too if the model's indicators differ from liblouis's (``letter_sign``).
+"SAID") goes to liblouis too if the model's ⠰ cells differ from liblouis's (``letter_sign``).
 Lines with emphasis (typeforms) go to liblouis whole: UEB emphasis indicators depend on spans the
 taggers do not see. The thresholds are measured (``braillejobs evaluate --calibrate``) and stored
 in the CNN checkpoint.
@@ -62,7 +62,7 @@ class Routing:
     second: np.ndarray    # the BiLSTM's own chunk ids (CNN's vocabulary) where asked, or -1
     first_conf: np.ndarray   # the CNN's probability of its chunk
     second_conf: np.ndarray  # the BiLSTM's, where asked (-1 where not, or not writable)
-    signed: np.ndarray    # characters of words sent to liblouis by the grade 1 indicator check
+    sign_to_louis: np.ndarray  # characters the grade 1 indicator check sent to liblouis
     lengths: np.ndarray   # of the lines
     offsets: np.ndarray   # start of each line, and the end
     points: np.ndarray    # code points
@@ -313,8 +313,9 @@ class NeuralEngine:
     def route(self, lines: Sequence[str]) -> "Routing":
         """Who writes each character: the CNN where its word is sure, the BiLSTM where the CNN
         handed the word over and the BiLSTM settles it (sure of it, or agreeing with the CNN),
-        liblouis for the rest, and for the words whose grade 1 indicators the model that wrote
-        them got wrong (``letter_sign``)."""
+        liblouis for the rest, and for the words the grade 1 indicator check sends it
+        (``letter_sign``: letters that would read as a contraction, written otherwise than
+        liblouis writes them)."""
         lengths = np.array([len(line) for line in lines], dtype=np.int64)
         tagged = self.primary.tag_lines(lines)
         engine = np.zeros(len(tagged.pred), dtype=np.int8)          # 0 cnn, 1 rnn, 2 louis
@@ -360,13 +361,13 @@ class NeuralEngine:
             engine[sub_idx[take]] = 1
             unsure[sub_idx[take]] = False
         engine[unsure | corrected] = 2
-        signed = np.zeros_like(unsure)
+        sign_to_louis = np.zeros_like(unsure)
         if self.letter_signs is not None:
-            signed = self.letter_signs.mismatched(lines, pred, offsets, engine != 2)
-            engine[signed] = 2
+            sign_to_louis = self.letter_signs.mismatched(lines, pred, offsets, engine != 2)
+            engine[sign_to_louis] = 2
         return Routing(pred, engine, handed if self.fallback is not None else
                        np.zeros_like(handed), tagged.pred, agreed, second, tagged.conf,
-                       second_conf, signed, lengths, offsets, tagged.points, tagged.ids)
+                       second_conf, sign_to_louis, lengths, offsets, tagged.points, tagged.ids)
 
     def _corrected(self, line: str) -> np.ndarray:
         """Which characters of ``line`` are in a word or phrase a correction rules on."""

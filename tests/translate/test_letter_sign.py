@@ -14,6 +14,9 @@ from braillejobs.translate.louis_engine import LouisEngine
 from braillejobs.translate.neural import NeuralEngine, load_tagger
 
 G2 = "en-ueb-g2.ctb"
+# a model's chunk vocabulary, in miniature: id -> chunk (ids 0 and 1: empty and unknown)
+CHUNKS = ["", "", "⠁", "⠇", "⠗", "⠰⠁", "⠉", "⠙", "⠰⠉", "⠞", "⠐⠣", "⠐⠜", "⠂", "⠀", "⠤"]
+ID = {c: i for i, c in enumerate(CHUNKS) if c}
 
 
 @pytest.fixture(scope="module")
@@ -28,30 +31,55 @@ def _runs_taking_the_sign(table: str, longest: int) -> list[str]:
     return [r for r in runs if ls.takes_sign(table, r)]
 
 
+def _check(lines, chunks_per_line, written=None):
+    """Run the check on lines whose characters the model wrote as the given chunks."""
+    pred = np.array([ID[c] for chunks in chunks_per_line for c in chunks], dtype=np.int64)
+    offsets = np.r_[0, np.cumsum([len(line) for line in lines])]
+    assert len(pred) == offsets[-1]
+    written = np.ones(len(pred), dtype=bool) if written is None else np.asarray(written)
+    return ls.LetterSigns(G2, CHUNKS).mismatched(lines, pred, offsets, written).tolist()
+
+
 def test_liblouis_decides_which_letters_take_the_sign():
-    assert ls.takes_sign(G2, "alr") and ls.takes_sign(G2, "b") and ls.takes_sign(G2, "sd")
+    assert ls.takes_sign(G2, "alr") and ls.takes_sign(G2, "b") and ls.takes_sign(G2, "SD")
     assert not ls.takes_sign(G2, "a") and not ls.takes_sign(G2, "cat")
     assert not ls.takes_sign(G2, "ça")                # the tables' contractions are ASCII
+    assert not ls.takes_sign(G2, "\u212a")            # the Kelvin sign is not the letter k
     assert ls.signs_in(G2, "(cd),") == 1 and ls.signs_in(G2, "e.g.") == 0
-    long_token = "cd-" + "x" * 200            # asked of liblouis, but not remembered
-    assert ls.signs_in(G2, long_token) == 1 and not ls.takes_sign(G2, "b" * 200)
     # grade 1 has no contractions for bare letters to be mistaken for
     assert not ls.takes_sign("en-ueb-g1.ctb", "alr")
 
 
-def test_a_word_is_flagged_only_where_the_model_wrote_other_indicators(auto):
-    chunks = auto.primary.vocab.chunk_strings
-    cid = {c: chunks.index(c) for c in ("⠁", "⠇", "⠗", "⠰⠁", "⠉", "⠞")}
-    check = auto.letter_signs
-    lines = ["alr", "alr", "cat", "alr"]
-    pred = np.array([cid["⠁"], cid["⠇"], cid["⠗"],            # bare: reads "already"
-                     cid["⠰⠁"], cid["⠇"], cid["⠗"],           # with the indicator
-                     cid["⠉"], cid["⠁"], cid["⠞"],             # no run that takes it
-                     cid["⠁"], cid["⠇"], cid["⠗"]])            # bare, but liblouis wrote it
-    offsets = np.array([0, 3, 6, 9, 12])
-    written = np.array([True] * 9 + [False] * 3)
-    flagged = check.mismatched(lines, pred, offsets, written)
-    assert flagged.tolist() == [True] * 3 + [False] * 9
+def test_a_word_is_flagged_where_the_model_wrote_other_sign_cells():
+    bare, signed = ["⠁", "⠇", "⠗"], ["⠰⠁", "⠇", "⠗"]
+    assert _check(["alr"], [bare]) == [True] * 3                   # reads "already"
+    assert _check(["alr"], [signed]) == [False] * 3
+    assert _check(["cat"], [["⠉", "⠁", "⠞"]]) == [False] * 3       # no run that takes it
+    assert _check(["alr"], [bare], written=[False] * 3) == [False] * 3   # liblouis wrote it
+
+
+def test_words_are_found_by_code_point_among_others_and_punctuation():
+    line = "😀 (cd), alr"
+    chunks = ["⠁", "⠀", "⠐⠣", "⠉", "⠙", "⠐⠜", "⠂", "⠀", "⠰⠁", "⠇", "⠗"]
+    assert _check([line], [chunks]) == [False] * 2 + [True] * 5 + [False] * 4
+    chunks[3] = "⠰⠉"
+    assert _check([line], [chunks]) == [False] * 11
+    # the same words on a second line, after a first: offsets carry
+    assert _check(["alr", line], [["⠁", "⠇", "⠗"], chunks]) == [True] * 3 + [False] * 11
+
+
+def test_a_word_written_in_part_or_too_long_to_ask_goes_to_liblouis():
+    # the model wrote "-cd" of "al-cd" (a correction wrote "al"): liblouis writes the whole word
+    chunks = ["⠁", "⠇", "⠤", "⠰⠉", "⠙"]
+    part = [False, False, True, True, True]
+    assert _check(["al-cd"], [chunks], written=part) == part
+    # a long token holding a run that takes the sign is not asked of liblouis, nor remembered
+    token = "cd-" + "t" * ls.LONGEST_ASKED
+    before = (ls._takes_sign.cache_info().currsize, ls.signs_in.cache_info().currsize)
+    ls.takes_sign(G2, "cd")                          # remembered from the checks above
+    got = _check([token], [["⠰⠉", "⠙", "⠤"] + ["⠞"] * ls.LONGEST_ASKED])
+    assert got == [True] * len(token)
+    assert (ls._takes_sign.cache_info().currsize, ls.signs_in.cache_info().currsize) == before
 
 
 def test_auto_writes_every_letter_run_that_takes_the_sign_as_liblouis_does(auto):
@@ -69,13 +97,13 @@ def test_auto_writes_every_letter_run_that_takes_the_sign_as_liblouis_does(auto)
     got = [r.braille for r in auto.translate_lines(lines)]
     assert [ln for ln, g, r in zip(lines, got, refs) if g != r] == []
     routed = auto.route(lines)
-    assert routed.signed.any() and (routed.engine[routed.signed] == 2).all()
+    assert (routed.engine[routed.sign_to_louis] == 2).all()
 
 
-def test_the_check_costs_nothing_where_the_models_write_the_sign(auto):
+def test_the_check_flags_nothing_where_the_models_write_the_sign(auto):
+    assert auto.letter_signs is not None
     lines = ["He said it was already done.", "e.g. the e-mail from Plan B at 3d."]
-    routed = auto.route(lines)
-    assert not routed.signed.any()
+    assert not auto.route(lines).sign_to_louis.any()
 
 
 def test_the_routing_report_counts_the_words_the_check_sent(auto):
@@ -83,8 +111,6 @@ def test_the_routing_report_counts_the_words_the_check_sent(auto):
 
     lines = [f"We wrote {r} on the card." for r in _runs_taking_the_sign(G2, 2)]
     lines.append("He said it was already done.")
-    signed = auto.route(lines).signed
+    sent = auto.route(lines).sign_to_louis
     word_starts = [sum(map(len, lines[:i])) + 9 for i in range(len(lines) - 1)]
-    expected = int(signed[word_starts].sum())
-    assert expected > 0
-    assert ev.routing_report(auto, lines)["letter_sign_to_louis"] == expected
+    assert ev.routing_report(auto, lines)["letter_sign_to_louis"] == int(sent[word_starts].sum())
