@@ -13,10 +13,11 @@ table, and remembered: the table is the authority, no list is kept here). For ea
 compares the ⠰ cells the model wrote with those liblouis writes for the word standing alone (a
 count: the same cell also opens final-letter groupsigns such as ⠰⠞ *ment*, so an indicator
 dropped in a word that gained another ⠰ elsewhere would pass), and reports the words where they
-differ, which the chain then hands to liblouis. So are, without asking, such words longer than
-``LONGEST_ASKED`` (URLs, paths, hashes: rare in prose, and costly to ask about one by one), and
-such words a model wrote only in part (the rest is a transcriber's correction, which liblouis
-applies). A word holding no such run costs a remembered lookup per letter run.
+differ, which the chain then hands to liblouis; so are such words a model wrote only in part
+(the rest is a transcriber's correction, which liblouis applies). Words longer than
+``LONGEST_ASKED`` (URLs, paths) are asked each time, not remembered: asking costs liblouis one
+pass over the word, less than handing it over would. A word holding no such run costs a
+remembered lookup per letter run.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from .louis_engine import translate_string
 SIGN = "\u2830"                            # ⠰, dots 5-6: the grade 1 indicator
 _LETTERS = re.compile(r"[^\W\d_]+")        # runs of letters (any script)
 _WORDS = re.compile(r"[^ ]+")              # the chain's words: runs of non-spaces
-LONGEST_ASKED = 64                         # longer words and letter runs are not asked
+LONGEST_ASKED = 64                         # longer runs are not asked, longer words not kept
 _REMEMBERED = 1 << 16                      # entries each cache keeps (least recently used go)
 
 
@@ -50,9 +51,16 @@ def _takes_sign(tables: str, run: str) -> bool:
     return translate_string(tables, run).startswith(SIGN)
 
 
-@lru_cache(maxsize=_REMEMBERED)
 def signs_in(tables: str, word: str) -> int:
-    """How many ⠰ cells liblouis writes in this word standing alone."""
+    """How many ⠰ cells liblouis writes in this word standing alone (remembered for words of
+    up to ``LONGEST_ASKED`` characters)."""
+    if len(word) > LONGEST_ASKED:
+        return translate_string(tables, word).count(SIGN)
+    return _signs_in(tables, word)
+
+
+@lru_cache(maxsize=_REMEMBERED)
+def _signs_in(tables: str, word: str) -> int:
     return translate_string(tables, word).count(SIGN)
 
 
@@ -69,8 +77,7 @@ class LetterSigns:
         """Mask of the characters (of the concatenated ``lines``, ``offsets`` their starts) that
         a model wrote (``written``; chunk ids ``pred``) and that liblouis should write instead:
         those of words holding a letter run that takes the indicator alone, where the ⠰ cells
-        differ from liblouis's, or the word is longer than ``LONGEST_ASKED``, or a model wrote
-        only part of it."""
+        differ from liblouis's, or a model wrote only part of the word."""
         out = np.zeros(len(pred), dtype=bool)
         for i, line in enumerate(lines):
             base = int(offsets[i])
@@ -82,8 +89,7 @@ class LetterSigns:
                 text = word.group()
                 if not any(takes_sign(self.tables, run) for run in _LETTERS.findall(text)):
                     continue
-                if (not mine.all() or len(text) > LONGEST_ASKED
-                        or int(self.signs_in_chunk[pred[a:b]].sum())
-                        != signs_in(self.tables, text)):
+                if not mine.all() or (int(self.signs_in_chunk[pred[a:b]].sum())
+                                      != signs_in(self.tables, text)):
                     out[a:b] = mine
         return out

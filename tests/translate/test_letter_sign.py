@@ -68,18 +68,23 @@ def test_words_are_found_by_code_point_among_others_and_punctuation():
     assert _check(["alr", line], [["⠁", "⠇", "⠗"], chunks]) == [True] * 3 + [False] * 11
 
 
-def test_a_word_written_in_part_or_too_long_to_ask_goes_to_liblouis():
+def test_a_word_written_in_part_goes_to_liblouis():
     # the model wrote "-cd" of "al-cd" (a correction wrote "al"): liblouis writes the whole word
     chunks = ["⠁", "⠇", "⠤", "⠰⠉", "⠙"]
     part = [False, False, True, True, True]
     assert _check(["al-cd"], [chunks], written=part) == part
-    # a long token holding a run that takes the sign is not asked of liblouis, nor remembered
+
+
+def test_a_long_token_is_asked_of_liblouis_but_not_remembered():
     token = "cd-" + "t" * ls.LONGEST_ASKED
-    before = (ls._takes_sign.cache_info().currsize, ls.signs_in.cache_info().currsize)
-    ls.takes_sign(G2, "cd")                          # remembered from the checks above
-    got = _check([token], [["⠰⠉", "⠙", "⠤"] + ["⠞"] * ls.LONGEST_ASKED])
-    assert got == [True] * len(token)
-    assert (ls._takes_sign.cache_info().currsize, ls.signs_in.cache_info().currsize) == before
+    ls.takes_sign(G2, "cd"), ls.takes_sign(G2, "t" * ls.LONGEST_ASKED)
+    before = (ls._takes_sign.cache_info().currsize, ls._signs_in.cache_info().currsize)
+    right = ["⠰⠉", "⠙", "⠤"] + ["⠞"] * ls.LONGEST_ASKED
+    assert _check([token], [right]) == [False] * len(token)
+    bare = ["⠉", "⠙", "⠤"] + ["⠞"] * ls.LONGEST_ASKED
+    assert _check([token], [bare]) == [True] * len(token)
+    assert not ls.takes_sign(G2, "b" * (ls.LONGEST_ASKED + 1))
+    assert (ls._takes_sign.cache_info().currsize, ls._signs_in.cache_info().currsize) == before
 
 
 def test_auto_writes_every_letter_run_that_takes_the_sign_as_liblouis_does(auto):
