@@ -419,3 +419,28 @@ def test_the_operator_sets_the_routing_over_the_calibrated_thresholds():
             with pytest.raises(config.ConfigError) as info:
                 config.get("auto_thresholds")
         assert "BRAILLEJOBS_AUTO_THRESHOLDS" in str(info.value) and says in str(info.value)
+
+
+def test_shipped_models_write_every_digit_as_itself(taggers):
+    """A misread number misleads a reader most of all: on numbers in many settings (prices,
+    versions, dates, capital passages, ordinals, hex), each digit's chunk ends with that digit's
+    cell (a capital passage may close after it), for both shipped g2 models alone."""
+    cells = np.array([ord(c) for c in "⠚⠁⠃⠉⠙⠑⠋⠛⠓⠊"])              # 0..9
+    rng = np.random.default_rng(7)
+    forms = ["Call {n} now.", "The total was ${n}.{m:02d}", "{n}th floor", "ISBN {n}-{m}",
+             "ROOM {n} IS CLOSED", "v{n}.{m}.3", "{n}%", "({n})", "x{n}y", "{n}:{m:02d}",
+             "page {n}, line {m}", "0x{n}", "{n}km/h", "#{n}", "{m}/12/{n}"]
+    lines = [forms[k].format(n=int(rng.integers(0, 10 ** int(rng.integers(1, 12)))),
+                             m=int(rng.integers(0, 60)))
+             for k in rng.integers(0, len(forms), 400)]
+    for tagger in taggers:
+        ends = []
+        for chunk in tagger.vocab.chunk_strings:
+            chunk = chunk.removesuffix("⠠⠄")
+            ends.append(ord(chunk[-1]) if chunk else 0)
+        tagged = tagger.tag_lines(lines)
+        points = tagged.points.astype(np.int64)
+        digit = (points >= ord("0")) & (points <= ord("9"))
+        assert digit.sum() > 2000
+        wrong = np.array(ends)[tagged.pred[digit]] != cells[points[digit] - ord("0")]
+        assert not wrong.any(), tagger.version
