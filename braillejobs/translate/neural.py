@@ -13,9 +13,10 @@ as sure as the lower ``agree`` threshold while the CNN's least sure character of
 least ``agree_cnn``: two models of different kinds, trained apart, rarely make the same mistake,
 and most words the CNN is unsure of it wrote right. Words still unsure go
 to liblouis, which translates the whole line (so its context rules hold) and whose per-character
-chunks replace those of the unsure words. Last, a word a model wrote that holds letters UEB marks
-with the grade 1 indicator when they stand alone (``alr``, ``SD``: they would read as "already",
-"SAID") goes to liblouis too if the model's ⠰ cells differ from liblouis's (``letter_sign``).
+chunks replace those of the unsure words. Last, a word a model wrote that holds a digit, or
+letters UEB marks with the grade 1 indicator when they stand alone (``alr``, ``SD``: bare, they
+read as "already", "SAID"), goes to liblouis too if the model's ⠰ or ⠼ cells differ from
+liblouis's (``indicators``).
 Lines with emphasis (typeforms) go to liblouis whole: UEB emphasis indicators depend on spans the
 taggers do not see. The thresholds are measured (``braillejobs evaluate --calibrate``) and stored
 in the CNN checkpoint.
@@ -38,7 +39,7 @@ from .capitals import letter_classes, with_roles
 from .device import cpu_has_bf16, pick_device
 from .device_decode import DeviceDecoder
 from .engine import EngineError, LineTranslation, check_table
-from .letter_sign import LetterSigns
+from .indicators import IndicatorCheck
 from .louis_engine import AlignmentError, LouisEngine, align
 from .thresholds import DEFAULT_THRESHOLDS
 from .vocab import SEPARATOR, UNK_CHUNK, UNK_ID, Vocab, code_points
@@ -62,7 +63,7 @@ class Routing:
     second: np.ndarray    # the BiLSTM's own chunk ids (CNN's vocabulary) where asked, or -1
     first_conf: np.ndarray   # the CNN's probability of its chunk
     second_conf: np.ndarray  # the BiLSTM's, where asked (-1 where not, or not writable)
-    sign_to_louis: np.ndarray  # characters the grade 1 indicator check sent to liblouis
+    indicator_to_louis: np.ndarray  # characters the indicator check sent to liblouis
     lengths: np.ndarray   # of the lines
     offsets: np.ndarray   # start of each line, and the end
     points: np.ndarray    # code points
@@ -242,9 +243,10 @@ class NeuralEngine:
         self.space_id = _space_id(primary.vocab)
         self.fallback_space_id = _space_id(fallback.vocab) if fallback else -1
         self.device = primary.device
-        # the auto chain hands liblouis the words whose grade 1 indicators a model got wrong
-        self.letter_signs = (LetterSigns(self.louis.tables, primary.vocab.chunk_strings)
-                             if name == "auto" else None)
+        # the auto chain hands liblouis the words whose grade 1 or numeric indicators a model
+        # wrote otherwise than liblouis
+        self.indicators = (IndicatorCheck(self.louis.tables, primary.vocab.chunk_strings)
+                           if name == "auto" else None)
         self.model_version = primary.version + (f"+{fallback.version}" if fallback else "")
         # the fallback's chunk ids in the primary's vocabulary (a fine-tuned CNN may know more)
         self.fallback_map = primary.vocab.chunk_map(fallback.vocab) if fallback else None
@@ -313,9 +315,9 @@ class NeuralEngine:
     def route(self, lines: Sequence[str]) -> "Routing":
         """Who writes each character: the CNN where its word is sure, the BiLSTM where the CNN
         handed the word over and the BiLSTM settles it (sure of it, or agreeing with the CNN),
-        liblouis for the rest, and for the words the grade 1 indicator check sends it
-        (``letter_sign``: letters that would read as a contraction, written otherwise than
-        liblouis writes them)."""
+        liblouis for the rest, and for the words the indicator check sends it (``indicators``:
+        letters that would read as a contraction, and numbers, whose ⠰ or ⠼ cells a model wrote
+        otherwise than liblouis)."""
         lengths = np.array([len(line) for line in lines], dtype=np.int64)
         tagged = self.primary.tag_lines(lines)
         engine = np.zeros(len(tagged.pred), dtype=np.int8)          # 0 cnn, 1 rnn, 2 louis
@@ -361,13 +363,13 @@ class NeuralEngine:
             engine[sub_idx[take]] = 1
             unsure[sub_idx[take]] = False
         engine[unsure | corrected] = 2
-        sign_to_louis = np.zeros_like(unsure)
-        if self.letter_signs is not None:
-            sign_to_louis = self.letter_signs.mismatched(lines, pred, offsets, engine != 2)
-            engine[sign_to_louis] = 2
+        indicator_to_louis = np.zeros_like(unsure)
+        if self.indicators is not None:
+            indicator_to_louis = self.indicators.mismatched(lines, pred, offsets, engine != 2)
+            engine[indicator_to_louis] = 2
         return Routing(pred, engine, handed if self.fallback is not None else
                        np.zeros_like(handed), tagged.pred, agreed, second, tagged.conf,
-                       second_conf, sign_to_louis, lengths, offsets, tagged.points, tagged.ids)
+                       second_conf, indicator_to_louis, lengths, offsets, tagged.points, tagged.ids)
 
     def _corrected(self, line: str) -> np.ndarray:
         """Which characters of ``line`` are in a word or phrase a correction rules on."""

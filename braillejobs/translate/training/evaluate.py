@@ -363,9 +363,9 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
     the CNN (so both) wrote otherwise than liblouis: what an agreement rule with floors would
     settle, and at what cost. ``apart_rnn_sure``: the handed words on which the two disagree and
     the BiLSTM is sure (every character at least 0.9), and which of them each had right.
-    ``letter_sign_to_louis``: words a model wrote that the grade 1 indicator check sent to
-    liblouis (:mod:`..letter_sign`); a handed word the BiLSTM had settled and the check then
-    sent on counts there, not as settled."""
+    ``indicator_to_louis``: words a model wrote that the indicator check sent to liblouis
+    (:mod:`..indicators`); a handed word the BiLSTM had settled and the check then sent on
+    counts there, not as settled."""
     from ..neural import _segments
 
     words = handed = settled = right = agreed = cnn_right = rnn_right = signed = 0
@@ -382,7 +382,7 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
         words += len(starts)
         given = r.handed[starts]
         handed += int(given.sum())
-        signed += int(r.sign_to_louis[starts].sum())
+        signed += int(r.indicator_to_louis[starts].sum())
         done = given & (r.engine[starts] == 1)
         settled += int(done.sum())
         agreed += int((done & r.agreed[starts]).sum())
@@ -428,6 +428,6 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
             "apart_rnn_sure": {"words": int(sure_apart.sum()),
                                "rnn_right": int((sure_apart & rnn_ok).sum()),
                                "cnn_right": int((sure_apart & cnn_ok).sum())},
-            "letter_sign_to_louis": signed,
+            "indicator_to_louis": signed,
             "share": {name: int(c) / total if total else 0.0
                       for name, c in zip(("cnn", "rnn", "louis"), chars.tolist())}}
