@@ -25,9 +25,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from braillejobs.translate import checkpoint as ckpt_mod  # noqa: E402
+from braillejobs.translate.familiar import Familiar, path_for  # noqa: E402
+from braillejobs.translate.familiar import build as build_familiar  # noqa: E402
+from braillejobs.translate.training.corpus import read_lines  # noqa: E402
 from braillejobs.translate.training import evaluate as ev  # noqa: E402
 from braillejobs.translate.training import train as trainer  # noqa: E402
 from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger  # noqa: E402
@@ -70,8 +74,17 @@ def finish(args: argparse.Namespace, device: str, table: str, paths: dict, card:
                 f"exact {point['exact_lines']:.4f} "
                 f"cer {point['cell_error_rate']:.5f} cnn {point['cnn']:.4f} "
                 f"rnn {point['rnn']:.4f} louis {point['louis']:.4f}")
+        # the tokens the CNN met in training, and the CNN's floor on keeping such a word
+        familiar = Familiar(build_familiar(read_lines(args.corpus / "train.txt")))
+        np.save(args.out / path_for(table).name, familiar.hashes)
+        fam = ev.calibrate_familiar(cnn, rnn, tune, calib["chosen"], familiar)
+        calib["chosen"]["familiar"] = fam["chosen"]
+        calib["familiar_curve"] = fam["curve"]
+        log(f"familiar words: {len(familiar):,} tokens; floor chosen {fam['chosen']}: "
+            f"{json.dumps(fam['curve'])}")
         card["calibration"] = calib
-        engines["auto"] = NeuralEngine("auto", table, cnn, rnn, calib["chosen"])
+        engines["auto"] = NeuralEngine("auto", table, cnn, rnn, calib["chosen"],
+                                       familiar=familiar)
         card["routing"] = ev.routing_report(engines["auto"], lines)
         log(f"routing on {len(lines)} other lines: {json.dumps(card['routing'])}")
     card["heldout"] = {}

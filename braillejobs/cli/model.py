@@ -237,7 +237,7 @@ def _thresholds(ctx, param, value: str | None) -> dict[str, float] | None:
 @click.option("--thresholds", callback=_thresholds, metavar="NAME=VALUE,...",
               help="auto: evaluate these thresholds instead of the ones the CNN checkpoint "
                    "carries, e.g. cnn=0.999,agree=0.3,agree_cnn=0.99 (names: cnn, rnn, agree, "
-                   "agree_cnn; the rest keep the checkpoint's).")
+                   "agree_cnn, familiar; the rest keep the checkpoint's).")
 def evaluate_cmd(engine_name, table, data, limit, calibrate_out, wrong_out, thresholds) -> None:
     """Exact-line rate (overall and by error class), cell error rate, share per engine and
     chars/s of an engine; for auto, also what the BiLSTM fallback settled."""

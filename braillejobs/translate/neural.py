@@ -11,7 +11,8 @@ by the BiLSTM over their whole line. The BiLSTM settles such a word when it is s
 answer (the ``rnn`` threshold), or when it writes the word exactly as the CNN did and is at least
 as sure as the lower ``agree`` threshold while the CNN's least sure character of the word is at
 least ``agree_cnn``: two models of different kinds, trained apart, rarely make the same mistake,
-and most words the CNN is unsure of it wrote right. Words still unsure go
+and most words the CNN is unsure of it wrote right. A word still unsure stays the CNN's if the
+CNN met it in training and holds it at least ``familiar`` sure (``familiar.py``). The rest go
 to liblouis, which translates the whole line (so its context rules hold) and whose per-character
 chunks replace those of the unsure words. Last, a word a model wrote that holds a digit, or
 letters UEB marks with the grade 1 indicator when they stand alone (``alr``, ``SD``: bare, they
@@ -39,6 +40,7 @@ from .capitals import letter_classes, with_roles
 from .device import cpu_has_bf16, pick_device
 from .device_decode import DeviceDecoder
 from .engine import EngineError, LineTranslation, check_table
+from .familiar import Familiar, path_for
 from .indicators import IndicatorCheck
 from .louis_engine import AlignmentError, LouisEngine, align
 from .thresholds import DEFAULT_THRESHOLDS
@@ -63,6 +65,7 @@ class Routing:
     second: np.ndarray    # the BiLSTM's own chunk ids (CNN's vocabulary) where asked, or -1
     first_conf: np.ndarray   # the CNN's probability of its chunk
     second_conf: np.ndarray  # the BiLSTM's, where asked (-1 where not, or not writable)
+    familiar: np.ndarray  # characters of handed words the CNN kept as words it met in training
     indicator_to_louis: np.ndarray  # characters the indicator check sent to liblouis
     lengths: np.ndarray   # of the lines
     offsets: np.ndarray   # start of each line, and the end
@@ -231,7 +234,8 @@ class NeuralEngine:
     """``cnn`` or ``rnn`` alone, or the ``auto`` chain."""
 
     def __init__(self, name: str, table: str, primary: Tagger, fallback: Tagger | None,
-                 thresholds: dict[str, float], corrections=None):
+                 thresholds: dict[str, float], corrections=None,
+                 familiar: Familiar | None = None):
         self.name = name
         self.table = check_table(table)
         self.primary = primary
@@ -243,6 +247,7 @@ class NeuralEngine:
         self.space_id = _space_id(primary.vocab)
         self.fallback_space_id = _space_id(fallback.vocab) if fallback else -1
         self.device = primary.device
+        self.familiar = familiar      # tokens the CNN met in training (the ``familiar`` rule)
         # the auto chain hands liblouis the words whose grade 1 or numeric indicators a model
         # wrote otherwise than liblouis
         self.indicators = (IndicatorCheck(self.louis.tables, primary.vocab.chunk_strings)
@@ -315,6 +320,7 @@ class NeuralEngine:
     def route(self, lines: Sequence[str]) -> "Routing":
         """Who writes each character: the CNN where its word is sure, the BiLSTM where the CNN
         handed the word over and the BiLSTM settles it (sure of it, or agreeing with the CNN),
+        the CNN again where it met the word in training and is sure enough (``familiar``),
         liblouis for the rest, and for the words the indicator check sends it (``indicators``:
         letters that would read as a contraction, and numbers, whose ⠰ or ⠼ cells a model wrote
         otherwise than liblouis)."""
@@ -362,6 +368,8 @@ class NeuralEngine:
             pred[sub_idx[take]] = mapped[take]
             engine[sub_idx[take]] = 1
             unsure[sub_idx[take]] = False
+        familiar = self._familiar(lines, tagged, lengths, offsets, cnn_word, unsure)
+        unsure &= ~familiar
         engine[unsure | corrected] = 2
         indicator_to_louis = np.zeros_like(unsure)
         if self.indicators is not None:
@@ -369,7 +377,26 @@ class NeuralEngine:
             engine[indicator_to_louis] = 2
         return Routing(pred, engine, handed if self.fallback is not None else
                        np.zeros_like(handed), tagged.pred, agreed, second, tagged.conf,
-                       second_conf, indicator_to_louis, lengths, offsets, tagged.points, tagged.ids)
+                       second_conf, familiar, indicator_to_louis, lengths, offsets, tagged.points, tagged.ids)
+
+    def _familiar(self, lines: Sequence[str], tagged: Tagged, lengths: np.ndarray,
+                  offsets: np.ndarray, cnn_word: np.ndarray, unsure: np.ndarray) -> np.ndarray:
+        """Mask of the still unsure words the CNN keeps: those it holds at least as sure as the
+        ``familiar`` threshold and met in training (``familiar.py``)."""
+        kept = np.zeros_like(unsure)
+        floor = self.thresholds.get("familiar", 1.01)
+        if self.familiar is None or floor > 1.0 or not unsure.any():
+            return kept
+        starts, seg_len = _segments(tagged.ids, lengths, self.space_id)
+        pick = unsure[starts] & (cnn_word[starts] >= floor)
+        starts, seg_len = starts[pick].tolist(), seg_len[pick].tolist()
+        line_of = (np.searchsorted(offsets, starts, side="right") - 1).tolist()
+        tokens = [lines[k][s - offsets[k]:s - offsets[k] + n]
+                  for s, n, k in zip(starts, seg_len, line_of)]
+        for s, n, known in zip(starts, seg_len, self.familiar.contains(tokens).tolist()):
+            if known:
+                kept[s:s + n] = True
+        return kept
 
     def _corrected(self, line: str) -> np.ndarray:
         """Which characters of ``line`` are in a word or phrase a correction rules on."""
@@ -438,4 +465,5 @@ def build_engine(name: str, table: str, corrections=None) -> NeuralEngine:
         thresholds.update(chosen)
         log.info("auto for %s routes with %s (auto_thresholds over the calibrated %s)", table,
                  thresholds, calibrated)
-    return NeuralEngine("auto", table, cnn, rnn, thresholds, corrections)
+    return NeuralEngine("auto", table, cnn, rnn, thresholds, corrections,
+                        Familiar.load(path_for(table, model_dir())))

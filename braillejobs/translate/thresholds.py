@@ -5,16 +5,19 @@ ones.
 - ``cnn``: a word is the CNN's when its least sure character is at least this sure;
 - ``rnn``: a word the CNN hands over is the BiLSTM's when the BiLSTM is at least this sure of it;
 - ``agree``: ... or when the BiLSTM writes it exactly as the CNN did and is at least this sure;
-- ``agree_cnn``: agreement settles only words the CNN holds at least this sure.
+- ``agree_cnn``: agreement settles only words the CNN holds at least this sure;
+- ``familiar``: a word neither settles stays the CNN's when the CNN met it in training (see
+  ``familiar.py``) and holds it at least this sure.
 
 A value above 1 turns its rule off (1.01 by convention); liblouis writes what no rule settles.
 The defaults keep the routing of checkpoints calibrated before a rule existed: ``agree`` off,
-``agree_cnn`` 0 (no floor).
+``agree_cnn`` 0 (no floor), ``familiar`` off.
 """
 
 from __future__ import annotations
 
-DEFAULT_THRESHOLDS = {"cnn": 0.97, "rnn": 0.97, "agree": 1.01, "agree_cnn": 0.0}
+DEFAULT_THRESHOLDS = {"cnn": 0.97, "rnn": 0.97, "agree": 1.01, "agree_cnn": 0.0,
+                      "familiar": 1.01}
 
 
 def parse_thresholds(text: str) -> dict[str, float]:

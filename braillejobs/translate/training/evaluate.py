@@ -313,6 +313,34 @@ def calibrate(cnn, rnn, lines: Sequence[str], *, grid: Sequence[float] = DEFAULT
             "min_neural_share": min_neural_share, "lines": len(lines)}
 
 
+FAMILIAR_GRID = (1.01, 0.99, 0.98, 0.95, 0.9)   # the CNN's floor on words it met in training
+
+
+def calibrate_familiar(cnn, rnn, lines: Sequence[str], chosen: dict, familiar,
+                       grid: Sequence[float] = FAMILIAR_GRID) -> dict:
+    """At the ``chosen`` thresholds, sweep the ``familiar`` floor (1.01: the rule off) and choose
+    the most accurate point, then the one leaving liblouis least, then the more careful floor."""
+    from ..neural import NeuralEngine
+
+    louis = LouisEngine(cnn.checkpoint.table)
+    refs = [louis.translate_text(line) for line in lines]
+    cnn, rnn = _Remembering(cnn), _Remembering(rnn)
+    curve = []
+    for floor in grid:
+        engine = NeuralEngine("auto", cnn.checkpoint.table, cnn, rnn,
+                              {**chosen, "familiar": floor}, familiar=familiar)
+        results, _seconds = run_engine(engine, lines)
+        s = score([r.braille for r in results], refs)
+        share = shares(results)
+        curve.append({"familiar": floor, "exact_lines": s["exact_lines"],
+                      "cell_error_rate": s["cell_error_rate"],
+                      "cnn": share.get("cnn", 0.0), "rnn": share.get("rnn", 0.0),
+                      "louis": share.get("louis", 0.0)})
+    best = max(curve, key=lambda p: (p["exact_lines"], -p["cell_error_rate"], -p["louis"],
+                                     p["familiar"]))
+    return {"curve": curve, "chosen": best["familiar"], "lines": len(lines)}
+
+
 class _Remembering:
     """A tagger that tags the same lines only once: every point of a sweep reads them again, and
     the tags do not depend on the thresholds."""
@@ -363,12 +391,15 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
     the CNN (so both) wrote otherwise than liblouis: what an agreement rule with floors would
     settle, and at what cost. ``apart_rnn_sure``: the handed words on which the two disagree and
     the BiLSTM is sure (every character at least 0.9), and which of them each had right.
+    ``kept_as_familiar``: handed words neither settled that the CNN kept as words it met in
+    training, and ``familiar_right`` how many of them it wrote as liblouis does.
     ``indicator_to_louis``: words a model wrote that the indicator check sent to liblouis
     (:mod:`..indicators`); a handed word the BiLSTM had settled and the check then sent on
     counts there, not as settled."""
     from ..neural import _segments
 
     words = handed = settled = right = agreed = cnn_right = rnn_right = signed = 0
+    familiar = familiar_right = 0
     per_word: list[tuple[float, float, bool, bool, bool]] = []   # handed words, see below
     chars = np.zeros(3, dtype=np.int64)
     vocab = engine.primary.vocab
@@ -406,6 +437,9 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
             rnn_right += word[4]
             if d:
                 right += writes(r.pred)
+            if r.familiar[s]:
+                familiar += 1
+                familiar_right += writes(r.pred)
     total = int(chars.sum())
     cols = np.array(per_word, dtype=np.float64).reshape(-1, 5)
     cnn_conf, rnn_conf = cols[:, 0], cols[:, 1]
@@ -428,6 +462,7 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
             "apart_rnn_sure": {"words": int(sure_apart.sum()),
                                "rnn_right": int((sure_apart & rnn_ok).sum()),
                                "cnn_right": int((sure_apart & cnn_ok).sum())},
+            "kept_as_familiar": familiar, "familiar_right": familiar_right,
             "indicator_to_louis": signed,
             "share": {name: int(c) / total if total else 0.0
                       for name, c in zip(("cnn", "rnn", "louis"), chars.tolist())}}

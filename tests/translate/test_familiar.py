@@ -1,0 +1,106 @@
+"""Words the CNN met in training: the hash set, and the auto chain's ``familiar`` rule on the
+shipped models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from braillejobs.translate import familiar as fam
+from braillejobs.translate.louis_engine import LouisEngine
+from braillejobs.translate.neural import NeuralEngine, load_tagger
+from braillejobs.translate.thresholds import parse_thresholds
+from braillejobs.translate.training import evaluate as ev
+
+G2 = "en-ueb-g2.ctb"
+
+
+@pytest.fixture(scope="module")
+def taggers():
+    return load_tagger("cnn", G2), load_tagger("rnn", G2)
+
+
+def test_the_set_holds_the_space_separated_tokens_and_nothing_else():
+    hashes = fam.build(["The cat sat.", "a  (cat)", ""])
+    assert hashes.dtype == np.uint32 and list(hashes) == sorted(set(hashes.tolist()))
+    known = fam.Familiar(hashes)
+    assert len(known) == 5                         # The cat sat. a (cat)
+    assert known.contains(["cat", "(cat)", "sat.", "sat", "", "The", "the"]).tolist() == [
+        True, True, True, False, False, True, False]
+    assert fam.Familiar(np.zeros(0, np.uint32)).contains(["cat"]).tolist() == [False]
+
+
+def test_the_hash_is_stable_across_processes_and_machines():
+    # blake2b, not Python's salted hash(): a set built on one machine serves every other
+    assert fam.token_hash("braille") == int.from_bytes(
+        __import__("hashlib").blake2b(b"braille", digest_size=4).digest(), "little")
+    assert fam.token_hash("\ud800") != fam.token_hash("?")   # lone surrogates hash too
+
+
+def test_the_shipped_set_is_there_and_loads(tmp_path):
+    shipped = fam.Familiar.load(fam.path_for(G2))
+    assert shipped is not None and len(shipped) > 100_000
+    assert shipped.contains(["the", "Braille"]).all()
+    assert fam.Familiar.load(fam.path_for(G2, tmp_path)) is None
+
+
+def _chain(taggers, familiar, floor):
+    # every word handed over (cnn 1.01) and none settled by the BiLSTM: only the familiar rule
+    # keeps a word from liblouis
+    return NeuralEngine("auto", G2, taggers[0], taggers[1],
+                        {"cnn": 1.01, "rnn": 1.01, "agree": 1.01, "familiar": floor},
+                        familiar=familiar)
+
+
+def test_the_cnn_keeps_the_words_it_met_and_liblouis_writes_the_rest(taggers):
+    lines = ["The cat sat on the mat.", "Zyzzogeton quux"]
+    known = fam.Familiar(fam.build(["The cat on mat."]))      # "sat" and "the" never met
+    r = _chain(taggers, known, 0.0).route(lines)
+    kept = [lines[0][i] for i in np.flatnonzero(r.familiar[:len(lines[0])])]
+    assert "".join(kept) == "Thecatonmat."
+    assert (r.engine[r.familiar] == 0).all() and not r.familiar[len(lines[0]):].any()
+    assert (r.engine[len(lines[0]):][np.array(list(lines[1])) != " "] == 2).all()
+    # off by the threshold, or without a set: liblouis writes every handed word
+    for engine in (_chain(taggers, known, 1.01), _chain(taggers, None, 0.0)):
+        assert not engine.route(lines).familiar.any()
+    # the floor is on the CNN's least sure character of the word
+    r_high = _chain(taggers, known, 0.999999).route(lines)
+    assert r_high.familiar.sum() <= r.familiar.sum()
+
+
+def test_kept_words_are_written_as_the_cnn_writes_them_and_counted(taggers):
+    lines = ["The cat sat on the mat.", "Gorillas and the cat."]
+    known = fam.Familiar(fam.build(lines))
+    engine = _chain(taggers, known, 0.0)
+    cnn_alone = NeuralEngine("cnn", G2, taggers[0], None, {})
+    assert [t.braille for t in engine.translate_lines(lines)] == [
+        t.braille for t in cnn_alone.translate_lines(lines)]
+    report = ev.routing_report(engine, lines)
+    assert report["kept_as_familiar"] == 10 and report["settled_by_rnn"] == 0
+    assert report["familiar_right"] == report["kept_as_familiar"]     # simple prose
+
+
+def test_the_floor_is_a_threshold_the_operator_can_set():
+    assert parse_thresholds("familiar=0.95") == {"familiar": 0.95}
+
+
+def test_the_familiar_sweep_matches_fresh_runs_and_prefers_accuracy(taggers):
+    lines = ["The cat sat on the mat.", "HIS MARIJUANA STUCK to the Southend pier.", "Dvořák"]
+    known = fam.Familiar(fam.build(lines))
+    chosen = {"cnn": 0.999, "rnn": 0.999, "agree": 1.01, "agree_cnn": 0.0}
+    result = ev.calibrate_familiar(taggers[0], taggers[1], lines, chosen, known,
+                                   grid=(1.01, 0.0))
+    assert [p["familiar"] for p in result["curve"]] == [1.01, 0.0]
+    refs = [LouisEngine(G2).translate_text(line) for line in lines]
+    for point in result["curve"]:
+        engine = NeuralEngine("auto", G2, taggers[0], taggers[1],
+                              {**chosen, "familiar": point["familiar"]}, familiar=known)
+        fresh = engine.translate_lines(lines)
+        assert ev.score([r.braille for r in fresh], refs)["exact_lines"] == point["exact_lines"]
+        assert ev.shares(fresh).get("louis", 0.0) == point["louis"]
+    off, on = result["curve"]
+    picked = on if result["chosen"] == 0.0 else off
+    assert picked["exact_lines"] == max(off["exact_lines"], on["exact_lines"])
+    if (on["exact_lines"], -on["cell_error_rate"]) == (off["exact_lines"],
+                                                       -off["cell_error_rate"]):
+        assert result["chosen"] == (0.0 if on["louis"] < off["louis"] else 1.01)
