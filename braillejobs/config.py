@@ -126,8 +126,9 @@ SETTINGS: tuple[Setting, ...] = (
             "this sure), rnn (the BiLSTM settles a handed word at least this sure), agree (... or "
             "one it writes as the CNN did, at least this sure), agree_cnn (the CNN's floor on "
             "those), familiar (the CNN keeps a word neither settles that it met in training, at "
-            "least this sure; off as shipped); above 1 turns a rule off, e.g. rnn=1.01,agree=1.01 sends every word the CNN "
-            "is unsure of to liblouis.", _thresholds),
+            "least this sure; off as shipped); above 1 turns a rule off, e.g. "
+            "rnn=1.01,agree=1.01 sends every word the CNN is unsure of to liblouis.",
+            _thresholds),
     Setting("device", "auto", "Torch device for the neural engines: auto, cpu, cuda or cuda:N."),
     Setting("metrics_port", 0, "Port where a worker serves Prometheus /metrics and its "
             "liveness probe /healthz (0: off).", int),

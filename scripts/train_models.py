@@ -77,11 +77,12 @@ def finish(args: argparse.Namespace, device: str, table: str, paths: dict, card:
         # the tokens the CNN met in training, and the CNN's floor on keeping such a word
         familiar = Familiar(build_familiar(read_lines(args.corpus / "train.txt")))
         np.save(args.out / path_for(table).name, familiar.hashes)
+        # recorded, not shipped: the thresholds keep the rule off (see familiar.py)
         fam = ev.calibrate_familiar(cnn, rnn, tune, calib["chosen"], familiar)
-        calib["chosen"]["familiar"] = fam["chosen"]
+        calib["familiar_floor"] = fam["chosen"]
         calib["familiar_curve"] = fam["curve"]
-        log(f"familiar words: {len(familiar):,} tokens; floor chosen {fam['chosen']}: "
-            f"{json.dumps(fam['curve'])}")
+        log(f"familiar words: {len(familiar):,} distinct token hashes; the floor the sweep "
+            f"would choose: {fam['chosen']} (not shipped): {json.dumps(fam['curve'])}")
         card["calibration"] = calib
         engines["auto"] = NeuralEngine("auto", table, cnn, rnn, calib["chosen"],
                                        familiar=familiar)

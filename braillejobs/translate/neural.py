@@ -368,27 +368,33 @@ class NeuralEngine:
             pred[sub_idx[take]] = mapped[take]
             engine[sub_idx[take]] = 1
             unsure[sub_idx[take]] = False
-        familiar = self._familiar(lines, tagged, lengths, offsets, cnn_word, unsure)
+        familiar = self._familiar(lines, tagged, lengths, offsets, cnn_word, unsure, corrected)
         unsure &= ~familiar
         engine[unsure | corrected] = 2
         indicator_to_louis = np.zeros_like(unsure)
         if self.indicators is not None:
             indicator_to_louis = self.indicators.mismatched(lines, pred, offsets, engine != 2)
             engine[indicator_to_louis] = 2
+            familiar &= ~indicator_to_louis
         return Routing(pred, engine, handed if self.fallback is not None else
                        np.zeros_like(handed), tagged.pred, agreed, second, tagged.conf,
-                       second_conf, familiar, indicator_to_louis, lengths, offsets, tagged.points, tagged.ids)
+                       second_conf, familiar, indicator_to_louis, lengths, offsets,
+                       tagged.points, tagged.ids)
 
     def _familiar(self, lines: Sequence[str], tagged: Tagged, lengths: np.ndarray,
-                  offsets: np.ndarray, cnn_word: np.ndarray, unsure: np.ndarray) -> np.ndarray:
+                  offsets: np.ndarray, cnn_word: np.ndarray, unsure: np.ndarray,
+                  corrected: np.ndarray) -> np.ndarray:
         """Mask of the still unsure words the CNN keeps: those it holds at least as sure as the
-        ``familiar`` threshold and met in training (``familiar.py``)."""
+        ``familiar`` threshold and met in training (``familiar.py``); never a word a correction
+        touches (liblouis applies it)."""
         kept = np.zeros_like(unsure)
         floor = self.thresholds.get("familiar", 1.01)
         if self.familiar is None or floor > 1.0 or not unsure.any():
             return kept
         starts, seg_len = _segments(tagged.ids, lengths, self.space_id)
-        pick = unsure[starts] & (cnn_word[starts] >= floor)
+        touched = np.maximum.reduceat(corrected.astype(np.int8), starts) > 0
+        pick = (unsure[starts] & (cnn_word[starts] >= floor) & ~touched
+                & (tagged.ids[starts] != self.space_id))
         starts, seg_len = starts[pick].tolist(), seg_len[pick].tolist()
         line_of = (np.searchsorted(offsets, starts, side="right") - 1).tolist()
         tokens = [lines[k][s - offsets[k]:s - offsets[k] + n]
@@ -465,5 +471,21 @@ def build_engine(name: str, table: str, corrections=None) -> NeuralEngine:
         thresholds.update(chosen)
         log.info("auto for %s routes with %s (auto_thresholds over the calibrated %s)", table,
                  thresholds, calibrated)
-    return NeuralEngine("auto", table, cnn, rnn, thresholds, corrections,
-                        Familiar.load(path_for(table, model_dir())))
+    familiar = load_familiar(table)
+    if familiar is None and thresholds.get("familiar", 1.01) <= 1.0:
+        log.warning("auto for %s: familiar=%s, but there is no %s in %s: the rule is off",
+                    table, thresholds["familiar"], path_for(table).name, model_dir())
+    return NeuralEngine("auto", table, cnn, rnn, thresholds, corrections, familiar)
+
+
+_familiar_sets: dict[str, Familiar | None] = {}
+
+
+def load_familiar(table: str) -> Familiar | None:
+    """The set of tokens the CNN met in training, shipped beside the models (read once per
+    process and folder), or None where there is none."""
+    path = path_for(table, model_dir())
+    with _tag_lock:
+        if str(path) not in _familiar_sets:
+            _familiar_sets[str(path)] = Familiar.load(path)
+        return _familiar_sets[str(path)]

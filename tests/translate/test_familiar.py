@@ -13,6 +13,7 @@ from braillejobs.translate.thresholds import parse_thresholds
 from braillejobs.translate.training import evaluate as ev
 
 G2 = "en-ueb-g2.ctb"
+GOLDEN = {"braille": 1626151237, "Dvořák": 3075857803}   # blake2b, 4 bytes, little-endian
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +33,8 @@ def test_the_set_holds_the_space_separated_tokens_and_nothing_else():
 
 def test_the_hash_is_stable_across_processes_and_machines():
     # blake2b, not Python's salted hash(): a set built on one machine serves every other
-    assert fam.token_hash("braille") == int.from_bytes(
-        __import__("hashlib").blake2b(b"braille", digest_size=4).digest(), "little")
+    assert fam.token_hash("braille") == GOLDEN["braille"]
+    assert fam.token_hash("Dvořák") == GOLDEN["Dvořák"]
     assert fam.token_hash("\ud800") != fam.token_hash("?")   # lone surrogates hash too
 
 
@@ -63,9 +64,18 @@ def test_the_cnn_keeps_the_words_it_met_and_liblouis_writes_the_rest(taggers):
     # off by the threshold, or without a set: liblouis writes every handed word
     for engine in (_chain(taggers, known, 1.01), _chain(taggers, None, 0.0)):
         assert not engine.route(lines).familiar.any()
-    # the floor is on the CNN's least sure character of the word
-    r_high = _chain(taggers, known, 0.999999).route(lines)
-    assert r_high.familiar.sum() <= r.familiar.sum()
+    # the floor is on the CNN's least sure character of the word: between the least sure and
+    # the surest of the met words, exactly those at or above it are kept
+    tagged = taggers[0].tag_lines(lines[:1])
+    met = r.familiar[:len(lines[0])]
+    words = [(0, 3), (4, 7), (8, 11), (12, 14), (15, 18), (19, 23)]   # The cat sat on the mat.
+    least = [float(tagged.conf[a:b].min()) for a, b in words]
+    met_least = sorted(least[k] for k in (0, 1, 3, 5))
+    floor = (met_least[0] + met_least[-1]) / 2               # between the least and surest met
+    r_floor = _chain(taggers, known, floor).route(lines).familiar[:len(lines[0])]
+    for (a, b), sure in zip(words, least):
+        assert r_floor[a:b].all() == (bool(met[a]) and sure >= floor)
+    assert r_floor.sum() < met.sum()
 
 
 def test_kept_words_are_written_as_the_cnn_writes_them_and_counted(taggers):
@@ -80,8 +90,32 @@ def test_kept_words_are_written_as_the_cnn_writes_them_and_counted(taggers):
     assert report["familiar_right"] == report["kept_as_familiar"]     # simple prose
 
 
-def test_the_floor_is_a_threshold_the_operator_can_set():
+def test_the_floor_is_a_threshold_the_operator_can_set_and_off_as_shipped():
+    from braillejobs.translate.neural import build_engine
+
     assert parse_thresholds("familiar=0.95") == {"familiar": 0.95}
+    assert "familiar" not in load_tagger("cnn", G2).checkpoint.meta["thresholds"]
+    engine = build_engine("auto", G2)
+    assert engine.thresholds["familiar"] > 1 and engine.familiar is not None
+
+
+def test_a_word_a_correction_touches_or_the_indicator_check_sends_on_is_not_kept(taggers):
+    from braillejobs.translate.training.evaluate import routing_report
+
+    lines = ["We wrote alr on the card, 154 times."]
+    known = fam.Familiar(fam.build(lines))
+    engine = _chain(taggers, known, 0.0)
+    r = engine.route(lines)
+    assert not (r.familiar & r.indicator_to_louis).any()
+    assert (r.engine[r.familiar] == 0).all()
+    report = routing_report(engine, lines)
+    assert report["kept_as_familiar"] == report["familiar_right"]
+    corrected = np.zeros(len(lines[0]), dtype=bool)
+    corrected[3:8] = True                                     # "wrote" is corrected
+    kept = engine._familiar(lines, taggers[0].tag_lines(lines), np.array([len(lines[0])]),
+                            np.array([0, len(lines[0])]), np.ones(len(lines[0])),
+                            np.ones(len(lines[0]), dtype=bool), corrected)
+    assert not kept[3:8].any() and kept[:2].all()
 
 
 def test_the_familiar_sweep_matches_fresh_runs_and_prefers_accuracy(taggers):
