@@ -301,16 +301,20 @@ def calibrate(cnn, rnn, lines: Sequence[str], *, grid: Sequence[float] = DEFAULT
             for ta, fa in agreements:
                 engine = NeuralEngine("auto", cnn.checkpoint.table, cnn, rnn,
                                       {"cnn": t, "rnn": tr, "agree": ta, "agree_cnn": fa})
-                results, _seconds = run_engine(engine, lines)
-                s = score([r.braille for r in results], refs)
-                share = shares(results)
                 curve.append({"threshold": t, "rnn_threshold": tr, "agree_threshold": ta,
-                              "agree_cnn_floor": fa, "exact_lines": s["exact_lines"],
-                              "cell_error_rate": s["cell_error_rate"],
-                              "cnn": share.get("cnn", 0.0), "rnn": share.get("rnn", 0.0),
-                              "louis": share.get("louis", 0.0)})
+                              "agree_cnn_floor": fa, **_sweep_point(engine, lines, refs)})
     return {"curve": curve, "chosen": choose(curve, min_neural_share),
             "min_neural_share": min_neural_share, "lines": len(lines)}
+
+
+def _sweep_point(engine, lines: Sequence[str], refs: Sequence[str]) -> dict:
+    """One point of a threshold sweep: exact lines, cell error rate and each engine's share."""
+    results, _seconds = run_engine(engine, lines)
+    s = score([r.braille for r in results], refs)
+    share = shares(results)
+    return {"exact_lines": s["exact_lines"], "cell_error_rate": s["cell_error_rate"],
+            "cnn": share.get("cnn", 0.0), "rnn": share.get("rnn", 0.0),
+            "louis": share.get("louis", 0.0)}
 
 
 FAMILIAR_GRID = (1.01, 0.99, 0.98, 0.95, 0.9)   # the CNN's floor on words it met in training
@@ -329,13 +333,7 @@ def calibrate_familiar(cnn, rnn, lines: Sequence[str], chosen: dict, familiar,
     for floor in grid:
         engine = NeuralEngine("auto", cnn.checkpoint.table, cnn, rnn,
                               {**chosen, "familiar": floor}, familiar=familiar)
-        results, _seconds = run_engine(engine, lines)
-        s = score([r.braille for r in results], refs)
-        share = shares(results)
-        curve.append({"familiar": floor, "exact_lines": s["exact_lines"],
-                      "cell_error_rate": s["cell_error_rate"],
-                      "cnn": share.get("cnn", 0.0), "rnn": share.get("rnn", 0.0),
-                      "louis": share.get("louis", 0.0)})
+        curve.append({"familiar": floor, **_sweep_point(engine, lines, refs)})
     best = max(curve, key=lambda p: (p["exact_lines"], -p["cell_error_rate"], -p["louis"],
                                      p["familiar"]))
     return {"curve": curve, "chosen": best["familiar"], "lines": len(lines)}
@@ -398,7 +396,7 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
     counts there, not as settled."""
     from ..neural import _segments
 
-    words = handed = settled = right = agreed = cnn_right = rnn_right = signed = 0
+    words = handed = settled = right = agreed = cnn_right = rnn_right = sent_on = 0
     familiar = familiar_right = 0
     per_word: list[tuple[float, float, bool, bool, bool]] = []   # handed words, see below
     chars = np.zeros(3, dtype=np.int64)
@@ -413,7 +411,7 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
         words += len(starts)
         given = r.handed[starts]
         handed += int(given.sum())
-        signed += int(r.indicator_to_louis[starts].sum())
+        sent_on += int(r.indicator_to_louis[starts].sum())
         done = given & (r.engine[starts] == 1)
         settled += int(done.sum())
         agreed += int((done & r.agreed[starts]).sum())
@@ -463,6 +461,6 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
                                "rnn_right": int((sure_apart & rnn_ok).sum()),
                                "cnn_right": int((sure_apart & cnn_ok).sum())},
             "kept_as_familiar": familiar, "familiar_right": familiar_right,
-            "indicator_to_louis": signed,
+            "indicator_to_louis": sent_on,
             "share": {name: int(c) / total if total else 0.0
                       for name, c in zip(("cnn", "rnn", "louis"), chars.tolist())}}
