@@ -125,8 +125,8 @@ SETTINGS: tuple[Setting, ...] = (
             "thresholds calibrated into the CNN checkpoint: cnn (the CNN keeps a word at least "
             "this sure), rnn (the BiLSTM settles a handed word at least this sure), agree (... or "
             "one it writes as the CNN did, at least this sure), agree_cnn (the CNN's floor on "
-            "those), familiar (the CNN keeps a word neither settles that it met in training, at "
-            "least this sure; off as shipped); above 1 turns a rule off, e.g. "
+            "those), familiar (the CNN keeps a word neither settles that it wrote as liblouis wrote "
+            "the same token in training, at least this sure); above 1 turns a rule off, e.g. "
             "rnn=1.01,agree=1.01 sends every word the CNN is unsure of to liblouis.",
             _thresholds),
     Setting("device", "auto", "Torch device for the neural engines: auto, cpu, cuda or cuda:N."),

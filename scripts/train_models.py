@@ -74,15 +74,17 @@ def finish(args: argparse.Namespace, device: str, table: str, paths: dict, card:
                 f"exact {point['exact_lines']:.4f} "
                 f"cer {point['cell_error_rate']:.5f} cnn {point['cnn']:.4f} "
                 f"rnn {point['rnn']:.4f} louis {point['louis']:.4f}")
-        # the tokens the CNN met in training, and the CNN's floor on keeping such a word
-        familiar = Familiar(build_familiar(read_lines(args.corpus / "train.txt")))
+        # the training corpus's tokens with liblouis's braille for them, and the CNN's floor
+        # on keeping a word it writes as it was taught
+        hashes, skipped = build_familiar(read_lines(args.corpus / "train.txt"), table,
+                                         workers=None)
+        familiar = Familiar(hashes)
         np.save(args.out / path_for(table).name, familiar.hashes)
-        # recorded, not shipped: the thresholds keep the rule off (see familiar.py)
         fam = ev.calibrate_familiar(cnn, rnn, tune, calib["chosen"], familiar)
-        calib["familiar_floor"] = fam["chosen"]
+        calib["chosen"]["familiar"] = fam["chosen"]
         calib["familiar_curve"] = fam["curve"]
-        log(f"familiar words: {len(familiar):,} distinct token hashes; the floor the sweep "
-            f"would choose: {fam['chosen']} (not shipped): {json.dumps(fam['curve'])}")
+        log(f"familiar words: {len(familiar):,} distinct (token, braille) hashes ({skipped} "
+            f"lines skipped); floor {fam['chosen']}: {json.dumps(fam['curve'])}")
         card["calibration"] = calib
         engines["auto"] = NeuralEngine("auto", table, cnn, rnn, calib["chosen"],
                                        familiar=familiar)

@@ -1,54 +1,115 @@
-"""Words the models have seen: the tokens of the training corpus, as a set of 32-bit hashes.
+"""Words as the teacher wrote them: every token of the training corpus with the braille liblouis
+wrote for it there, as a set of 32-bit hashes of the pair.
 
-Of the words the CNN hands over that the BiLSTM does not settle, most the CNN wrote right; on
-the calibration's tuning half it had right every one it had met in training (as the same string
-of non-spaces) and held at least 0.95 sure, and the wrong ones were tokens it had never seen:
-rare names, code, odd punctuation. The ``familiar`` threshold (the CNN's floor on such a word's
-least sure character; above 1 the rule is off) lets ``auto`` keep a familiar word instead of
-handing it to liblouis. Met once is enough to count, so a typo met once in training counts too:
-on unseen text the rule has kept a misspelt *betweeen* that the CNN wrote as the shortform for
-*between*. The shipped checkpoint leaves the rule off; an operator turns it on with
-``BRAILLEJOBS_AUTO_THRESHOLDS=familiar=0.95``.
+Of the words the CNN hands over that the BiLSTM does not settle, most the CNN wrote right. When
+the CNN writes such a word exactly as liblouis wrote the same token (the same string of
+non-spaces) somewhere in the training corpus, it is repeating an answer it was taught, and the
+``familiar`` rule lets ``auto`` keep it (with the CNN's least sure character at least
+``familiar`` sure; above 1 the rule is off) instead of handing it to liblouis. A word the CNN
+writes otherwise than it was taught, or never met, still goes to liblouis: a typo met once in
+training (*betweeen*) but written as the shortform for *between* is not kept, nor is a familiar
+word whose braille its context changed (an all-capitals word inside a capitals passage).
 
-The set ships beside the models (``familiar-<table>.npy``, one sorted array of unique hashes:
-782,556 tokens of the current corpus in 782,495 hashes, 3.1 MB); a token never seen passes as
-seen only if its hash collides with one that was (about 2 in 10,000). ``build`` makes it from a
-corpus's ``train.txt``, splitting at spaces as the chain splits words.
+The set ships beside the models (``familiar-pairs-<table>.npy``, one sorted array of unique
+hashes: the current corpus's 782,556 tokens with their braille make 806,022 pairs, 3.2 MB); a
+pair never seen passes as seen only if its hash collides with one that was (about 2 in 10,000).
+``build`` makes it from a corpus's ``train.txt``, splitting at spaces as the chain splits words
+and cutting liblouis's braille for each line at its characters (``louis_engine.align``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing as mp
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from . import checkpoint as ckpt_mod
+from .louis_engine import AlignmentError, align
+
+SHARD_LINES = 2000
 
 
-def token_hash(token: str) -> int:
-    """A stable 32-bit hash of a token (the same in every process and on every machine)."""
-    digest = hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=4).digest()
-    return int.from_bytes(digest, "little")
+def pair_hash(token: str, braille: str) -> int:
+    """A stable 32-bit hash of a token and its braille (the same in every process and on every
+    machine)."""
+    key = f"{token}\x00{braille}".encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "little")
 
 
-def build(lines: Iterable[str]) -> np.ndarray:
-    """The sorted unique hashes of every space-separated token of ``lines``."""
-    seen: set[str] = set()
+def line_pairs(line: str, table: str) -> list[tuple[str, str]]:
+    """Every space-separated token of ``line`` with the braille liblouis writes for it in the
+    line. Raises AlignmentError (or liblouis's RuntimeError) where the line cannot be cut."""
+    _braille, chunks = align(line, table)
+    pairs, at = [], 0
+    for token in line.split(" "):
+        if token:
+            pairs.append((token, "".join(chunks[at:at + len(token)])))
+        at += len(token) + 1
+    return pairs
+
+
+def _shard_hashes(args: tuple[list[str], str]) -> tuple[set[int], int, int]:
+    lines, table = args
+    seen: set[int] = set()
+    skipped = 0
     for line in lines:
-        seen.update(line.split(" "))
-    seen.discard("")
-    return np.unique(np.fromiter((token_hash(t) for t in seen), dtype=np.uint32,
-                                 count=len(seen)))
+        try:
+            seen.update(pair_hash(t, b) for t, b in line_pairs(line, table))
+        except (AlignmentError, RuntimeError):
+            skipped += 1
+    return seen, skipped, len(lines)
+
+
+def _shards(lines: Iterable[str], table: str) -> Iterator[tuple[list[str], str]]:
+    shard: list[str] = []
+    for line in lines:
+        shard.append(line)
+        if len(shard) >= SHARD_LINES:
+            yield shard, table
+            shard = []
+    if shard:
+        yield shard, table
+
+
+def build(lines: Iterable[str], table: str, workers: int | None = 1,
+          progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, int]:
+    """The sorted unique pair hashes of every token of ``lines`` and the number of lines
+    skipped because liblouis's braille could not be cut at their characters. ``workers``
+    processes share the work (None: one a CPU); ``progress`` is told the lines done."""
+    seen: set[int] = set()
+    skipped = done = 0
+    shards = _shards(lines, table)
+    workers = workers or max(1, mp.cpu_count())
+    if workers == 1:
+        results: Iterable[tuple[set[int], int, int]] = map(_shard_hashes, shards)
+        pool = None
+    else:
+        pool = mp.get_context("spawn").Pool(workers)
+        results = pool.imap_unordered(_shard_hashes, shards, chunksize=1)
+    try:
+        for part, bad, count in results:
+            seen |= part
+            skipped += bad
+            done += count
+            if progress:
+                progress(done)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    hashes = np.unique(np.fromiter(seen, dtype=np.uint32, count=len(seen)))
+    return hashes, skipped
 
 
 def path_for(table: str, folder: Path | None = None) -> Path:
-    return (folder or ckpt_mod.MODEL_DIR) / f"familiar-{table.removesuffix('.ctb')}.npy"
+    return (folder or ckpt_mod.MODEL_DIR) / f"familiar-pairs-{table.removesuffix('.ctb')}.npy"
 
 
 class Familiar:
-    """Membership in a set of token hashes."""
+    """Membership in a set of (token, braille) hashes."""
 
     def __init__(self, hashes: np.ndarray):
         self.hashes = np.asarray(hashes, dtype=np.uint32)
@@ -61,10 +122,11 @@ class Familiar:
     def __len__(self) -> int:
         return len(self.hashes)
 
-    def contains(self, tokens: Sequence[str]) -> np.ndarray:
-        """For each token, whether it is in the set."""
+    def contains(self, tokens: Sequence[str], brailles: Sequence[str]) -> np.ndarray:
+        """For each token, whether the set holds it with that braille."""
         if not tokens or not len(self.hashes):
             return np.zeros(len(tokens), dtype=bool)
-        keys = np.array([token_hash(t) for t in tokens], dtype=np.uint32)
+        keys = np.array([pair_hash(t, b) for t, b in zip(tokens, brailles, strict=True)],
+                        dtype=np.uint32)
         at = np.clip(np.searchsorted(self.hashes, keys), 0, len(self.hashes) - 1)
         return self.hashes[at] == keys

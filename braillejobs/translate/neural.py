@@ -12,7 +12,8 @@ answer (the ``rnn`` threshold), or when it writes the word exactly as the CNN di
 as sure as the lower ``agree`` threshold while the CNN's least sure character of the word is at
 least ``agree_cnn``: two models of different kinds, trained apart, rarely make the same mistake,
 and most words the CNN is unsure of it wrote right. A word still unsure stays the CNN's if the
-CNN met it in training and holds it at least ``familiar`` sure (``familiar.py``). The rest go
+CNN wrote it as liblouis wrote the same token in the training corpus and holds it at least
+``familiar`` sure (``familiar.py``). The rest go
 to liblouis, which translates the whole line (so its context rules hold) and whose per-character
 chunks replace those of the unsure words. Last, a word a model wrote that holds a digit, or
 letters UEB marks with the grade 1 indicator when they stand alone (``alr``, ``SD``: bare, they
@@ -65,7 +66,7 @@ class Routing:
     second: np.ndarray    # the BiLSTM's own chunk ids (CNN's vocabulary) where asked, or -1
     first_conf: np.ndarray   # the CNN's probability of its chunk
     second_conf: np.ndarray  # the BiLSTM's, where asked (-1 where not, or not writable)
-    familiar: np.ndarray  # characters of handed words the CNN kept as words it met in training
+    familiar: np.ndarray  # characters of handed words the CNN kept as it was taught them
     indicator_to_louis: np.ndarray  # characters the indicator check sent to liblouis
     lengths: np.ndarray   # of the lines
     offsets: np.ndarray   # start of each line, and the end
@@ -247,7 +248,7 @@ class NeuralEngine:
         self.space_id = _space_id(primary.vocab)
         self.fallback_space_id = _space_id(fallback.vocab) if fallback else -1
         self.device = primary.device
-        self.familiar = familiar      # tokens the CNN met in training (the ``familiar`` rule)
+        self.familiar = familiar      # tokens and their braille in training (``familiar`` rule)
         # the auto chain hands liblouis the words whose grade 1 or numeric indicators a model
         # wrote otherwise than liblouis
         self.indicators = (IndicatorCheck(self.louis.tables, primary.vocab.chunk_strings)
@@ -320,7 +321,7 @@ class NeuralEngine:
     def route(self, lines: Sequence[str]) -> "Routing":
         """Who writes each character: the CNN where its word is sure, the BiLSTM where the CNN
         handed the word over and the BiLSTM settles it (sure of it, or agreeing with the CNN),
-        the CNN again where it met the word in training and is sure enough (``familiar``),
+        the CNN again where it wrote the word as it was taught and is sure enough (``familiar``),
         liblouis for the rest, and for the words the indicator check sends it (``indicators``:
         letters that would read as a contraction, and numbers, whose ⠰ or ⠼ cells a model wrote
         otherwise than liblouis)."""
@@ -385,8 +386,8 @@ class NeuralEngine:
                   offsets: np.ndarray, cnn_word: np.ndarray, unsure: np.ndarray,
                   corrected: np.ndarray) -> np.ndarray:
         """Mask of the still unsure words the CNN keeps: those it holds at least as sure as the
-        ``familiar`` threshold and met in training (``familiar.py``); never a word a correction
-        touches (liblouis applies it)."""
+        ``familiar`` threshold and wrote exactly as liblouis wrote the same token in the training
+        corpus (``familiar.py``); never a word a correction touches (liblouis applies it)."""
         kept = np.zeros_like(unsure)
         floor = self.thresholds.get("familiar", 1.01)
         if self.familiar is None or floor > 1.0 or not unsure.any():
@@ -399,7 +400,11 @@ class NeuralEngine:
         line_of = (np.searchsorted(offsets, starts, side="right") - 1).tolist()
         tokens = [lines[k][s - offsets[k]:s - offsets[k] + n]
                   for s, n, k in zip(starts, seg_len, line_of)]
-        for s, n, known in zip(starts, seg_len, self.familiar.contains(tokens).tolist()):
+        chunks = self.primary.vocab.chunks
+        written = ["".join(chunks(tagged.pred[s:s + n], tagged.points[s:s + n]))
+                   for s, n in zip(starts, seg_len)]
+        for s, n, known in zip(starts, seg_len,
+                               self.familiar.contains(tokens, written).tolist()):
             if known:
                 kept[s:s + n] = True
         return kept
@@ -482,8 +487,8 @@ _familiar_sets: dict[str, Familiar | None] = {}
 
 
 def load_familiar(table: str) -> Familiar | None:
-    """The set of tokens the CNN met in training, shipped beside the models (read once per
-    process and folder), or None where there is none."""
+    """The set of the training corpus's tokens with their braille, shipped beside the models
+    (read once per process and folder), or None where there is none."""
     path = path_for(table, model_dir())
     with _tag_lock:
         if str(path) not in _familiar_sets:

@@ -6,8 +6,8 @@ ones.
 - ``rnn``: a word the CNN hands over is the BiLSTM's when the BiLSTM is at least this sure of it;
 - ``agree``: ... or when the BiLSTM writes it exactly as the CNN did and is at least this sure;
 - ``agree_cnn``: agreement settles only words the CNN holds at least this sure;
-- ``familiar``: a word neither settles stays the CNN's when the CNN met it in training (see
-  ``familiar.py``) and holds it at least this sure.
+- ``familiar``: a word neither settles stays the CNN's when the CNN writes it as liblouis wrote
+  the same token in the training corpus (see ``familiar.py``) and holds it at least this sure.
 
 A value above 1 turns its rule off (1.01 by convention); liblouis writes what no rule settles.
 The defaults keep the routing of checkpoints calibrated before a rule existed: ``agree`` off,

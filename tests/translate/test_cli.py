@@ -125,8 +125,12 @@ def test_evaluate_auto_at_given_thresholds(tmp_path):
         assert result.exit_code == 0, result.output
         return json.loads(result.output)
 
-    # no word sure enough for the CNN, and no BiLSTM rule: liblouis writes everything
-    everything = run("cnn=1.01,rnn=1.01,agree=1.01")
+    # no word sure enough for the CNN, and no BiLSTM or familiar rule: liblouis writes everything
+    everything = run("cnn=1.01,rnn=1.01,agree=1.01,familiar=1.01")
+    # with the familiar rule on, the CNN keeps the handed words it writes as it was taught
+    taught = run("cnn=1.01,rnn=1.01,agree=1.01,familiar=0")
+    assert taught["share"]["cnn"] > 0 and taught["exact_lines"] == 1.0
+    assert taught["routing"]["kept_as_familiar"] == taught["routing"]["familiar_right"] > 0
     assert everything["share"] == {"louis": 1.0} and everything["exact_lines"] == 1.0
     assert everything["thresholds"]["cnn"] == 1.01
     assert everything["routing"]["settled_by_rnn"] == 0

@@ -1,5 +1,5 @@
-"""Words the CNN met in training: the hash set, and the auto chain's ``familiar`` rule on the
-shipped models."""
+"""Words as the teacher wrote them: the set of the training corpus's tokens with liblouis's
+braille for them, and the auto chain's ``familiar`` rule on the shipped models."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ from braillejobs.translate.thresholds import parse_thresholds
 from braillejobs.translate.training import evaluate as ev
 
 G2 = "en-ueb-g2.ctb"
-GOLDEN = {"braille": 1626151237, "Dvořák": 3075857803}   # blake2b, 4 bytes, little-endian
+GOLDEN = {("braille", "⠃⠗⠇"): 2900340833,                 # blake2b, 4 bytes, little-endian
+          ("Dvořák", "⠠⠙⠧⠕⠘⠬⠗⠘⠌⠁⠅"): 1881521460}
+
+
+def _set(lines):
+    return fam.Familiar(fam.build(lines, G2)[0])
 
 
 @pytest.fixture(scope="module")
@@ -21,27 +26,48 @@ def taggers():
     return load_tagger("cnn", G2), load_tagger("rnn", G2)
 
 
-def test_the_set_holds_the_space_separated_tokens_and_nothing_else():
-    hashes = fam.build(["The cat sat.", "a  (cat)", ""])
+def test_the_set_holds_each_token_with_the_braille_liblouis_wrote_for_it_there():
+    hashes, skipped = fam.build(["The cat sat.", "a  (cat)", "", "WE SAY HELLO NOW",
+                                 "Hello HELLO"], G2)
+    assert skipped == 0
     assert hashes.dtype == np.uint32 and list(hashes) == sorted(set(hashes.tolist()))
     known = fam.Familiar(hashes)
-    assert len(known) == 5                         # The cat sat. a (cat)
-    assert known.contains(["cat", "(cat)", "sat.", "sat", "", "The", "the"]).tolist() == [
-        True, True, True, False, False, True, False]
-    assert fam.Familiar(np.zeros(0, np.uint32)).contains(["cat"]).tolist() == [False]
+    assert len(known) == 11       # The cat sat. a (cat) WE SAY HELLO NOW Hello HELLO
+    tokens = ["cat", "(cat)", "sat.", "sat", "The", "the", "HELLO", "HELLO", "HELLO"]
+    brailles = ["⠉⠁⠞", "⠐⠣⠉⠁⠞⠐⠜", "⠎⠁⠞⠲", "⠎⠁⠞", "⠠⠮", "⠮",
+                "⠓⠑⠇⠇⠕",            # inside the capitals passage
+                "⠠⠠⠓⠑⠇⠇⠕",          # standing alone
+                "⠠⠓⠑⠇⠇⠕"]           # never written so
+    assert known.contains(tokens, brailles).tolist() == [
+        True, True, True, False, True, False, True, True, False]
+    assert known.contains(["cat"], ["⠉⠁⠞⠞"]).tolist() == [False]
+    assert fam.Familiar(np.zeros(0, np.uint32)).contains(["cat"], ["⠉⠁⠞"]).tolist() == [False]
+
+
+def test_the_set_is_the_same_built_in_several_processes(monkeypatch):
+    monkeypatch.setattr(fam, "SHARD_LINES", 3)     # several shards from a few lines
+    lines = ["The cat sat.", "a  (cat)", "WE SAY HELLO NOW", "Hello HELLO", "12 34",
+             "between betweeen", "x"]
+    done: list[int] = []
+    alone, _ = fam.build(lines, G2)
+    shared, skipped = fam.build(lines, G2, workers=2, progress=done.append)
+    assert skipped == 0 and alone.tolist() == shared.tolist()
+    assert len(done) == 3 and done == sorted(done) and done[-1] == len(lines)
 
 
 def test_the_hash_is_stable_across_processes_and_machines():
     # blake2b, not Python's salted hash(): a set built on one machine serves every other
-    assert fam.token_hash("braille") == GOLDEN["braille"]
-    assert fam.token_hash("Dvořák") == GOLDEN["Dvořák"]
-    assert fam.token_hash("\ud800") != fam.token_hash("?")   # lone surrogates hash too
+    for (token, braille), value in GOLDEN.items():
+        assert fam.pair_hash(token, braille) == value
+    assert fam.pair_hash("\ud800", "⠿") != fam.pair_hash("?", "⠿")   # lone surrogates hash too
+    assert fam.pair_hash("ab", "⠁") != fam.pair_hash("a", "b⠁")        # the parts stay apart
 
 
 def test_the_shipped_set_is_there_and_loads(tmp_path):
     shipped = fam.Familiar.load(fam.path_for(G2))
     assert shipped is not None and len(shipped) > 100_000
-    assert shipped.contains(["the", "Braille"]).all()
+    assert shipped.contains(["the", "Braille", "betweeen"], ["⠮", "⠠⠃⠗⠇", "⠆⠞⠺⠑⠑⠢"]).all()
+    assert not shipped.contains(["betweeen"], ["⠆⠞"]).any()   # a typo is not its shortform
     assert fam.Familiar.load(fam.path_for(G2, tmp_path)) is None
 
 
@@ -55,12 +81,16 @@ def _chain(taggers, familiar, floor):
 
 def test_the_cnn_keeps_the_words_it_met_and_liblouis_writes_the_rest(taggers):
     lines = ["The cat sat on the mat.", "Zyzzogeton quux"]
-    known = fam.Familiar(fam.build(["The cat on mat."]))      # "sat" and "the" never met
+    known = _set(["The cat on mat."])                         # "sat" and "the" never met
     r = _chain(taggers, known, 0.0).route(lines)
     kept = [lines[0][i] for i in np.flatnonzero(r.familiar[:len(lines[0])])]
     assert "".join(kept) == "Thecatonmat."
     assert (r.engine[r.familiar] == 0).all() and not r.familiar[len(lines[0]):].any()
     assert (r.engine[len(lines[0]):][np.array(list(lines[1])) != " "] == 2).all()
+    # a token met only with other braille (inside a capitals passage) is not kept
+    other = ["Hello HELLO there"]
+    assert not _chain(taggers, _set(["WE SAY HELLO NOW"]), 0.0).route(other).familiar[6:11].any()
+    assert _chain(taggers, _set(["HELLO"]), 0.0).route(other).familiar[6:11].all()
     # off by the threshold, or without a set: liblouis writes every handed word
     for engine in (_chain(taggers, known, 1.01), _chain(taggers, None, 0.0)):
         assert not engine.route(lines).familiar.any()
@@ -80,7 +110,7 @@ def test_the_cnn_keeps_the_words_it_met_and_liblouis_writes_the_rest(taggers):
 
 def test_kept_words_are_written_as_the_cnn_writes_them_and_counted(taggers):
     lines = ["The cat sat on the mat.", "Gorillas and the cat."]
-    known = fam.Familiar(fam.build(lines))
+    known = _set(lines)
     engine = _chain(taggers, known, 0.0)
     cnn_alone = NeuralEngine("cnn", G2, taggers[0], None, {})
     assert [t.braille for t in engine.translate_lines(lines)] == [
@@ -90,20 +120,24 @@ def test_kept_words_are_written_as_the_cnn_writes_them_and_counted(taggers):
     assert report["familiar_right"] == report["kept_as_familiar"]     # simple prose
 
 
-def test_the_floor_is_a_threshold_the_operator_can_set_and_off_as_shipped():
+def test_the_rule_is_on_as_shipped_and_the_operator_can_turn_it_off():
     from braillejobs.translate.neural import build_engine
+    from tests.support import settings
 
     assert parse_thresholds("familiar=0.95") == {"familiar": 0.95}
-    assert "familiar" not in load_tagger("cnn", G2).checkpoint.meta["thresholds"]
+    shipped = load_tagger("cnn", G2).checkpoint.meta["thresholds"]["familiar"]
+    assert 0 < shipped <= 1                        # the floor the release sweep chose
     engine = build_engine("auto", G2)
-    assert engine.thresholds["familiar"] > 1 and engine.familiar is not None
+    assert engine.thresholds["familiar"] == shipped and engine.familiar is not None
+    with settings(auto_thresholds="familiar=1.01"):
+        assert build_engine("auto", G2).thresholds["familiar"] > 1
 
 
 def test_a_word_a_correction_touches_or_the_indicator_check_sends_on_is_not_kept(taggers):
     from braillejobs.translate.training.evaluate import routing_report
 
     lines = ["We wrote alr on the card, 154 times."]
-    known = fam.Familiar(fam.build(lines))
+    known = _set(lines)
     engine = _chain(taggers, known, 0.0)
     r = engine.route(lines)
     assert not (r.familiar & r.indicator_to_louis).any()
@@ -120,7 +154,7 @@ def test_a_word_a_correction_touches_or_the_indicator_check_sends_on_is_not_kept
 
 def test_the_familiar_sweep_matches_fresh_runs_and_prefers_accuracy(taggers):
     lines = ["The cat sat on the mat.", "HIS MARIJUANA STUCK to the Southend pier.", "Dvořák"]
-    known = fam.Familiar(fam.build(lines))
+    known = _set(lines)
     chosen = {"cnn": 0.999, "rnn": 0.999, "agree": 1.01, "agree_cnn": 0.0}
     result = ev.calibrate_familiar(taggers[0], taggers[1], lines, chosen, known,
                                    grid=(1.01, 0.0))

@@ -317,7 +317,8 @@ def _sweep_point(engine, lines: Sequence[str], refs: Sequence[str]) -> dict:
             "louis": share.get("louis", 0.0)}
 
 
-FAMILIAR_GRID = (1.01, 0.99, 0.98, 0.95, 0.9)   # the CNN's floor on words it met in training
+# the CNN's floor on words it wrote as liblouis wrote them in training (1.01: the rule off)
+FAMILIAR_GRID = (1.01, 0.99, 0.98, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5)
 
 
 def calibrate_familiar(cnn, rnn, lines: Sequence[str], chosen: dict, familiar,
@@ -389,8 +390,9 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
     the CNN (so both) wrote otherwise than liblouis: what an agreement rule with floors would
     settle, and at what cost. ``apart_rnn_sure``: the handed words on which the two disagree and
     the BiLSTM is sure (every character at least 0.9), and which of them each had right.
-    ``kept_as_familiar``: handed words neither settled that the CNN kept as words it met in
-    training, and ``familiar_right`` how many of them it wrote as liblouis does.
+    ``kept_as_familiar``: handed words neither settled that the CNN kept because it wrote them
+    as liblouis wrote the same token in training, and ``familiar_right`` how many of them it
+    wrote as liblouis does here.
     ``indicator_to_louis``: words a model wrote that the indicator check sent to liblouis
     (:mod:`..indicators`); a handed word the BiLSTM had settled and the check then sent on
     counts there, not as settled."""
