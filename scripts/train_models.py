@@ -83,7 +83,7 @@ def finish(args: argparse.Namespace, device: str, table: str, paths: dict, card:
         fam = ev.calibrate_familiar(cnn, rnn, tune, calib["chosen"], familiar)
         calib["chosen"]["familiar"] = fam["chosen"]
         calib["familiar_curve"] = fam["curve"]
-        log(f"familiar words: {len(familiar):,} distinct (token, braille) hashes ({skipped} "
+        log(f"familiar words: {len(familiar):,} distinct (token, capitals role, braille) hashes ({skipped} "
             f"lines skipped); floor {fam['chosen']}: {json.dumps(fam['curve'])}")
         card["calibration"] = calib
         engines["auto"] = NeuralEngine("auto", table, cnn, rnn, calib["chosen"],

@@ -25,6 +25,8 @@ over characters), on the device that runs the model, before the stream is cut in
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import torch
 
@@ -39,22 +41,38 @@ def letter_classes(vocab: Vocab) -> np.ndarray:
     characters count as other (a capitalised word stays capitalised around them)."""
     out = np.full(vocab.n_chars, OTHER, dtype=np.int64)
     for i, ch in enumerate(vocab.chars):
-        if i in (PAD_ID, SEP_ID) or (ch and ch.isspace()):
-            out[i] = SPACE
-        elif ch.isupper():
-            out[i] = UPPER
-        elif ch.islower():
-            out[i] = LOWER
+        out[i] = SPACE if i in (PAD_ID, SEP_ID) else char_class(ch) if ch else OTHER
     return out
 
 
 def capital_roles(ids: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
     """The role (0-5, see the module docstring) of every position of a 1-D stream of ids."""
-    n = ids.numel()
-    roles = torch.zeros(n, dtype=torch.int64, device=ids.device)
+    return roles_of(classes[ids.long()], ids == SEP_ID)
+
+
+def char_class(ch: str) -> int:
+    """The class of one character of text, as ``letter_classes`` gives it for a known one."""
+    return SPACE if ch.isspace() else UPPER if ch.isupper() else LOWER if ch.islower() else OTHER
+
+
+def text_roles(lines: Sequence[str]) -> list[np.ndarray]:
+    """The role of every character of each line, computed from the text itself (every
+    character classed by ``char_class``), all lines in one pass."""
+    joined = "\n".join(lines)
+    cls = torch.tensor([char_class(ch) for ch in joined], dtype=torch.int64)
+    breaks = torch.tensor([ch == "\n" for ch in joined], dtype=torch.bool)
+    roles = roles_of(cls, breaks).numpy()
+    starts = np.cumsum([0] + [len(line) + 1 for line in lines])
+    return [roles[a:a + len(line)] for a, line in zip(starts.tolist(), lines)]
+
+
+def roles_of(cls: torch.Tensor, breaks: torch.Tensor) -> torch.Tensor:
+    """The role of every position, given its class (a line break is a space) and where the lines
+    break."""
+    n = cls.numel()
+    roles = torch.zeros(n, dtype=torch.int64, device=cls.device)
     if n == 0:
         return roles
-    cls = classes[ids.long()]
     space = cls == SPACE
     start = ~space
     start[1:] &= space[:-1]
@@ -64,14 +82,14 @@ def capital_roles(ids: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
         return roles
     word = ~space
     tok = token[word]
-    upper = torch.zeros(n_tokens, dtype=torch.int64, device=ids.device)
+    upper = torch.zeros(n_tokens, dtype=torch.int64, device=cls.device)
     lower = torch.zeros_like(upper)
     upper.index_add_(0, tok, (cls[word] == UPPER).long())
     lower.index_add_(0, tok, (cls[word] == LOWER).long())
     lettered = (upper + lower) > 0
     capital = (upper > 0) & (lower == 0)
     # the line of each token: a separator between two tokens breaks a run
-    line = torch.cumsum((ids == SEP_ID).long(), 0)[start]
+    line = torch.cumsum(breaks.long(), 0)[start]
     # runs over the lettered tokens only (tokens without letters are transparent)
     idx = torch.nonzero(lettered).squeeze(1)
     cap = capital[idx]
@@ -92,7 +110,7 @@ def capital_roles(ids: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
     role = torch.where(long_run, 4, role)
     role = torch.where(long_run & first, 3, role)
     role = torch.where(long_run & last, 5, role)
-    token_role = torch.zeros(n_tokens, dtype=torch.int64, device=ids.device)
+    token_role = torch.zeros(n_tokens, dtype=torch.int64, device=cls.device)
     token_role[idx] = role
     roles[word] = token_role[tok]
     return roles

@@ -1,24 +1,34 @@
-"""Words as the teacher wrote them: every token of the training corpus with the braille liblouis
-wrote for it there, as a set of 32-bit hashes of the pair.
+"""Words as the teacher wrote them: every token of the training corpus, in its capitals role,
+with the braille liblouis wrote for it there, as a set of 32-bit hashes of the three.
 
 Of the words the CNN hands over that the BiLSTM does not settle, most the CNN wrote right. When
 the CNN writes such a word exactly as liblouis wrote the same token (the same string of
-non-spaces) somewhere in the training corpus, it is repeating an answer it was taught, and the
-``familiar`` rule lets ``auto`` keep it (with the CNN's least sure character at least
-``familiar`` sure; above 1 the rule is off) instead of handing it to liblouis. A word the CNN
-writes otherwise than it was taught, or never met, still goes to liblouis: a typo met once in
-training (*betweeen*) but written as the shortform for *between* is not kept, nor is a familiar
-word whose braille its context changed (an all-capitals word inside a capitals passage).
+non-spaces) in the same capitals role somewhere in the training corpus, it is repeating an
+answer it was taught, and the ``familiar`` rule lets ``auto`` keep it (with the CNN's least sure
+character at least ``familiar`` sure; above 1 the rule is off) instead of handing it to
+liblouis. A word the CNN writes otherwise than it was taught, or never met, still goes to
+liblouis: a typo met once in training (*betweeen*) but written as the shortform for *between*
+is not kept.
+
+The capitals role (``capitals.text_roles``: a capitalised word on its own, one of two, or the
+first, a middle or the last word of a capitals passage) is part of the key because liblouis
+writes a capitalised word's indicators by its neighbours: ``HELLO`` is ⠠⠠⠓⠑⠇⠇⠕ on its own and
+⠓⠑⠇⠇⠕ inside a passage, and a set of bare pairs would vouch for either form anywhere. The other
+indicators that depend on context, ⠼ and ⠰, the indicator check guards after this rule
+(``indicators.py``). The role is computed from the text, the same way when the set is built and
+when it is asked.
 
 The set ships beside the models (``familiar-pairs-<table>.npy``, one sorted array of unique
-hashes: the current corpus's 782,556 tokens with their braille make 806,022 pairs, 3.2 MB); a
-pair never seen passes as seen only if its hash collides with one that was (about 2 in 10,000).
-``build`` makes it from a corpus's ``train.txt``, splitting at spaces as the chain splits words
-and cutting liblouis's braille for each line at its characters (``louis_engine.align``).
+hashes: the current corpus's 782,556 tokens make 809,148 distinct hashes, 3.2 MB); a key never
+seen passes as seen only if its hash collides with one that was (about 2 in 10,000). ``build``
+makes it from a corpus's ``train.txt``, splitting at spaces as the chain splits words and
+cutting liblouis's braille for each line at its characters (``louis_engine.align``); a token
+liblouis writes no cell for (one it wrote together with the word before) is left out.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing as mp
 from pathlib import Path
@@ -27,26 +37,32 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from . import checkpoint as ckpt_mod
+from .capitals import text_roles
 from .louis_engine import AlignmentError, align
 
 SHARD_LINES = 2000
 
-
-def pair_hash(token: str, braille: str) -> int:
-    """A stable 32-bit hash of a token and its braille (the same in every process and on every
-    machine)."""
-    key = f"{token}\x00{braille}".encode("utf-8", "surrogatepass")
+def pair_hash(token: str, role: int, braille: str) -> int:
+    """A stable 32-bit hash of a token, its capitals role and its braille (the same in every
+    process and on every machine)."""
+    key = f"{token}\x00{role}\x00{braille}".encode("utf-8", "surrogatepass")
     return int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "little")
 
 
-def line_pairs(line: str, table: str) -> list[tuple[str, str]]:
-    """Every space-separated token of ``line`` with the braille liblouis writes for it in the
-    line. Raises AlignmentError (or liblouis's RuntimeError) where the line cannot be cut."""
+def line_pairs(line: str, table: str, roles: np.ndarray | None = None
+               ) -> list[tuple[str, int, str]]:
+    """Every space-separated token of ``line`` with its capitals role (``capitals.text_roles``;
+    given, or computed) and the braille liblouis writes for it in the line; a token liblouis
+    writes no cell for (one it wrote together with the word before) is left out. Raises
+    AlignmentError (or liblouis's RuntimeError) where the line cannot be cut."""
     _braille, chunks = align(line, table)
+    if roles is None:
+        roles = text_roles([line])[0]
     pairs, at = [], 0
     for token in line.split(" "):
-        if token:
-            pairs.append((token, "".join(chunks[at:at + len(token)])))
+        braille = "".join(chunks[at:at + len(token)])
+        if token and braille:
+            pairs.append((token, int(roles[at]), braille))
         at += len(token) + 1
     return pairs
 
@@ -55,9 +71,9 @@ def _shard_hashes(args: tuple[list[str], str]) -> tuple[set[int], int, int]:
     lines, table = args
     seen: set[int] = set()
     skipped = 0
-    for line in lines:
+    for line, roles in zip(lines, text_roles(lines)):
         try:
-            seen.update(pair_hash(t, b) for t, b in line_pairs(line, table))
+            seen.update(pair_hash(*pair) for pair in line_pairs(line, table, roles))
         except (AlignmentError, RuntimeError):
             skipped += 1
     return seen, skipped, len(lines)
@@ -83,23 +99,18 @@ def build(lines: Iterable[str], table: str, workers: int | None = 1,
     skipped = done = 0
     shards = _shards(lines, table)
     workers = workers or max(1, mp.cpu_count())
-    if workers == 1:
-        results: Iterable[tuple[set[int], int, int]] = map(_shard_hashes, shards)
-        pool = None
-    else:
-        pool = mp.get_context("spawn").Pool(workers)
-        results = pool.imap_unordered(_shard_hashes, shards, chunksize=1)
-    try:
+    with contextlib.ExitStack() as stack:
+        if workers == 1:
+            results: Iterable[tuple[set[int], int, int]] = map(_shard_hashes, shards)
+        else:   # the pool is ended (its workers stopped) however the loop ends
+            pool = stack.enter_context(mp.get_context("spawn").Pool(workers))
+            results = pool.imap(_shard_hashes, shards, chunksize=1)
         for part, bad, count in results:
             seen |= part
             skipped += bad
             done += count
             if progress:
                 progress(done)
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
     hashes = np.unique(np.fromiter(seen, dtype=np.uint32, count=len(seen)))
     return hashes, skipped
 
@@ -109,7 +120,7 @@ def path_for(table: str, folder: Path | None = None) -> Path:
 
 
 class Familiar:
-    """Membership in a set of (token, braille) hashes."""
+    """Membership in a set of (token, capitals role, braille) hashes."""
 
     def __init__(self, hashes: np.ndarray):
         self.hashes = np.asarray(hashes, dtype=np.uint32)
@@ -122,11 +133,13 @@ class Familiar:
     def __len__(self) -> int:
         return len(self.hashes)
 
-    def contains(self, tokens: Sequence[str], brailles: Sequence[str]) -> np.ndarray:
-        """For each token, whether the set holds it with that braille."""
+    def contains(self, tokens: Sequence[str], roles: Sequence[int], brailles: Sequence[str]
+                 ) -> np.ndarray:
+        """For each token, whether the set holds it in that capitals role with that braille."""
         if not tokens or not len(self.hashes):
             return np.zeros(len(tokens), dtype=bool)
-        keys = np.array([pair_hash(t, b) for t, b in zip(tokens, brailles, strict=True)],
+        keys = np.array([pair_hash(t, int(r), b)
+                         for t, r, b in zip(tokens, roles, brailles, strict=True)],
                         dtype=np.uint32)
         at = np.clip(np.searchsorted(self.hashes, keys), 0, len(self.hashes) - 1)
         return self.hashes[at] == keys

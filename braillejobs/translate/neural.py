@@ -12,8 +12,8 @@ answer (the ``rnn`` threshold), or when it writes the word exactly as the CNN di
 as sure as the lower ``agree`` threshold while the CNN's least sure character of the word is at
 least ``agree_cnn``: two models of different kinds, trained apart, rarely make the same mistake,
 and most words the CNN is unsure of it wrote right. A word still unsure stays the CNN's if the
-CNN wrote it as liblouis wrote the same token in the training corpus and holds it at least
-``familiar`` sure (``familiar.py``). The rest go
+CNN wrote it as liblouis wrote the same token, in the same capitals role, in the training
+corpus and holds it at least ``familiar`` sure (``familiar.py``). The rest go
 to liblouis, which translates the whole line (so its context rules hold) and whose per-character
 chunks replace those of the unsure words. Last, a word a model wrote that holds a digit, or
 letters UEB marks with the grade 1 indicator when they stand alone (``alr``, ``SD``: bare, they
@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from . import checkpoint as ckpt_mod
-from .capitals import letter_classes, with_roles
+from .capitals import letter_classes, text_roles, with_roles
 from .device import cpu_has_bf16, pick_device
 from .device_decode import DeviceDecoder
 from .engine import EngineError, LineTranslation, check_table
@@ -386,8 +386,9 @@ class NeuralEngine:
                   offsets: np.ndarray, cnn_word: np.ndarray, unsure: np.ndarray,
                   corrected: np.ndarray) -> np.ndarray:
         """Mask of the still unsure words the CNN keeps: those it holds at least as sure as the
-        ``familiar`` threshold and wrote exactly as liblouis wrote the same token in the training
-        corpus (``familiar.py``); never a word a correction touches (liblouis applies it)."""
+        ``familiar`` threshold and wrote exactly as liblouis wrote the same token, in the same
+        capitals role, in the training corpus (``familiar.py``); never a word a correction
+        touches (liblouis applies it)."""
         kept = np.zeros_like(unsure)
         floor = self.thresholds.get("familiar", 1.01)
         if self.familiar is None or floor > 1.0 or not unsure.any():
@@ -403,8 +404,11 @@ class NeuralEngine:
         chunks = self.primary.vocab.chunks
         written = ["".join(chunks(tagged.pred[s:s + n], tagged.points[s:s + n]))
                    for s, n in zip(starts, seg_len)]
+        asked = sorted(set(line_of))      # the capitals role of each word, from its line
+        line_roles = dict(zip(asked, text_roles([lines[k] for k in asked])))
+        roles = [int(line_roles[k][s - offsets[k]]) for s, k in zip(starts, line_of)]
         for s, n, known in zip(starts, seg_len,
-                               self.familiar.contains(tokens, written).tolist()):
+                               self.familiar.contains(tokens, roles, written).tolist()):
             if known:
                 kept[s:s + n] = True
         return kept

@@ -10,7 +10,7 @@ from collections import Counter
 import numpy as np
 import torch
 
-from braillejobs.translate.capitals import capital_roles, letter_classes, with_roles
+from braillejobs.translate.capitals import capital_roles, letter_classes, text_roles, with_roles
 from braillejobs.translate.louis_engine import align
 from braillejobs.translate.vocab import SEPARATOR, Vocab, code_points
 
@@ -94,6 +94,25 @@ def test_roles_match_the_reference_on_random_streams():
                                   for _ in range(n)))
         stream = SEPARATOR + SEPARATOR.join(lines) + SEPARATOR
         assert _roles(stream, vocab) == reference_roles(stream), stream
+
+
+def test_roles_from_text_match_the_reference_and_the_stream():
+    """``text_roles`` (no vocabulary: every character classed by itself) gives each line the
+    reference's roles, and the stream's where every character is in the vocabulary."""
+    vocab = _vocab()
+    rng = random.Random(7)
+    words = ["THE", "BIG", "dog", "MP3", "33", "THE-BIG", "(THREE)", "É", "ÇA", "Ωmega", "ΩΣ",
+             "Hello", "NASA.", "\tTAB"]
+    for _ in range(200):
+        lines = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 9)))
+                 for _ in range(rng.randint(1, 4))]
+        got = text_roles(lines)
+        assert len(got) == len(lines)
+        for line, roles in zip(lines, got):
+            assert roles.tolist() == reference_roles(line), line
+            if all(ch in ALPHABET for ch in line):
+                assert roles.tolist() == _roles(line, vocab), line
+    assert [r.tolist() for r in text_roles(["", "A B C"])] == [[], [3, 0, 4, 0, 5]]
 
 
 def test_roles_in_the_middle_of_nothing():
