@@ -101,7 +101,9 @@ def translate(engine, table, output_format, corrections_set, no_corrections):
             except UnicodeDecodeError:
                 raise click.ClickException(f"stdin line {number} is not UTF-8 text; "
                                            "convert the input to UTF-8") from None
-        batch.append(raw.rstrip("\n").rstrip("\r"))
+        # a byte-order mark is no text (text files joined by cat hold one where each began),
+        # and a carriage return inside a line is white space, as liblouis reads it
+        batch.append(raw.rstrip("\n").rstrip("\r").replace("\ufeff", "").replace("\r", " "))
         if len(batch) >= batch_size:
             emit(batch)
             batch = []

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import multiprocessing as mp
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -39,6 +40,8 @@ import numpy as np
 from . import checkpoint as ckpt_mod
 from .capitals import text_roles
 from .louis_engine import AlignmentError, align
+
+log = logging.getLogger("braillejobs.familiar")
 
 SHARD_LINES = 2000
 
@@ -127,8 +130,22 @@ class Familiar:
 
     @classmethod
     def load(cls, path: Path) -> "Familiar | None":
-        """The set in ``path``, or None where there is none (the rule is then off)."""
-        return cls(np.load(path)) if path.exists() else None
+        """The set in ``path``, or None where there is none or it cannot be read as one (the
+        rule is then off; an unreadable file is logged, naming it and the fix)."""
+        if not path.exists():
+            return None
+        try:
+            hashes = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            log.warning("%s is not a familiar-words set (%s): the familiar rule is off; rebuild "
+                        "it with scripts/train_models.py --finish, or remove it", path, exc)
+            return None
+        if hashes.ndim != 1 or hashes.dtype != np.uint32:
+            log.warning("%s holds %s %s values, not one list of 32-bit hashes: the familiar "
+                        "rule is off; rebuild it with scripts/train_models.py --finish, or "
+                        "remove it", path, hashes.shape, hashes.dtype)
+            return None
+        return cls(hashes)
 
     def __len__(self) -> int:
         return len(self.hashes)

@@ -271,7 +271,8 @@ class NeuralEngine:
         emphasised.update(i for i, line in enumerate(lines) if _BRAILLE.search(line))
         results: list[LineTranslation | None] = [None] * len(lines)
         for i in sorted(emphasised):
-            results[i] = self.louis.translate_lines([lines[i]], [typeforms[i]])[0]
+            results[i] = self.louis.translate_lines(
+                [lines[i]], [typeforms[i] if typeforms else None])[0]
         todo = [i for i in range(len(lines)) if results[i] is None]
         plain = [lines[i] for i in todo]
         for i, r in zip(todo, self._translate_plain(plain)):
@@ -450,14 +451,23 @@ def load_tagger(arch: str, table: str) -> Tagger:
     with _tag_lock:
         tagger = _taggers.get(key)
         if tagger is None:
+            if not path.parent.is_dir():
+                raise EngineError(f"no {arch} model for {table}: the model folder "
+                                  f"{path.parent.resolve()} does not exist; set "
+                                  "BRAILLEJOBS_MODEL_DIR to a folder of checkpoints, unset it "
+                                  "to use the shipped models, or use --engine louis")
             if not path.exists():
                 raise EngineError(f"no {arch} model for {table} ({path.name} not found in "
-                                  f"{path.parent}); use --engine louis, or train one with "
-                                  f"`braillejobs train --arch {arch} --table {table}`")
+                                  f"{path.parent.resolve()}); use --engine louis, or train one "
+                                  f"with `braillejobs train --arch {arch} --table {table}`")
             try:
                 checkpoint = ckpt_mod.load(path)
             except ckpt_mod.CheckpointError as exc:
                 raise EngineError(str(exc)) from None
+            if checkpoint.table != table:
+                raise EngineError(f"{path} is a model for {checkpoint.table}, not {table}: put "
+                                  f"the {table} model there under that name, or unset "
+                                  "BRAILLEJOBS_MODEL_DIR to use the shipped models")
             from .. import config
             device = pick_device(config.get("device"))
             tagger = Tagger(checkpoint, device)

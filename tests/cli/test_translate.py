@@ -50,3 +50,13 @@ def test_non_utf8_stdin_is_reported():
                           env=env_for(), timeout=60)
     assert proc.returncode == 1
     assert b"stdin line 1 is not UTF-8" in proc.stderr
+
+
+def test_byte_order_marks_and_lone_carriage_returns_are_not_text():
+    # files joined by cat hold a byte-order mark where each began; liblouis would spell it out
+    # ("zero"), and a neural engine refuses a carriage return inside a line
+    text = "\ufeffThe cat.\n\ufeffThe dog.\na\rb\n"
+    for engine in ("louis", "auto", "cnn"):
+        result = CliRunner().invoke(main, ["translate", "--engine", engine], input=text)
+        assert result.exit_code == 0, (engine, result.output)
+        assert result.output == louis_unicode("The cat.\nThe dog.\na b\n"), engine

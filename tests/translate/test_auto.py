@@ -111,6 +111,36 @@ def test_emphasised_lines_go_to_liblouis(taggers):
     assert r[1].braille == LouisEngine(G2).translate_text(line)
 
 
+def test_lines_holding_braille_go_to_liblouis_with_or_without_typeforms(taggers):
+    # the layout writes cells into the text (a transcriber's note for an emoji, a level
+    # indicator for a superscript); a document with no emphasis passes no typeforms at all
+    lines = ["Water is H\u2082O and E = mc\u00b2 \u2818\u2814.", "The cat sat."]
+    louis = LouisEngine(G2)
+    for engine in (_auto(taggers, 0.5, 0.5), NeuralEngine("cnn", G2, taggers[0], None, {}),
+                   NeuralEngine("rnn", G2, taggers[1], None, {})):
+        for typeforms in (None, [None, None]):
+            r = engine.translate_lines(lines, typeforms)
+            assert r[0].braille == louis.translate_text(lines[0])
+            assert r[0].chars_by_engine == {"louis": len(lines[0])}
+
+
+def test_a_model_for_another_table_is_refused(tmp_path):
+    import shutil
+
+    from braillejobs.translate.checkpoint import shipped_path
+    from braillejobs.translate.engine import EngineError
+    from braillejobs.translate.neural import load_tagger as load
+    from tests.support import settings
+
+    shutil.copy(shipped_path("cnn", "en-ueb-g1.ctb"), tmp_path / "cnn-en-ueb-g2.pt")
+    with settings(model_dir=str(tmp_path)):
+        with pytest.raises(EngineError, match="is a model for en-ueb-g1.ctb, not en-ueb-g2.ctb"):
+            load("cnn", G2)
+    with settings(model_dir=str(tmp_path / "nowhere")):
+        with pytest.raises(EngineError, match="does not exist; set BRAILLEJOBS_MODEL_DIR"):
+            load("cnn", G2)
+
+
 def test_lines_with_breaks_are_refused(taggers):
     with pytest.raises(ValueError, match="line breaks"):
         _auto(taggers, 0.5, 0.5).translate_lines(["two\nlines"])

@@ -82,6 +82,16 @@ def test_the_shipped_set_is_there_and_loads(tmp_path):
     assert fam.Familiar.load(fam.path_for(G2, tmp_path)) is None
 
 
+def test_an_unreadable_set_leaves_the_rule_off_and_says_which_file(tmp_path, caplog):
+    junk, floats = tmp_path / "junk.npy", tmp_path / "floats.npy"
+    junk.write_bytes(b"not an array")
+    np.save(floats, np.zeros(3))
+    with caplog.at_level("WARNING", logger="braillejobs.familiar"):
+        assert fam.Familiar.load(junk) is None and fam.Familiar.load(floats) is None
+    assert str(junk) in caplog.text and str(floats) in caplog.text
+    assert "train_models.py --finish" in caplog.text
+
+
 def _chain(taggers, familiar, floor):
     # every word handed over (cnn 1.01) and none settled by the BiLSTM: only the familiar rule
     # keeps a word from liblouis
