@@ -143,6 +143,13 @@ def convert(paths, outdir, name, **opts):
                f"{len(result.written)} files in {outdir}"
                + (f" ({len(result.write_errors)} could not be written)"
                   if result.write_errors else ""), err=True)
+    if options.engine == "best":   # say once which engine that was on this host, and why
+        from ..translate.registry import best_choice
+
+        chosen = best_choice()
+        if chosen:
+            echo(f"engine best ran as {chosen[0]}: {chosen[1]} (--engine or "
+                 "BRAILLEJOBS_ENGINE chooses another)", err=True)
     if counts["failed"] or counts["done"] != total or result.write_errors:
         sys.exit(1)
 

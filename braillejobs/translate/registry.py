@@ -20,7 +20,7 @@ log = logging.getLogger("braillejobs.engine")
 _cache: dict[tuple[str, str, str | None], Engine] = {}
 MAX_CORRECTED_ENGINES = 16   # engines for distinct corrections kept at once (oldest dropped)
 _lock = threading.Lock()
-_best: list[str] = []          # the resolution of ``best`` in this process, once made
+_best: list[tuple[str, str]] = []   # the resolution of ``best`` in this process and why
 
 
 def resolve(name: str) -> str:
@@ -31,8 +31,14 @@ def resolve(name: str) -> str:
         if not _best:
             choice, why = _choose_best()
             log.info("engine best is %s in this process: %s", choice, why)
-            _best.append(choice)
-        return _best[0]
+            _best.append((choice, why))
+        return _best[0][0]
+
+
+def best_choice() -> tuple[str, str] | None:
+    """The engine ``best`` resolved to in this process and why, once it has been."""
+    with _lock:
+        return _best[0] if _best else None
 
 
 def _choose_best() -> tuple[str, str]:

@@ -26,6 +26,18 @@ def test_convert_examples_to_brf_matches_render(env, tmp_path):
                                   formats.RenderOptions("brf")).content
         assert target.read_bytes() == expected, src.name
     assert f"{len(sources)} of {len(sources)} documents converted" in result.stderr
+    assert "engine best ran as" not in result.stderr      # the suite's engine is louis
+
+
+def test_the_default_engine_says_what_it_ran_as_and_why(env, tmp_path):
+    from tests.support import settings
+
+    with settings(engine="best", device="cpu"):
+        result = CliRunner().invoke(main, ["convert", str(EXAMPLES / "school-letter.txt"), "-o",
+                                           str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert ("engine best ran as louis: the device setting is cpu, where liblouis is the "
+            "fastest engine (--engine or BRAILLEJOBS_ENGINE chooses another)") in result.stderr
 
 
 def test_convert_unicode_equals_liblouis_and_layout_options(env, tmp_path):
