@@ -282,6 +282,9 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out, wrong_out, thre
             figures = ev.evaluate_rulebook(engine, data, wrong)
         else:
             lines = ev.load_lines(data, limit)
+            if not lines:
+                raise click.ClickException(f"{data} holds no lines: nothing to score; give a "
+                                           "text file with one line of print per case")
             figures = ev.evaluate(engine, lines, wrong=wrong)
             if chain:
                 figures["routing"] = ev.routing_report(engine, lines)
@@ -294,6 +297,9 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out, wrong_out, thre
             wrong_out.unlink(missing_ok=True)
         if isinstance(exc, (EngineError, ev.RulebookError)):
             raise click.ClickException(str(exc)) from None
+        if isinstance(exc, UnicodeDecodeError):
+            raise click.ClickException(f"{data} is not UTF-8 text (byte {exc.start}: "
+                                       f"{exc.reason}); convert it to UTF-8") from None
         raise
     if wrong_out:
         with wrong_file:

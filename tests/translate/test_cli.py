@@ -166,3 +166,18 @@ def test_evaluate_names_a_bad_rulebook_line_and_leaves_no_wrong_list(tmp_path):
     result = CliRunner().invoke(evaluate_cmd, ["--engine", "louis", "--data", str(book)])
     assert result.exit_code == 1 and "line 1" in result.output
     assert "must all be strings" in result.output
+
+
+def test_evaluate_says_when_there_is_nothing_to_score_or_the_text_is_not_utf8(tmp_path):
+    empty, latin, book = tmp_path / "empty.txt", tmp_path / "latin.txt", tmp_path / "g1.jsonl"
+    empty.write_text("", encoding="utf-8")
+    latin.write_bytes("café au lait\n".encode("latin-1"))
+    book.write_text(json.dumps({"input": "the", "expected": "⠞⠓⠑", "table": "en-ueb-g1.ctb"})
+                    + "\n", encoding="utf-8")
+    for data, says in ((empty, "holds no lines: nothing to score"),
+                       (latin, "is not UTF-8 text"),
+                       (book, "holds no one-line case for en-ueb-g2.ctb")):
+        result = CliRunner().invoke(evaluate_cmd, ["--engine", "louis", "--data", str(data)])
+        assert result.exit_code == 1, result.output
+        assert f"{data}" in result.output and says in result.output
+        assert "Traceback" not in result.output

@@ -211,6 +211,9 @@ def evaluate_rulebook(engine: Engine, path: Path, wrong: list | None = None) -> 
     ``wrong``, the cases written otherwise than the rulebook are added to it (``differences``,
     with liblouis's braille beside them)."""
     cases = load_rulebook(path, engine.table)
+    if not cases:
+        raise RulebookError(f"{path} holds no one-line case for {engine.table}: nothing to score; "
+                            "give a rulebook file with cases of that table, or choose --table")
     lines = [c["input"] for c in cases]
     louis = LouisEngine(engine.table)
     louis_out = [louis.translate_text(line) for line in lines]
