@@ -49,6 +49,30 @@ def _thresholds(text: str) -> dict[str, float]:
     return parse_thresholds(text)
 
 
+def _one_of(text: str, names: tuple[str, ...]) -> str:
+    value = text.strip().lower()
+    if value not in names:
+        raise ValueError(f"expected one of {', '.join(names)}")
+    return value
+
+
+def _engine(text: str) -> str:
+    from .translate.engine import ENGINE_NAMES
+    return _one_of(text, ENGINE_NAMES)
+
+
+def _table(text: str) -> str:
+    from .translate.engine import TABLES
+    return _one_of(text, TABLES)
+
+
+def _device(text: str) -> str:
+    value = text.strip().lower()
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", value):
+        raise ValueError("expected auto, cpu, cuda or cuda:N (N the GPU's index)")
+    return value
+
+
 def _default_data_dir() -> str:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return str(Path(base) / "braillejobs")
@@ -62,11 +86,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("broker_url", "redis://127.0.0.1:6379/0", "Celery broker URL (redis:// or rediss:// "
             "for TLS; put the password in the URL: redis://:PASSWORD@host:6379/0).", secret=True),
     Setting("table", "en-ueb-g2.ctb", "Default liblouis table: en-ueb-g2.ctb (contracted) or "
-            "en-ueb-g1.ctb (uncontracted)."),
+            "en-ueb-g1.ctb (uncontracted).", _table),
     Setting("engine", "best", "Default translation engine: best (the fastest engine that "
             "writes the same braille where the document is translated: auto on a host with a "
             "CUDA device, louis on a CPU-only host), auto (the CNN, its unsure words to the "
-            "BiLSTM, then liblouis), cnn, rnn or louis."),
+            "BiLSTM, then liblouis), cnn, rnn or louis.", _engine),
     Setting("format", "brf", "Default output format (one of the formats the formats module "
             "offers: unicode, brf, ...)."),
     Setting("cells_per_line", 40, "Default braille cells per line for page layouts (BRF, PEF).",
@@ -129,7 +153,8 @@ SETTINGS: tuple[Setting, ...] = (
             "the same token in training, at least this sure); above 1 turns a rule off, e.g. "
             "rnn=1.01,agree=1.01 sends every word the CNN is unsure of to liblouis.",
             _thresholds),
-    Setting("device", "auto", "Torch device for the neural engines: auto, cpu, cuda or cuda:N."),
+    Setting("device", "auto", "Torch device for the neural engines: auto, cpu, cuda or cuda:N.",
+            _device),
     Setting("metrics_port", 0, "Port where a worker serves Prometheus /metrics and its "
             "liveness probe /healthz (0: off).", int),
     Setting("liveness_seconds", 60.0, "A worker's /healthz fails (503) once its consumer loop "

@@ -47,6 +47,21 @@ def test_bad_setting_is_one_line_error(tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_engine_table_and_device_settings_are_checked_where_they_are_read():
+    import pytest
+
+    with settings(engine=" AUTO", table="EN-UEB-G1.CTB", device="CUDA:1"):
+        assert (config.get("engine"), config.get("table"), config.get("device")) == (
+            "auto", "en-ueb-g1.ctb", "cuda:1")
+    for name, bad, says in (("engine", "neural", "louis, cnn, rnn, auto"),
+                            ("table", "en-ueb-g3.ctb", "en-ueb-g2.ctb, en-ueb-g1.ctb"),
+                            ("device", "gpu", "auto, cpu, cuda or cuda:N")):
+        with settings(**{name: bad}), pytest.raises(config.ConfigError) as info:
+            config.get(name)
+        assert f"BRAILLEJOBS_{name.upper()}={bad!r} is not valid" in str(info.value)
+        assert says in str(info.value)
+
+
 def test_readme_opens_with_the_two_commands_and_lists_every_setting():
     from tests.support import REPO
 
