@@ -66,13 +66,6 @@ def _table(text: str) -> str:
     return _one_of(text, TABLES)
 
 
-def _device(text: str) -> str:
-    value = text.strip().lower()
-    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", value):
-        raise ValueError("expected auto, cpu, cuda or cuda:N (N the GPU's index)")
-    return value
-
-
 def _default_data_dir() -> str:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return str(Path(base) / "braillejobs")
@@ -153,8 +146,7 @@ SETTINGS: tuple[Setting, ...] = (
             "the same token in training, at least this sure); above 1 turns a rule off, e.g. "
             "rnn=1.01,agree=1.01 sends every word the CNN is unsure of to liblouis.",
             _thresholds),
-    Setting("device", "auto", "Torch device for the neural engines: auto, cpu, cuda or cuda:N.",
-            _device),
+    Setting("device", "auto", "Torch device for the neural engines: auto, cpu, cuda or cuda:N."),
     Setting("metrics_port", 0, "Port where a worker serves Prometheus /metrics and its "
             "liveness probe /healthz (0: off).", int),
     Setting("liveness_seconds", 60.0, "A worker's /healthz fails (503) once its consumer loop "

@@ -143,7 +143,7 @@ def convert(paths, outdir, name, **opts):
                f"{len(result.written)} files in {outdir}"
                + (f" ({len(result.write_errors)} could not be written)"
                   if result.write_errors else ""), err=True)
-    if options.engine == "best":   # say once which engine that was on this host, and why
+    if options.engine == "best" and stats.chars:   # which engine that was here, and why
         from ..translate.registry import best_choice
 
         chosen = best_choice()

@@ -265,8 +265,9 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out, wrong_out, thre
     try:
         if calibrate_out:
             from ..translate.neural import load_tagger
+            lines = _lines_to_score(data, limit)
             result = ev.calibrate(load_tagger("cnn", table), load_tagger("rnn", table),
-                                  ev.load_lines(data, limit), rnn_grid=ev.RNN_GRID,
+                                  lines, rnn_grid=ev.RNN_GRID,
                                   agree_grid=ev.AGREE_GRID,
                                   agree_cnn_grid=ev.AGREE_CNN_GRID)
             calibrate_out.write_text(json.dumps(result, indent=2) + "\n")
@@ -281,10 +282,7 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out, wrong_out, thre
         if data.suffix == ".jsonl":
             figures = ev.evaluate_rulebook(engine, data, wrong)
         else:
-            lines = ev.load_lines(data, limit)
-            if not lines:
-                raise click.ClickException(f"{data} holds no lines: nothing to score; give a "
-                                           "text file with one line of print per case")
+            lines = _lines_to_score(data, limit)
             figures = ev.evaluate(engine, lines, wrong=wrong)
             if chain:
                 figures["routing"] = ev.routing_report(engine, lines)
@@ -298,14 +296,24 @@ def evaluate_cmd(engine_name, table, data, limit, calibrate_out, wrong_out, thre
         if isinstance(exc, (EngineError, ev.RulebookError)):
             raise click.ClickException(str(exc)) from None
         if isinstance(exc, UnicodeDecodeError):
-            raise click.ClickException(f"{data} is not UTF-8 text (byte {exc.start}: "
-                                       f"{exc.reason}); convert it to UTF-8") from None
+            raise click.ClickException(f"{data} is not UTF-8 text ({exc.reason}); convert "
+                                       "it to UTF-8") from None
         raise
     if wrong_out:
         with wrong_file:
             wrong_file.writelines(json.dumps(w, ensure_ascii=False) + "\n" for w in wrong)
         reference = "the rulebook" if data.suffix == ".jsonl" else "liblouis"
         echo(f"{wrong_out}: {len(wrong)} lines written otherwise than {reference}", err=True)
+
+
+def _lines_to_score(data: Path, limit: int) -> list[str]:
+    from ..translate.training import evaluate as ev
+
+    lines = ev.load_lines(data, limit)
+    if not lines:
+        raise click.ClickException(f"{data} holds no lines: nothing to score; give a text file "
+                                   "with one line of print per case")
+    return lines
 
 
 COMMANDS: list[click.Command] = [corpus_group, train_cmd, evaluate_cmd]

@@ -21,7 +21,8 @@ def pick_device(requested: str = "auto") -> torch.device:
     try:
         device = torch.device(requested)
     except RuntimeError:
-        raise EngineError(f"unknown device {requested!r}: use auto, cpu, cuda or cuda:N") from None
+        raise EngineError(f"unknown device {requested!r} (BRAILLEJOBS_DEVICE or --device): "
+                          "use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise EngineError(f"device {requested!r} asked for, but no CUDA device is available; "
                           "set BRAILLEJOBS_DEVICE=cpu or auto")

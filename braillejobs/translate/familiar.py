@@ -136,14 +136,13 @@ class Familiar:
             return None
         try:
             hashes = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, EOFError) as exc:
             log.warning("%s is not a familiar-words set (%s): the familiar rule is off; rebuild "
                         "it with scripts/train_models.py --finish, or remove it", path, exc)
             return None
-        if hashes.ndim != 1 or hashes.dtype != np.uint32:
-            log.warning("%s holds %s %s values, not one list of 32-bit hashes: the familiar "
-                        "rule is off; rebuild it with scripts/train_models.py --finish, or "
-                        "remove it", path, hashes.shape, hashes.dtype)
+        if not isinstance(hashes, np.ndarray) or hashes.ndim != 1 or hashes.dtype != np.uint32:
+            log.warning("%s is not one list of 32-bit hashes: the familiar rule is off; rebuild "
+                        "it with scripts/train_models.py --finish, or remove it", path)
             return None
         return cls(hashes)
 

@@ -465,9 +465,10 @@ def load_tagger(arch: str, table: str) -> Tagger:
             except ckpt_mod.CheckpointError as exc:
                 raise EngineError(str(exc)) from None
             if checkpoint.table != table:
+                fix = ("or unset BRAILLEJOBS_MODEL_DIR to use the shipped models"
+                       if path.parent != ckpt_mod.MODEL_DIR else "or reinstall the package")
                 raise EngineError(f"{path} is a model for {checkpoint.table}, not {table}: put "
-                                  f"the {table} model there under that name, or unset "
-                                  "BRAILLEJOBS_MODEL_DIR to use the shipped models")
+                                  f"the {table} model there under that name, {fix}")
             from .. import config
             device = pick_device(config.get("device"))
             tagger = Tagger(checkpoint, device)

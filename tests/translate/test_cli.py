@@ -181,3 +181,6 @@ def test_evaluate_says_when_there_is_nothing_to_score_or_the_text_is_not_utf8(tm
         assert result.exit_code == 1, result.output
         assert f"{data}" in result.output and says in result.output
         assert "Traceback" not in result.output
+    curve = tmp_path / "curve.json"        # a sweep over no lines would write a curve of zeros
+    result = CliRunner().invoke(evaluate_cmd, ["--data", str(empty), "--calibrate", str(curve)])
+    assert result.exit_code == 1 and "holds no lines" in result.output and not curve.exists()

@@ -83,12 +83,17 @@ def test_the_shipped_set_is_there_and_loads(tmp_path):
 
 
 def test_an_unreadable_set_leaves_the_rule_off_and_says_which_file(tmp_path, caplog):
-    junk, floats = tmp_path / "junk.npy", tmp_path / "floats.npy"
+    junk, floats, empty, bundle = (tmp_path / f"{n}.npy"
+                                   for n in ("junk", "floats", "empty", "bundle"))
     junk.write_bytes(b"not an array")
     np.save(floats, np.zeros(3))
+    empty.write_bytes(b"")
+    with bundle.open("wb") as f:
+        np.savez(f, np.zeros(3, np.uint32))
     with caplog.at_level("WARNING", logger="braillejobs.familiar"):
-        assert fam.Familiar.load(junk) is None and fam.Familiar.load(floats) is None
-    assert str(junk) in caplog.text and str(floats) in caplog.text
+        for path in (junk, floats, empty, bundle):
+            assert fam.Familiar.load(path) is None
+            assert str(path) in caplog.text
     assert "train_models.py --finish" in caplog.text
 
 
