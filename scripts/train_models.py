@@ -30,7 +30,7 @@ import torch  # noqa: E402
 
 from braillejobs.translate import checkpoint as ckpt_mod  # noqa: E402
 from braillejobs.translate.familiar import Familiar, path_for  # noqa: E402
-from braillejobs.translate.familiar import build as build_familiar  # noqa: E402
+from braillejobs.translate.training.familiar_set import build as build_familiar  # noqa: E402
 from braillejobs.translate.training.corpus import read_lines  # noqa: E402
 from braillejobs.translate.training import evaluate as ev  # noqa: E402
 from braillejobs.translate.training import train as trainer  # noqa: E402
@@ -83,8 +83,9 @@ def finish(args: argparse.Namespace, device: str, table: str, paths: dict, card:
         fam = ev.calibrate_familiar(cnn, rnn, tune, calib["chosen"], familiar)
         calib["chosen"]["familiar"] = fam["chosen"]
         calib["familiar_curve"] = fam["curve"]
-        log(f"familiar words: {len(familiar):,} distinct (token, capitals role, braille) hashes ({skipped} "
-            f"lines skipped); floor {fam['chosen']}: {json.dumps(fam['curve'])}")
+        log(f"familiar words: {len(familiar):,} distinct (token, capitals role, braille) "
+            f"hashes ({skipped} lines skipped); floor {fam['chosen']}: "
+            f"{json.dumps(fam['curve'])}")
         card["calibration"] = calib
         engines["auto"] = NeuralEngine("auto", table, cnn, rnn, calib["chosen"],
                                        familiar=familiar)

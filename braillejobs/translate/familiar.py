@@ -20,30 +20,28 @@ when it is asked.
 
 The set ships beside the models (``familiar-pairs-<table>.npy``, one sorted array of unique
 hashes: the current corpus's 782,556 tokens make 809,148 distinct hashes, 3.2 MB); a key never
-seen passes as seen only if its hash collides with one that was (about 2 in 10,000). ``build``
-makes it from a corpus's ``train.txt``, splitting at spaces as the chain splits words and
-cutting liblouis's braille for each line at its characters (``louis_engine.align``); a token
-liblouis writes no cell for (one it wrote together with the word before) is left out.
+seen passes as seen only if its hash collides with one that was (about 2 in 10,000).
+``training/familiar_set.build`` makes it from a corpus's ``train.txt``, splitting at spaces as
+the chain splits words and cutting liblouis's braille for each line at its characters
+(``line_pairs``, with ``louis_engine.align``); a token liblouis writes no cell for (one it wrote
+together with the word before) is left out.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import multiprocessing as mp
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from . import checkpoint as ckpt_mod
 from .capitals import text_roles
-from .louis_engine import AlignmentError, align
+from .louis_engine import align
 
 log = logging.getLogger("braillejobs.familiar")
 
-SHARD_LINES = 2000
 
 def pair_hash(token: str, role: int, braille: str) -> int:
     """A stable 32-bit hash of a token, its capitals role and its braille (the same in every
@@ -70,54 +68,6 @@ def line_pairs(line: str, table: str, roles: np.ndarray | None = None
     return pairs
 
 
-def _shard_hashes(args: tuple[list[str], str]) -> tuple[set[int], int, int]:
-    lines, table = args
-    seen: set[int] = set()
-    skipped = 0
-    for line, roles in zip(lines, text_roles(lines)):
-        try:
-            seen.update(pair_hash(*pair) for pair in line_pairs(line, table, roles))
-        except (AlignmentError, RuntimeError):
-            skipped += 1
-    return seen, skipped, len(lines)
-
-
-def _shards(lines: Iterable[str], table: str) -> Iterator[tuple[list[str], str]]:
-    shard: list[str] = []
-    for line in lines:
-        shard.append(line)
-        if len(shard) >= SHARD_LINES:
-            yield shard, table
-            shard = []
-    if shard:
-        yield shard, table
-
-
-def build(lines: Iterable[str], table: str, workers: int | None = 1,
-          progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, int]:
-    """The sorted unique pair hashes of every token of ``lines`` and the number of lines
-    skipped because liblouis's braille could not be cut at their characters. ``workers``
-    processes share the work (None: one a CPU); ``progress`` is told the lines done."""
-    seen: set[int] = set()
-    skipped = done = 0
-    shards = _shards(lines, table)
-    workers = workers or max(1, mp.cpu_count())
-    with contextlib.ExitStack() as stack:
-        if workers == 1:
-            results: Iterable[tuple[set[int], int, int]] = map(_shard_hashes, shards)
-        else:   # the pool is ended (its workers stopped) however the loop ends
-            pool = stack.enter_context(mp.get_context("spawn").Pool(workers))
-            results = pool.imap(_shard_hashes, shards, chunksize=1)
-        for part, bad, count in results:
-            seen |= part
-            skipped += bad
-            done += count
-            if progress:
-                progress(done)
-    hashes = np.unique(np.fromiter(seen, dtype=np.uint32, count=len(seen)))
-    return hashes, skipped
-
-
 def path_for(table: str, folder: Path | None = None) -> Path:
     return (folder or ckpt_mod.MODEL_DIR) / f"familiar-pairs-{table.removesuffix('.ctb')}.npy"
 
@@ -136,15 +86,14 @@ class Familiar:
             return None
         try:
             hashes = np.load(path, allow_pickle=False)
+            if isinstance(hashes, np.ndarray) and hashes.ndim == 1 and hashes.dtype == np.uint32:
+                return cls(hashes)
+            problem = "not one list of 32-bit hashes"
         except (OSError, ValueError, EOFError) as exc:
-            log.warning("%s is not a familiar-words set (%s): the familiar rule is off; rebuild "
-                        "it with scripts/train_models.py --finish, or remove it", path, exc)
-            return None
-        if not isinstance(hashes, np.ndarray) or hashes.ndim != 1 or hashes.dtype != np.uint32:
-            log.warning("%s is not one list of 32-bit hashes: the familiar rule is off; rebuild "
-                        "it with scripts/train_models.py --finish, or remove it", path)
-            return None
-        return cls(hashes)
+            problem = str(exc)
+        log.warning("%s is not a familiar-words set (%s): the familiar rule is off; rebuild it "
+                    "with scripts/train_models.py --finish, or remove it", path, problem)
+        return None
 
     def __len__(self) -> int:
         return len(self.hashes)

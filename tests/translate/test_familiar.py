@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from braillejobs.translate import familiar as fam
+from braillejobs.translate.training import familiar_set
 from braillejobs.translate.louis_engine import LouisEngine
 from braillejobs.translate.neural import NeuralEngine, load_tagger
 from braillejobs.translate.thresholds import parse_thresholds
@@ -20,7 +21,7 @@ GOLDEN = {("braille", 0, "⠃⠗⠇"): 2247434933,             # blake2b, 4 byte
 
 
 def _set(lines):
-    return fam.Familiar(fam.build(lines, G2)[0])
+    return fam.Familiar(familiar_set.build(lines, G2)[0])
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def taggers():
 
 
 def test_the_set_holds_each_token_in_its_role_with_the_braille_liblouis_wrote_for_it():
-    hashes, skipped = fam.build(["The cat sat.", "a  (cat)", "", "WE SAY HELLO NOW",
+    hashes, skipped = familiar_set.build(["The cat sat.", "a  (cat)", "", "WE SAY HELLO NOW",
                                  "Hello HELLO"], G2)
     assert skipped == 0
     assert hashes.dtype == np.uint32 and list(hashes) == sorted(set(hashes.tolist()))
@@ -56,12 +57,12 @@ def test_a_token_is_paired_with_its_role_and_its_own_cells():
 
 
 def test_the_set_is_the_same_built_in_several_processes(monkeypatch):
-    monkeypatch.setattr(fam, "SHARD_LINES", 3)     # several shards from a few lines
+    monkeypatch.setattr(familiar_set, "SHARD_LINES", 3)     # several shards from a few lines
     lines = ["The cat sat.", "a  (cat)", "WE SAY HELLO NOW", "Hello HELLO", "12 34",
              "between betweeen", "x"]
     done: list[int] = []
-    alone, _ = fam.build(lines, G2)
-    shared, skipped = fam.build(lines, G2, workers=2, progress=done.append)
+    alone, _ = familiar_set.build(lines, G2)
+    shared, skipped = familiar_set.build(lines, G2, workers=2, progress=done.append)
     assert skipped == 0 and alone.tolist() == shared.tolist() and done == [3, 6, 7]
 
 

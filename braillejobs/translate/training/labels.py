@@ -209,16 +209,25 @@ def _label_shard(args: tuple[list[str], str, frozenset | None]) -> tuple[str, np
     return text, np.concatenate(parts), dropped
 
 
-def _shards(lines: Iterator[str], size: int, table: str, known: frozenset | None
-            ) -> Iterator[tuple[list[str], str, frozenset | None]]:
+def shards(lines: Iterable[str], size: int, *extra) -> Iterator[tuple]:
+    """``lines`` in lists of ``size``, each as ``(list, *extra)``: the argument a shard's work
+    takes in a process pool."""
     shard: list[str] = []
     for line in lines:
         shard.append(line)
         if len(shard) >= size:
-            yield shard, table, known
+            yield (shard, *extra)
             shard = []
     if shard:
-        yield shard, table, known
+        yield (shard, *extra)
+
+
+def in_processes(work: Callable, lines: Iterable[str], size: int, extra: tuple,
+                 workers: int | None) -> Iterator:
+    """``work`` on every shard of ``lines`` (see ``shards``), in order, in ``workers`` spawned
+    processes (None: one a CPU); the pool is ended however the caller's loop ends."""
+    with mp.get_context("spawn").Pool(workers or max(1, mp.cpu_count())) as pool:
+        yield from pool.imap(work, shards(lines, size, *extra), chunksize=1)
 
 
 def label_stream(lines: Iterator[str], table: str, known: frozenset | None,
@@ -232,14 +241,12 @@ def label_stream(lines: Iterator[str], table: str, known: frozenset | None,
     dropped = 0
     done = 0
     started = time.monotonic()
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(workers or max(1, mp.cpu_count())) as pool:
-        for text, k, d in pool.imap(_label_shard, _shards(lines, 2000, table, known), chunksize=1):
-            texts.append(text)
-            keys.append(k)
-            dropped += d
-            done += len(text)
-            if progress:
-                progress({"phase": phase, "chars": done, "seconds": time.monotonic() - started})
+    for text, k, d in in_processes(_label_shard, lines, 2000, (table, known), workers):
+        texts.append(text)
+        keys.append(k)
+        dropped += d
+        done += len(text)
+        if progress:
+            progress({"phase": phase, "chars": done, "seconds": time.monotonic() - started})
     text = SEPARATOR + "".join(texts)
     return text, np.concatenate([np.zeros(1, dtype=np.int64)] + keys), dropped
