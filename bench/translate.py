@@ -8,8 +8,9 @@ Prints chars/s of liblouis (one process, and ``--louis-procs`` processes when as
 auto, and each engine's ratio to liblouis. Then the cnn engine's stages, each timed alone on the
 same text: code points to the device, the model (argmax included) and the decoding (cells back
 to the host and into text, with liblouis's chunk ids as the input so no model runs). Their
-inverse sum is about the engine's speed; the stages apart show what bounds it. Prints JSON with
-``--json``.
+inverse sum is about the engine's speed; the stages apart show what bounds it. Then auto's
+checks on the host (indicator and novel-word), each alone on the CNN's tags: they run on the
+CPU whatever the device, so they bound auto on a GPU. Prints JSON with ``--json``.
 """
 
 from __future__ import annotations
@@ -151,6 +152,41 @@ def bench_cnn_stages(table: str, lines: list[str], repeat: int) -> tuple[dict[st
     return best, tagger.model.config.flops_per_char
 
 
+def bench_auto_checks(table: str, lines: list[str], repeat: int) -> dict[str, float]:
+    """chars/s of the auto chain's checks on the host, each timed alone on the CNN's tags of the
+    text (as if the CNN wrote every word): the indicator check, and the novel-word check, once
+    with its remembered words cleared (each new word asks liblouis) and once warm."""
+    import numpy as np
+
+    from braillejobs.translate import novel
+    from braillejobs.translate.neural import build_engine
+
+    engine = build_engine("auto", table)
+    chars = sum(len(line) for line in lines)
+    batches = []
+    for i in range(0, len(lines), 8192):
+        part = lines[i:i + 8192]
+        tagged = engine.primary.tag_lines(part)
+        offsets = np.r_[0, np.cumsum([len(line) for line in part])]
+        batches.append((part, tagged.pred, tagged.points, offsets,
+                        np.ones(len(tagged.pred), dtype=bool)))
+    best: dict[str, float] = {}
+
+    def timed(name: str, fn) -> None:
+        started = time.perf_counter()
+        for part, pred, points, offsets, written in batches:
+            fn(part, pred, points, offsets, written)
+        best[name] = max(best.get(name, 0.0), chars / (time.perf_counter() - started))
+
+    novel._alone.cache_clear()
+    timed("novel-word check, cold", engine.novel.check)
+    for _ in range(repeat):
+        timed("indicator check", lambda part, pred, _p, offsets, written:
+              engine.indicators.mismatched(part, pred, offsets, written))
+        timed("novel-word check, warm", engine.novel.check)
+    return best
+
+
 def _sync() -> None:
     if "torch" in sys.modules:
         import torch
@@ -198,6 +234,7 @@ def main() -> None:
     flops = 0
     if "cnn" in results:
         stages, flops = bench_cnn_stages(args.table, lines, args.repeat)
+    checks = bench_auto_checks(args.table, lines, args.repeat) if "auto" in results else {}
     base = results["liblouis"]
     parallel = results.get(f"liblouis x{procs} processes")
     report = {"chars": chars, "lines": len(lines), "device": args.device, "table": args.table,
@@ -206,6 +243,7 @@ def main() -> None:
     if parallel:
         report["ratio_to_liblouis_all_cores"] = {k: v / parallel for k, v in results.items()}
     report["cnn_stages_chars_per_second"] = stages
+    report["auto_checks_chars_per_second"] = checks
     if flops:
         report["cnn_flops_per_char"] = flops
         report["cnn_model_tflops_per_second"] = flops * stages["model"] / 1e12
@@ -232,6 +270,10 @@ def main() -> None:
         print(f"  cnn stages, each timed alone (the model: {flops / 1e6:.1f} MFLOP a character, "
               f"{flops * stages['model'] / 1e12:.3f} TFLOP/s here):")
         for name, cps in stages.items():
+            show(f"    {name}", cps)
+    if checks:
+        print("  auto's checks on the host, each timed alone on the CNN's tags:")
+        for name, cps in checks.items():
             show(f"    {name}", cps)
     for label, other in other_flops.items():
         if "cnn" in results:

@@ -55,12 +55,25 @@ def char_class(ch: str) -> int:
     return SPACE if ch.isspace() else UPPER if ch.isupper() else LOWER if ch.islower() else OTHER
 
 
+_ASCII_CLASS = np.array([char_class(chr(c)) for c in range(128)], dtype=np.int64)
+
+
+def text_classes(text: str, points: np.ndarray) -> np.ndarray:
+    """``char_class`` of every character of ``text`` (``points`` its code points): a table
+    lookup for ASCII, the rest one by one."""
+    out = _ASCII_CLASS[np.minimum(points, 127)]
+    for i in np.flatnonzero(points > 127).tolist():
+        out[i] = char_class(text[i])
+    return out
+
+
 def text_roles(lines: Sequence[str]) -> list[np.ndarray]:
     """The role of every character of each line, computed from the text itself (every
     character classed by ``char_class``), all lines in one pass."""
     joined = "\n".join(lines)
-    cls = torch.tensor([char_class(ch) for ch in joined], dtype=torch.int64)
-    breaks = torch.tensor([ch == "\n" for ch in joined], dtype=torch.bool)
+    points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    cls = torch.from_numpy(text_classes(joined, points))
+    breaks = torch.from_numpy(points == ord("\n"))
     roles = roles_of(cls, breaks).numpy()
     starts = np.cumsum([0] + [len(line) + 1 for line in lines])
     return [roles[a:a + len(line)] for a, line in zip(starts.tolist(), lines)]

@@ -46,8 +46,20 @@ log = logging.getLogger("braillejobs.familiar")
 def pair_hash(token: str, role: int, braille: str) -> int:
     """A stable 32-bit hash of a token, its capitals role and its braille (the same in every
     process and on every machine)."""
+    return int.from_bytes(_digest(token, role, braille), "little")
+
+
+def pair_hashes(tokens: Sequence[str], roles: Sequence[int], brailles: Sequence[str]
+                ) -> np.ndarray:
+    """``pair_hash`` of each (token, role, braille), as one array."""
+    joined = b"".join(_digest(t, int(r), b) for t, r, b in zip(tokens, roles, brailles,
+                                                               strict=True))
+    return np.frombuffer(joined, dtype="<u4").astype(np.uint32)
+
+
+def _digest(token: str, role: int, braille: str) -> bytes:
     key = f"{token}\x00{role}\x00{braille}".encode("utf-8", "surrogatepass")
-    return int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "little")
+    return hashlib.blake2b(key, digest_size=4).digest()
 
 
 def line_pairs(line: str, table: str, roles: np.ndarray | None = None
@@ -103,8 +115,6 @@ class Familiar:
         """For each token, whether the set holds it in that capitals role with that braille."""
         if not tokens or not len(self.hashes):
             return np.zeros(len(tokens), dtype=bool)
-        keys = np.array([pair_hash(t, int(r), b)
-                         for t, r, b in zip(tokens, roles, brailles, strict=True)],
-                        dtype=np.uint32)
+        keys = pair_hashes(tokens, roles, brailles)
         at = np.clip(np.searchsorted(self.hashes, keys), 0, len(self.hashes) - 1)
         return self.hashes[at] == keys

@@ -18,7 +18,9 @@ to liblouis, which translates the whole line (so its context rules hold) and who
 chunks replace those of the unsure words. Last, a word a model wrote that holds a digit, or
 letters UEB marks with the grade 1 indicator when they stand alone (``alr``, ``SD``: bare, they
 read as "already", "SAID"), goes to liblouis too if the model's ⠰ or ⠼ cells differ from
-liblouis's (``indicators``).
+liblouis's (``indicators``); and so does a word a model wrote whole that the familiar set does
+not vouch for, where liblouis writes it otherwise standing alone, the cells its neighbours decide
+aside (``novel``: the tables' irregular words, *citizeness*, *tearoom*, that a model never saw).
 Lines with emphasis (typeforms) go to liblouis whole: UEB emphasis indicators depend on spans the
 taggers do not see. The thresholds are measured (``braillejobs evaluate --calibrate``) and stored
 in the CNN checkpoint.
@@ -43,6 +45,7 @@ from .device_decode import DeviceDecoder
 from .engine import EngineError, LineTranslation, check_table
 from .familiar import Familiar, path_for
 from .indicators import IndicatorCheck
+from .novel import NovelCheck
 from .louis_engine import AlignmentError, LouisEngine, align
 from .thresholds import DEFAULT_THRESHOLDS
 from .vocab import SEPARATOR, UNK_CHUNK, UNK_ID, Vocab, code_points
@@ -68,6 +71,8 @@ class Routing:
     second_conf: np.ndarray  # the BiLSTM's, where asked (-1 where not, or not writable)
     familiar: np.ndarray  # characters of handed words the CNN kept as it was taught them
     indicator_to_louis: np.ndarray  # characters the indicator check sent to liblouis
+    novel_asked: np.ndarray  # characters of model-written words outside the familiar set
+    novel_to_louis: np.ndarray  # of those, the words the novel-word check sent to liblouis
     lengths: np.ndarray   # of the lines
     offsets: np.ndarray   # start of each line, and the end
     points: np.ndarray    # code points
@@ -253,6 +258,10 @@ class NeuralEngine:
         # wrote otherwise than liblouis
         self.indicators = (IndicatorCheck(self.louis.tables, primary.vocab.chunk_strings)
                            if name == "auto" else None)
+        # and the words a model wrote otherwise than it was taught, where liblouis writes them
+        # otherwise too
+        self.novel = (NovelCheck(self.louis.tables, familiar, primary.vocab)
+                      if name == "auto" else None)
         self.model_version = primary.version + (f"+{fallback.version}" if fallback else "")
         # the fallback's chunk ids in the primary's vocabulary (a fine-tuned CNN may know more)
         self.fallback_map = primary.vocab.chunk_map(fallback.vocab) if fallback else None
@@ -325,7 +334,8 @@ class NeuralEngine:
         the CNN again where it wrote the word as it was taught and is sure enough (``familiar``),
         liblouis for the rest, and for the words the indicator check sends it (``indicators``:
         letters that would read as a contraction, and numbers, whose ⠰ or ⠼ cells a model wrote
-        otherwise than liblouis)."""
+        otherwise than liblouis) and for the words the novel-word check sends it (``novel``: a
+        model's own guess at a word it was never shown, where liblouis writes it otherwise)."""
         lengths = np.array([len(line) for line in lines], dtype=np.int64)
         tagged = self.primary.tag_lines(lines)
         engine = np.zeros(len(tagged.pred), dtype=np.int8)          # 0 cnn, 1 rnn, 2 louis
@@ -378,10 +388,15 @@ class NeuralEngine:
             indicator_to_louis = self.indicators.mismatched(lines, pred, offsets, engine != 2)
             engine[indicator_to_louis] = 2
             familiar &= ~indicator_to_louis
+        novel_asked = novel_to_louis = np.zeros_like(unsure)
+        if self.novel is not None:
+            novel_asked, novel_to_louis = self.novel.check(lines, pred, tagged.points, offsets,
+                                                           engine != 2)
+            engine[novel_to_louis] = 2
         return Routing(pred, engine, handed if self.fallback is not None else
                        np.zeros_like(handed), tagged.pred, agreed, second, tagged.conf,
-                       second_conf, familiar, indicator_to_louis, lengths, offsets,
-                       tagged.points, tagged.ids)
+                       second_conf, familiar, indicator_to_louis, novel_asked, novel_to_louis,
+                       lengths, offsets, tagged.points, tagged.ids)
 
     def _familiar(self, lines: Sequence[str], tagged: Tagged, lengths: np.ndarray,
                   offsets: np.ndarray, cnn_word: np.ndarray, unsure: np.ndarray,
@@ -492,9 +507,10 @@ def build_engine(name: str, table: str, corrections=None) -> NeuralEngine:
         log.info("auto for %s routes with %s (auto_thresholds over the calibrated %s)", table,
                  thresholds, calibrated)
     familiar = load_familiar(table)
-    if familiar is None and thresholds.get("familiar", 1.01) <= 1.0:
-        log.warning("auto for %s: familiar=%s, but there is no %s in %s: the rule is off",
-                    table, thresholds["familiar"], path_for(table).name, model_dir())
+    if familiar is None:
+        log.warning("auto for %s: there is no %s in %s: the familiar rule is off and every word "
+                    "a model writes is checked against liblouis (slower; scripts/train_models.py "
+                    "--finish builds the set)", table, path_for(table).name, model_dir())
     return NeuralEngine("auto", table, cnn, rnn, thresholds, corrections, familiar)
 
 

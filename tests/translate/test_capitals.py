@@ -10,7 +10,8 @@ from collections import Counter
 import numpy as np
 import torch
 
-from braillejobs.translate.capitals import capital_roles, letter_classes, text_roles, with_roles
+from braillejobs.translate.capitals import (capital_roles, char_class, letter_classes, text_classes,
+                                            text_roles, with_roles)
 from braillejobs.translate.louis_engine import align
 from braillejobs.translate.vocab import SEPARATOR, Vocab, code_points
 
@@ -113,6 +114,15 @@ def test_roles_from_text_match_the_reference_and_the_stream():
             if all(ch in ALPHABET for ch in line):
                 assert roles.tolist() == _roles(line, vocab), line
     assert [r.tolist() for r in text_roles(["", "A B C"])] == [[], [3, 0, 4, 0, 5]]
+
+
+def test_text_classes_class_every_character_as_char_class_does():
+    """The table lookup for ASCII and the one-by-one path for the rest agree with ``char_class``
+    on every ASCII character, letters of other scripts, emoji, a lone surrogate and spaces of
+    other kinds."""
+    text = "".join(map(chr, range(128))) + "ÉéΩωßǅ😀\ud800\u00a0\u2003\u3000Ⅻⅻ"
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    assert text_classes(text, points).tolist() == [char_class(ch) for ch in text]
 
 
 def test_roles_in_the_middle_of_nothing():

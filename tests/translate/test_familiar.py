@@ -72,6 +72,9 @@ def test_the_hash_is_stable_across_processes_and_machines():
         assert fam.pair_hash(*key) == value
     assert fam.pair_hash("\ud800", 0, "⠿") != fam.pair_hash("?", 0, "⠿")   # lone surrogates too
     assert fam.pair_hash("ab", 0, "⠁") != fam.pair_hash("a", 0, "b⠁")     # the parts stay apart
+    # the batch form, which lookups use, gives the same hashes
+    tokens, roles, brailles = zip(*GOLDEN)
+    assert fam.pair_hashes(tokens, roles, brailles).tolist() == list(GOLDEN.values())
 
 
 def test_the_shipped_set_is_there_and_loads(tmp_path):

@@ -398,11 +398,13 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
     wrote as liblouis does here.
     ``indicator_to_louis``: words a model wrote that the indicator check sent to liblouis
     (:mod:`..indicators`); a handed word the BiLSTM had settled and the check then sent on
-    counts there, not as settled."""
+    counts there, not as settled. ``novel_asked``: words a model wrote whole that the familiar
+    set did not vouch for, so the novel-word check asked liblouis (:mod:`..novel`), and
+    ``novel_to_louis`` those it sent to liblouis."""
     from ..neural import _segments
 
     words = handed = settled = right = agreed = cnn_right = rnn_right = sent_on = 0
-    familiar = familiar_right = 0
+    familiar = familiar_right = novel_asked = novel_sent = 0
     per_word: list[tuple[float, float, bool, bool, bool]] = []   # handed words, see below
     chars = np.zeros(3, dtype=np.int64)
     vocab = engine.primary.vocab
@@ -417,6 +419,8 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
         given = r.handed[starts]
         handed += int(given.sum())
         sent_on += int(r.indicator_to_louis[starts].sum())
+        novel_asked += int(r.novel_asked[starts].sum())
+        novel_sent += int(r.novel_to_louis[starts].sum())
         done = given & (r.engine[starts] == 1)
         settled += int(done.sum())
         agreed += int((done & r.agreed[starts]).sum())
@@ -467,5 +471,6 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
                                "cnn_right": int((sure_apart & cnn_ok).sum())},
             "kept_as_familiar": familiar, "familiar_right": familiar_right,
             "indicator_to_louis": sent_on,
+            "novel_asked": novel_asked, "novel_to_louis": novel_sent,
             "share": {name: int(c) / total if total else 0.0
                       for name, c in zip(("cnn", "rnn", "louis"), chars.tolist())}}

@@ -1,0 +1,144 @@
+"""Words a model wrote in a way its training never showed it: checked against liblouis.
+
+The taggers learned UEB from liblouis's braille for the training corpus. A word a model writes
+exactly as liblouis wrote the same token, in the same capitals role, somewhere in that corpus is
+vouched for by the familiar set (``familiar.py``): there the model gives back what it was taught.
+Any other word is the model's own generalisation, and that is where the table's irregular words
+bite. liblouis's UEB tables hold hundreds of explicit word entries (``sufword chieftainess``,
+``sufword tearoom``, ``word mst``) for words where UEB forbids the contraction the regular
+pattern would use: no ⠰⠎ *ness* in *citizeness*, no ⠂ *ea* across *tea|room*, no shortform in
+*mst*. A model that never saw such a word writes the regular pattern, and is sure of it, so no
+confidence threshold catches it; a reader meets a wrong contraction with nothing to say so.
+
+``NovelCheck`` asks liblouis for each such unvouched word standing alone (remembered per word,
+as the indicator check does: the table is the authority, no list is kept here) and reports the
+words whose braille differs from the model's in anything but what the word's neighbours decide:
+
+- capital indicators, where the word holds a capital letter (inside a capitals passage a word
+  has none of its own, and the passage's ⠠⠄ terminator falls on its last word): those are the
+  capitals roles' concern, and the familiar set's key;
+- the numeric indicator, where the word holds a digit (a number continued across a space has
+  none): the indicator check (``indicators.py``) compares those with liblouis's.
+
+The auto chain hands the reported words to liblouis. On prose the set vouches for most words
+and the rest almost always agree, so the check costs a lookup per word and a remembered
+liblouis call per new one, and moves nothing; on a word the models guessed it moves the word.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+
+from .capitals import text_roles
+from .familiar import Familiar
+from .indicators import LONGEST_ASKED, NUMERIC
+from .louis_engine import translate_string
+from .vocab import Vocab
+
+CAPITAL = "\u2820"                          # ⠠, dot 6: the capital indicator (⠠⠠, ⠠⠠⠠ repeat it)
+TERMINATOR = "\u2820\u2804"                 # ⠠⠄: ends a capitals word or passage
+_DIGIT = re.compile(r"[0-9]")
+_REMEMBERED = 1 << 16                       # words remembered (least recently used go)
+
+
+def context_free(token: str, braille: str) -> str:
+    """``braille`` for ``token`` without the cells its neighbours decide: the capital indicators
+    where the token holds a capital, the numeric indicator where it holds a digit."""
+    if token != token.lower():
+        braille = braille.replace(TERMINATOR, "").replace(CAPITAL, "")
+    if _DIGIT.search(token):
+        braille = braille.replace(NUMERIC, "")
+    return braille
+
+
+def alone(tables: str, token: str) -> str:
+    """liblouis's braille for ``token`` standing alone (remembered up to ``LONGEST_ASKED``)."""
+    if len(token) > LONGEST_ASKED:
+        return translate_string(tables, token)
+    return _alone(tables, token)
+
+
+@lru_cache(maxsize=_REMEMBERED)
+def _alone(tables: str, token: str) -> str:
+    return translate_string(tables, token)
+
+
+def agrees(tables: str, token: str, braille: str) -> bool:
+    """Whether a model's ``braille`` for ``token`` is liblouis's, neighbours' cells aside."""
+    return context_free(token, braille) == context_free(token, alone(tables, token))
+
+
+class NovelCheck:
+    """The check for a table list, the familiar set (None: no word is vouched for, every one is
+    asked) and a model's vocabulary (to write its chunk ids as braille)."""
+
+    def __init__(self, tables: str, familiar: Familiar | None, vocab: Vocab):
+        self.tables = tables
+        self.familiar = familiar
+        self.vocab = vocab
+
+    def check(self, lines: Sequence[str], pred: np.ndarray, points: np.ndarray,
+              offsets: np.ndarray, written: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For the concatenated ``lines`` (``offsets`` their starts and the end), the characters
+        of the words (space-separated tokens) a model wrote whole (``written``; chunk ids
+        ``pred``, code points ``points``) that the familiar set does not vouch for (the words
+        asked), and of those, the words whose braille differs from liblouis's (to hand over)."""
+        asked = np.zeros(len(pred), dtype=bool)
+        differ = np.zeros(len(pred), dtype=bool)
+        starts, lengths = token_spans(points, offsets)
+        if len(starts):
+            whole = np.minimum.reduceat(written.astype(np.int8), starts) > 0
+            starts, lengths = starts[whole], lengths[whole]
+        if not len(starts):
+            return asked, differ
+        # every token's braille in one decoding pass over its characters
+        at = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        brailles = self.vocab.decode_many(pred[at], lengths.tolist(), points[at])
+        text = "".join(lines)
+        spans = list(zip(starts.tolist(), (starts + lengths).tolist()))
+        tokens = [text[a:b] for a, b in spans]
+        if self.familiar is not None:
+            roles = token_roles(lines, offsets, starts, tokens)
+            vouched = self.familiar.contains(tokens, roles, brailles).tolist()
+        else:
+            vouched = [False] * len(tokens)
+        for (a, b), token, braille, ok in zip(spans, tokens, brailles, vouched):
+            if ok:
+                continue
+            asked[a:b] = True
+            if not agrees(self.tables, token, braille):
+                differ[a:b] = True
+        return asked, differ
+
+
+def token_spans(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length of every space-separated token (a run of characters other than U+0020)
+    of the concatenated lines, never across lines, as ``str.split(" ")`` cuts each line."""
+    n = len(points)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    space = points == ord(" ")
+    boundary = np.zeros(n, dtype=bool)
+    boundary[0] = True
+    boundary[1:] = space[1:] != space[:-1]
+    boundary[offsets[:-1][offsets[:-1] < n]] = True
+    starts = np.flatnonzero(boundary)
+    lengths = np.diff(np.r_[starts, n])
+    keep = ~space[starts]
+    return starts[keep], lengths[keep]
+
+
+def token_roles(lines: Sequence[str], offsets: np.ndarray, starts: np.ndarray,
+                tokens: list[str]) -> list[int]:
+    """The capitals role (``capitals.text_roles``) at each token's start. A token without
+    capitals has role 0, so only lines holding a capitalised token are computed."""
+    capped = [t != t.lower() for t in tokens]
+    line_of = (np.searchsorted(offsets, starts, side="right") - 1).tolist()
+    wanted = sorted({k for k, c in zip(line_of, capped) if c})
+    line_roles = dict(zip(wanted, text_roles([lines[k] for k in wanted])))
+    return [int(line_roles[k][a - int(offsets[k])]) if c else 0
+            for a, k, c in zip(starts.tolist(), line_of, capped)]
