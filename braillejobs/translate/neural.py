@@ -508,9 +508,12 @@ def build_engine(name: str, table: str, corrections=None) -> NeuralEngine:
                  thresholds, calibrated)
     familiar = load_familiar(table)
     if familiar is None:
-        log.warning("auto for %s: there is no %s in %s: the familiar rule is off and every word "
-                    "a model writes is checked against liblouis (slower; scripts/train_models.py "
-                    "--finish builds the set)", table, path_for(table).name, model_dir())
+        # without the set no word is vouched for: the novel-word check asks liblouis for every
+        # word a model writes (the same braille, more liblouis calls)
+        (log.warning if thresholds.get("familiar", 1.01) <= 1.0 else log.info)(
+            "auto for %s: there is no %s in %s: the familiar rule is off and every word a model "
+            "writes is checked against liblouis (scripts/train_models.py --finish builds the set)",
+            table, path_for(table).name, model_dir())
     return NeuralEngine("auto", table, cnn, rnn, thresholds, corrections, familiar)
 
 

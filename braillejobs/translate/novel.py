@@ -14,9 +14,11 @@ confidence threshold catches it; a reader meets a wrong contraction with nothing
 as the indicator check does: the table is the authority, no list is kept here) and reports the
 words whose braille differs from the model's in anything but what the word's neighbours decide:
 
-- capital indicators, where the word holds a capital letter (inside a capitals passage a word
-  has none of its own, and the passage's ⠠⠄ terminator falls on its last word): those are the
-  capitals roles' concern, and the familiar set's key;
+- capital indicators, where the word is capitalised (upper-case letters, no lower-case one:
+  inside a capitals passage such a word has none of its own, and the passage's ⠠⠄ terminator
+  falls on its last word): those are the capitals roles' concern, and the familiar set's key; a
+  word of mixed case (``McDonald``, ``iPhone``) is written the same wherever it stands, so there
+  every cell counts;
 - the numeric indicator, where the word holds a digit (a number continued across a space has
   none): the indicator check (``indicators.py``) compares those with liblouis's.
 
@@ -45,10 +47,23 @@ _DIGIT = re.compile(r"[0-9]")
 _REMEMBERED = 1 << 16                       # words remembered (least recently used go)
 
 
+def has_capital(token: str) -> bool:
+    """Whether ``token`` holds an upper-case letter, as ``capitals.char_class`` classes one."""
+    return any(ch.isupper() for ch in token)
+
+
+def capitalised(token: str) -> bool:
+    """Whether ``token`` is a capitalised word as the capitals roles count one: an upper-case
+    letter and no lower-case one (``HELLO,``, ``MP3``, ``A``)."""
+    return has_capital(token) and not any(ch.islower() for ch in token)
+
+
 def context_free(token: str, braille: str) -> str:
     """``braille`` for ``token`` without the cells its neighbours decide: the capital indicators
-    where the token holds a capital, the numeric indicator where it holds a digit."""
-    if token != token.lower():
+    where the token is a capitalised word (inside a capitals passage it has none of its own; a
+    word of mixed case, ``McDonald``, is written the same everywhere, so every cell counts), the
+    numeric indicator where it holds a digit."""
+    if capitalised(token):
         braille = braille.replace(TERMINATOR, "").replace(CAPITAL, "")
     if _DIGIT.search(token):
         braille = braille.replace(NUMERIC, "")
@@ -91,7 +106,10 @@ class NovelCheck:
         differ = np.zeros(len(pred), dtype=bool)
         starts, lengths = token_spans(points, offsets)
         if len(starts):
-            whole = np.minimum.reduceat(written.astype(np.int8), starts) > 0
+            # characters not written by a model before each position: a token is whole where
+            # none falls inside it
+            before = np.r_[0, np.cumsum(~written)]
+            whole = before[starts + lengths] == before[starts]
             starts, lengths = starts[whole], lengths[whole]
         if not len(starts):
             return asked, differ
@@ -134,9 +152,9 @@ def token_spans(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np
 
 def token_roles(lines: Sequence[str], offsets: np.ndarray, starts: np.ndarray,
                 tokens: list[str]) -> list[int]:
-    """The capitals role (``capitals.text_roles``) at each token's start. A token without
-    capitals has role 0, so only lines holding a capitalised token are computed."""
-    capped = [t != t.lower() for t in tokens]
+    """The capitals role (``capitals.text_roles``) at each token's start. A token without an
+    upper-case letter has role 0, so only lines holding a token with one are computed."""
+    capped = [has_capital(t) for t in tokens]
     line_of = (np.searchsorted(offsets, starts, side="right") - 1).tolist()
     wanted = sorted({k for k, c in zip(line_of, capped) if c})
     line_roles = dict(zip(wanted, text_roles([lines[k] for k in wanted])))

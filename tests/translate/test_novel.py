@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from braillejobs.translate import novel
+from braillejobs.translate.capitals import text_roles
 from braillejobs.translate.louis_engine import LouisEngine
 from braillejobs.translate.neural import NeuralEngine, build_engine, load_familiar, load_tagger
 
@@ -49,9 +50,12 @@ def irregular_lines():
 
 
 def test_context_free_drops_only_the_cells_neighbours_decide():
-    # capital indicators and the capitals terminator, where the word holds a capital
+    # capital indicators and the capitals terminator, where the word is capitalised
     assert novel.context_free("HELLO,", "⠠⠠⠓⠑⠇⠇⠕⠂⠠⠄") == "⠓⠑⠇⠇⠕⠂"
-    assert novel.context_free("Tom", "⠠⠞⠕⠍") == "⠞⠕⠍"
+    assert novel.context_free("A", "⠁⠠⠄") == "⠁"
+    # a word of mixed case is written the same wherever it stands: every cell counts
+    assert novel.context_free("Tom", "⠠⠞⠕⠍") == "⠠⠞⠕⠍"
+    assert novel.context_free("McDonald", "⠠⠍⠉⠠⠙⠕⠝⠁⠇⠙") == "⠠⠍⠉⠠⠙⠕⠝⠁⠇⠙"
     # a word without capitals keeps every cell: ⠠ there belongs to a symbol
     assert novel.context_free("o'er", "⠕⠠⠄⠻") == "⠕⠠⠄⠻"
     # the numeric indicator, where the word holds a digit, and only there
@@ -117,6 +121,37 @@ def test_a_wrong_guess_is_handed_over_and_a_right_one_kept():
     assert novel.agrees(tables, "tearoom", right)
     assert not novel.agrees(tables, "tearoom", "⠞⠑⠜⠕⠕⠍")     # ⠜ *ar* across tea|room
     assert novel.agrees(tables, "TEAROOM", right)            # inside a capitals passage
+    # a mixed-case word without its inner capital, or a dash written as a hyphen, differs
+    assert not novel.agrees(tables, "McDonald", "⠠⠍⠉⠙⠕⠝⠁⠇⠙")
+    assert novel.agrees(tables, "McDonald", novel.alone(tables, "McDonald"))
+    assert not novel.agrees(tables, "‘Hello’", "⠦⠠⠓⠑⠇⠇⠕⠴")
+
+
+def test_a_word_is_whole_whatever_liblouis_wrote_around_it():
+    """A word counts as written whole by its own characters, not by the spaces after it or the
+    next line's."""
+    cnn = load_tagger("cnn", G2)
+    check = novel.NovelCheck(LouisEngine(G2).tables, None, cnn.vocab)
+    lines = ["tearoom  x", " y"]
+    tagged = cnn.tag_lines(lines)
+    offsets = np.r_[0, np.cumsum([len(line) for line in lines])]
+    written = np.ones(offsets[-1], dtype=bool)
+    written[[7, 8, 10]] = False                  # the spaces after the word, the next line's
+    asked, _ = check.check(lines, tagged.pred, tagged.points, offsets, written)
+    assert asked.tolist() == [True] * 7 + [False, False, True, False, True]
+
+
+def test_roles_are_asked_for_every_token_with_an_upper_case_letter():
+    """Letters that are upper-case with no lower-case form (ϒ, ℝ) make a capitalised word as
+    ``text_roles`` counts them: the token's role comes from there, as when the set was built."""
+    lines = ["ϒ ℝ x", "Hello WORLD IS BIG"]
+    offsets = np.r_[0, np.cumsum([len(line) for line in lines])]
+    tokens = [t for line in lines for t in line.split(" ")]
+    starts = np.array([0, 2, 4, 5, 11, 17, 20])
+    expected = [int(r[a]) for line, r in zip(lines, text_roles(lines))
+                for a in [m.start() for m in re.finditer(r"[^ ]+", line)]]
+    assert novel.token_roles(lines, offsets, starts, tokens) == expected
+    assert expected[:2] != [0, 0]
 
 
 def test_long_words_are_asked_each_time_not_remembered():

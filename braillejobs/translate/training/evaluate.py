@@ -400,7 +400,8 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
     (:mod:`..indicators`); a handed word the BiLSTM had settled and the check then sent on
     counts there, not as settled. ``novel_asked``: words a model wrote whole that the familiar
     set did not vouch for, so the novel-word check asked liblouis (:mod:`..novel`), and
-    ``novel_to_louis`` those it sent to liblouis."""
+    ``novel_to_louis`` those it sent to liblouis (a handed word the BiLSTM had settled and the
+    check then sent on counts there, not as settled)."""
     from ..neural import _segments
 
     words = handed = settled = right = agreed = cnn_right = rnn_right = sent_on = 0
