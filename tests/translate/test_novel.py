@@ -93,23 +93,28 @@ def test_words_the_familiar_set_vouches_for_are_not_asked(auto):
     assert not routed.novel_to_louis.any()
 
 
-def test_without_the_set_every_word_a_model_wrote_whole_is_asked():
+def _check_cnn_tags(lines: list[str], not_written: list[int], familiar=None):
+    """The check on the shipped CNN's tags of ``lines``, every character written by the CNN but
+    those at ``not_written`` (positions in the joined lines)."""
     cnn = load_tagger("cnn", G2)
-    check = novel.NovelCheck(LouisEngine(G2).tables, None, cnn.vocab)
-    lines = ["The cat sat.", "It ran off"]
+    check = novel.NovelCheck(LouisEngine(G2).tables, familiar, cnn.vocab)
     tagged = cnn.tag_lines(lines)
     offsets = np.r_[0, np.cumsum([len(line) for line in lines])]
     written = np.ones(offsets[-1], dtype=bool)
-    written[1] = False                           # "The": liblouis wrote part of it
-    asked, differ = check.check(lines, tagged.pred, tagged.points, offsets, written)
+    written[not_written] = False
+    return check.check(lines, tagged.pred, tagged.points, offsets, written)
+
+
+def test_without_the_set_every_word_a_model_wrote_whole_is_asked():
+    lines = ["The cat sat.", "It ran off"]
+    asked, differ = _check_cnn_tags(lines, [1])   # "The": liblouis wrote part of it
     spaces = np.array([ch == " " for ch in "".join(lines)])
     expect = ~spaces
     expect[:3] = False
     assert asked.tolist() == expect.tolist()
     assert not differ.any()
     # with the shipped set none of these common words is asked
-    vouched = novel.NovelCheck(LouisEngine(G2).tables, load_familiar(G2), cnn.vocab)
-    assert not vouched.check(lines, tagged.pred, tagged.points, offsets, written)[0].any()
+    assert not _check_cnn_tags(lines, [1], load_familiar(G2))[0].any()
 
 
 def test_a_wrong_guess_is_handed_over_and_a_right_one_kept():
@@ -130,14 +135,8 @@ def test_a_wrong_guess_is_handed_over_and_a_right_one_kept():
 def test_a_word_is_whole_whatever_liblouis_wrote_around_it():
     """A word counts as written whole by its own characters, not by the spaces after it or the
     next line's."""
-    cnn = load_tagger("cnn", G2)
-    check = novel.NovelCheck(LouisEngine(G2).tables, None, cnn.vocab)
-    lines = ["tearoom  x", " y"]
-    tagged = cnn.tag_lines(lines)
-    offsets = np.r_[0, np.cumsum([len(line) for line in lines])]
-    written = np.ones(offsets[-1], dtype=bool)
-    written[[7, 8, 10]] = False                  # the spaces after the word, the next line's
-    asked, _ = check.check(lines, tagged.pred, tagged.points, offsets, written)
+    # liblouis wrote the spaces after the word, and the next line's
+    asked, _ = _check_cnn_tags(["tearoom  x", " y"], [7, 8, 10])
     assert asked.tolist() == [True] * 7 + [False, False, True, False, True]
 
 
