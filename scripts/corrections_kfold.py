@@ -234,9 +234,11 @@ def report_taught(args) -> int:
     from braillejobs.corrections import active
     from braillejobs.translate import checkpoint as ckpt_mod
     from braillejobs.translate.louis_engine import LouisEngine
-    from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger
+    from braillejobs.translate.neural import (DEFAULT_THRESHOLDS, NeuralEngine, Tagger,
+                                              load_familiar)
 
     _init, base, rnn, thresholds = shipped_models(args.init)
+    familiar = load_familiar(TABLE)
     shipped = NeuralEngine("cnn", TABLE, base, None, DEFAULT_THRESHOLDS)
     heldout = HeldOut(evaluation_lines(args.corpus / "heldout.txt", args.prose_lines),
                       LouisEngine(TABLE))
@@ -264,9 +266,10 @@ def report_taught(args) -> int:
             row["prose_lost"], row["prose_gained"] = heldout.record_changes(
                 before, after, clean, fold_dir / "prose-changes.jsonl")
             auto_before = heldout.braille(
-                NeuralEngine("auto", TABLE, base, rnn, thresholds, corrections), clean)
+                NeuralEngine("auto", TABLE, base, rnn, thresholds, corrections, familiar), clean)
             auto_after = heldout.braille(
-                NeuralEngine("auto", TABLE, tuned.primary, rnn, thresholds, corrections), clean)
+                NeuralEngine("auto", TABLE, tuned.primary, rnn, thresholds, corrections,
+                             familiar), clean)
             row["prose_auto_lost"], row["prose_auto_gained"] = heldout.record_changes(
                 auto_before, auto_after, clean, fold_dir / "auto-prose-changes.jsonl")
             row["prose"] = {
@@ -338,7 +341,8 @@ def main() -> int:
 
     from braillejobs.corrections import active, store
     from braillejobs.translate.louis_engine import LouisEngine
-    from braillejobs.translate.neural import DEFAULT_THRESHOLDS, NeuralEngine, Tagger
+    from braillejobs.translate.neural import (DEFAULT_THRESHOLDS, NeuralEngine, Tagger,
+                                              load_familiar)
     from braillejobs.translate.training import train as trainer
     from braillejobs.translate.training.evaluate import RULEBOOK, load_rulebook
 
@@ -349,6 +353,7 @@ def main() -> int:
     louis = LouisEngine(TABLE)
     wrong = {id(c) for c in cases if louis.translate_text(c["input"]) != c["expected"]}
     init, base_cnn, rnn, thresholds = shipped_models(args.init)
+    familiar = load_familiar(TABLE)       # as auto runs: the familiar rule and the novel check
     heldout = HeldOut(evaluation_lines(args.corpus / "heldout.txt", args.prose_lines), louis)
     results = []
     for f, fold in enumerate(folds):
@@ -389,8 +394,10 @@ def main() -> int:
                                                   DEFAULT_THRESHOLDS),
             "cnn fine-tuned + corrections": NeuralEngine("cnn", TABLE, tuned, None,
                                                          DEFAULT_THRESHOLDS, corrections),
+            "auto (shipped cnn) + corrections": NeuralEngine("auto", TABLE, base_cnn, rnn,
+                                                             thresholds, corrections, familiar),
             "auto fine-tuned + corrections": NeuralEngine("auto", TABLE, tuned, rnn, thresholds,
-                                                          corrections),
+                                                          corrections, familiar),
         }
         row = {"fold": f, "cases": len(fold), "corrections": len(made),
                "failing_cases_offered": len(others), "not_imported": why,
