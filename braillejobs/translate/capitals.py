@@ -79,6 +79,32 @@ def text_roles(lines: Sequence[str]) -> list[np.ndarray]:
     return [roles[a:a + len(line)] for a, line in zip(starts.tolist(), lines)]
 
 
+def uncertain_roles(lines: Sequence[str]) -> np.ndarray:
+    """For each character of the concatenated ``lines``: whether its role depends on whether
+    letters outside ASCII count as letters. liblouis counts a letter only where its table
+    defines one (Greek capitals are, Cyrillic are not: those it writes as escapes), and a model
+    counts one only where its vocabulary holds it; so in ``PROUD TO BE A ΦΒΚ`` or ``МОСКВА WE
+    NOW`` whether the passage runs through the foreign word, and which word takes the
+    terminator, is not something the text alone settles. Lines of ASCII letters are certain."""
+    out = []
+    for line in lines:
+        points = np.frombuffer(line.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        foreign = points > 127
+        if not foreign.any():
+            out.append(np.zeros(len(line), dtype=bool))
+            continue
+        counted = text_classes(line, points)
+        ignored = counted.copy()
+        ignored[foreign & ((counted == UPPER) | (counted == LOWER))] = OTHER
+        if (ignored == counted).all():
+            out.append(np.zeros(len(line), dtype=bool))
+            continue
+        breaks = torch.zeros(len(line), dtype=torch.bool)
+        out.append((roles_of(torch.from_numpy(counted), breaks)
+                    != roles_of(torch.from_numpy(ignored), breaks)).numpy())
+    return np.concatenate(out) if out else np.zeros(0, dtype=bool)
+
+
 def roles_of(cls: torch.Tensor, breaks: torch.Tensor) -> torch.Tensor:
     """The role of every position, given its class (a line break is a space) and where the lines
     break."""

@@ -39,13 +39,13 @@ import numpy as np
 import torch
 
 from . import checkpoint as ckpt_mod
-from .capitals import letter_classes, text_roles, with_roles
+from .capitals import letter_classes, text_roles, uncertain_roles, with_roles
 from .device import cpu_has_bf16, pick_device
 from .device_decode import DeviceDecoder
 from .engine import EngineError, LineTranslation, check_table
 from .familiar import Familiar, path_for
 from .indicators import IndicatorCheck
-from .novel import NovelCheck
+from .novel import NovelCheck, whole_tokens
 from .louis_engine import AlignmentError, LouisEngine, align
 from .thresholds import DEFAULT_THRESHOLDS
 from .vocab import SEPARATOR, UNK_CHUNK, UNK_ID, Vocab, code_points
@@ -73,6 +73,7 @@ class Routing:
     indicator_to_louis: np.ndarray  # characters the indicator check sent to liblouis
     novel_asked: np.ndarray  # characters of model-written words outside the familiar set
     novel_to_louis: np.ndarray  # of those, the words the novel-word check sent to liblouis
+    roles_to_louis: np.ndarray  # words whose capitals role hangs on letters outside ASCII
     lengths: np.ndarray   # of the lines
     offsets: np.ndarray   # start of each line, and the end
     points: np.ndarray    # code points
@@ -388,15 +389,20 @@ class NeuralEngine:
             indicator_to_louis = self.indicators.mismatched(lines, pred, offsets, engine != 2)
             engine[indicator_to_louis] = 2
             familiar &= ~indicator_to_louis
-        novel_asked = novel_to_louis = np.zeros_like(unsure)
+        novel_asked = novel_to_louis = roles_to_louis = np.zeros_like(unsure)
         if self.novel is not None:
             novel_asked, novel_to_louis = self.novel.check(lines, pred, tagged.points, offsets,
                                                            engine != 2)
             engine[novel_to_louis] = 2
+            # a word whose capitals role hangs on whether letters outside ASCII count (ΦΒΚ,
+            # МОСКВА in a capitals passage): its capital indicators come from liblouis
+            roles_to_louis = whole_tokens(uncertain_roles(lines), tagged.points,
+                                          offsets) & (engine != 2)
+            engine[roles_to_louis] = 2
         return Routing(pred, engine, handed if self.fallback is not None else
                        np.zeros_like(handed), tagged.pred, agreed, second, tagged.conf,
                        second_conf, familiar, indicator_to_louis, novel_asked, novel_to_louis,
-                       lengths, offsets, tagged.points, tagged.ids)
+                       roles_to_louis, lengths, offsets, tagged.points, tagged.ids)
 
     def _familiar(self, lines: Sequence[str], tagged: Tagged, lengths: np.ndarray,
                   offsets: np.ndarray, cnn_word: np.ndarray, unsure: np.ndarray,

@@ -150,6 +150,19 @@ def token_spans(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np
     return starts[keep], lengths[keep]
 
 
+def whole_tokens(mask: np.ndarray, points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``mask`` grown to the whole of every space-separated token it touches."""
+    out = np.zeros(len(mask), dtype=bool)
+    if not mask.any():
+        return out
+    starts, lengths = token_spans(points, offsets)
+    before = np.r_[0, np.cumsum(mask)]
+    for a, n in zip(starts.tolist(), lengths.tolist()):
+        if before[a + n] > before[a]:
+            out[a:a + n] = True
+    return out
+
+
 def token_roles(lines: Sequence[str], offsets: np.ndarray, starts: np.ndarray,
                 tokens: list[str]) -> list[int]:
     """The capitals role (``capitals.text_roles``) at each token's start. A token without an

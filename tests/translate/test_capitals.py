@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from braillejobs.translate.capitals import (capital_roles, char_class, letter_classes, text_classes,
-                                            text_roles, with_roles)
+                                            text_roles, uncertain_roles, with_roles)
 from braillejobs.translate.louis_engine import align
 from braillejobs.translate.vocab import SEPARATOR, Vocab, code_points
 
@@ -174,3 +174,38 @@ def test_roles_say_where_liblouis_writes_a_capitals_passage():
             checked += role >= 3
     assert checked >= 20
     assert code_points("x").tolist() == [ord("x")]
+
+
+def test_roles_that_hang_on_letters_outside_ascii_are_marked():
+    """A word's role is uncertain where it changes with whether letters outside ASCII count:
+    liblouis counts Greek capitals (its table defines them) but not Cyrillic ones (escapes)."""
+    line = "PROUD TO BE A ΦΒΚ"
+    got = uncertain_roles([line, "THE CAFÉ IS OPEN", "Café au lait", "plain ASCII LINE"])
+    first = got[:len(line)]
+    assert [line[i] for i in np.flatnonzero(first)] == list("AΦΒΚ")
+    assert not got[len(line):].any()
+    assert uncertain_roles([]).tolist() == [] and uncertain_roles([""]).tolist() == []
+
+
+def test_auto_writes_capitals_passages_around_foreign_capitals_as_liblouis():
+    """Capitalised words in Greek (defined by the table) or Cyrillic (written as escapes) inside,
+    before and after capitals passages: the words whose indicators hang on them go to liblouis,
+    and auto writes every line as liblouis does."""
+    from braillejobs.translate.louis_engine import LouisEngine
+    from braillejobs.translate.neural import build_engine
+
+    foreign = ["ΦΒΚ", "ΣΙΓΜΑ", "МОСКВА", "ΑΩ", "ДА", "Ω", "Я"]
+    latin = ["PROUD", "TO", "BE", "A", "THE", "HOUSE", "IS", "OPEN", "NOW", "WE", "MET", "IN"]
+    rng = random.Random(3)
+    lines = []
+    for _ in range(300):
+        words = [rng.choice(latin) for _ in range(rng.randint(1, 6))]
+        words.insert(rng.randint(0, len(words)), rng.choice(foreign))
+        lines.append(" ".join(["Then"] * (rng.random() < 0.3) + words
+                              + [rng.choice(["now.", "here", "ok"])] * (rng.random() < 0.3)))
+    auto = build_engine("auto", "en-ueb-g2.ctb")
+    louis = LouisEngine("en-ueb-g2.ctb")
+    got = [r.braille for r in auto.translate_lines(lines)]
+    assert [ln for ln, g in zip(lines, got) if g != louis.translate_text(ln)] == []
+    routed = auto.route(lines)
+    assert routed.roles_to_louis.any() and (routed.engine[routed.roles_to_louis] == 2).all()

@@ -401,11 +401,12 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
     counts there, not as settled. ``novel_asked``: words a model wrote whole that the familiar
     set did not vouch for, so the novel-word check asked liblouis (:mod:`..novel`), and
     ``novel_to_louis`` those it sent to liblouis (a handed word the BiLSTM had settled and the
-    check then sent on counts there, not as settled)."""
+    check then sent on counts there, not as settled). ``roles_to_louis``: words whose capitals
+    role hangs on letters outside ASCII (``capitals.uncertain_roles``), sent to liblouis."""
     from ..neural import _segments
 
     words = handed = settled = right = agreed = cnn_right = rnn_right = sent_on = 0
-    familiar = familiar_right = novel_asked = novel_sent = 0
+    familiar = familiar_right = novel_asked = novel_sent = roles_sent = 0
     per_word: list[tuple[float, float, bool, bool, bool]] = []   # handed words, see below
     chars = np.zeros(3, dtype=np.int64)
     vocab = engine.primary.vocab
@@ -422,6 +423,7 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
         sent_on += int(r.indicator_to_louis[starts].sum())
         novel_asked += int(r.novel_asked[starts].sum())
         novel_sent += int(r.novel_to_louis[starts].sum())
+        roles_sent += int(r.roles_to_louis[starts].sum())
         done = given & (r.engine[starts] == 1)
         settled += int(done.sum())
         agreed += int((done & r.agreed[starts]).sum())
@@ -473,5 +475,6 @@ def routing_report(engine, lines: Sequence[str], batch: int = 4096) -> dict:
             "kept_as_familiar": familiar, "familiar_right": familiar_right,
             "indicator_to_louis": sent_on,
             "novel_asked": novel_asked, "novel_to_louis": novel_sent,
+            "roles_to_louis": roles_sent,
             "share": {name: int(c) / total if total else 0.0
                       for name, c in zip(("cnn", "rnn", "louis"), chars.tolist())}}
