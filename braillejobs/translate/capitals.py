@@ -25,7 +25,8 @@ over characters), on the device that runs the model, before the stream is cut in
 
 from __future__ import annotations
 
-from typing import Sequence
+import re
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -79,30 +80,61 @@ def text_roles(lines: Sequence[str]) -> list[np.ndarray]:
     return [roles[a:a + len(line)] for a, line in zip(starts.tolist(), lines)]
 
 
-def uncertain_roles(lines: Sequence[str]) -> np.ndarray:
-    """For each character of the concatenated ``lines``: whether its role depends on whether
-    letters outside ASCII count as letters. liblouis counts a letter only where its table
-    defines one (Greek capitals are, Cyrillic are not: those it writes as escapes), and a model
-    counts one only where its vocabulary holds it; so in ``PROUD TO BE A ΦΒΚ`` or ``МОСКВА WE
-    NOW`` whether the passage runs through the foreign word, and which word takes the
-    terminator, is not something the text alone settles. Lines of ASCII letters are certain."""
-    out = []
+def uncertain_roles(lines: Sequence[str], undefined: Callable[[str], bool]) -> np.ndarray:
+    """For each character of the concatenated ``lines``: whether its word's role depends on how
+    letters outside ASCII are counted. liblouis counts a letter only where its table defines one
+    (Greek capitals and accented Latin ones; not Cyrillic, which it writes as escapes, and ``µ``
+    is a sign there), takes a character it does not define (``undefined``) as a break inside a
+    word, and a model counts a letter only where its vocabulary holds it. So in ``PROUD TO BE A
+    ΦΒΚ`` or ``МОСКВА WE NOW`` the text alone does not settle where a capitals passage ends,
+    nor which word takes the terminator.
+
+    A token (a run of non-spaces) holding an ASCII lower-case letter is a lower-case word
+    however the rest is counted, and ends every run of capitalised words. Between two such
+    tokens, a stretch whose roles could change is marked whole: one that holds an upper-case
+    letter and a doubtful token, whose being a word, or a capitalised one, changes with whether
+    its letters outside ASCII count (``ΦΒΚ``, ``Ωб``, ``µ``; not ``CAFÉ``), or that holds a
+    character liblouis does not define. Lines of ASCII are certain."""
+    marks = np.zeros(sum(len(line) for line in lines), dtype=bool)
+    at = 0
     for line in lines:
-        points = np.frombuffer(line.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        foreign = points > 127
-        if not foreign.any():
-            out.append(np.zeros(len(line), dtype=bool))
-            continue
-        counted = text_classes(line, points)
-        ignored = counted.copy()
-        ignored[foreign & ((counted == UPPER) | (counted == LOWER))] = OTHER
-        if (ignored == counted).all():
-            out.append(np.zeros(len(line), dtype=bool))
-            continue
-        breaks = torch.zeros(len(line), dtype=torch.bool)
-        out.append((roles_of(torch.from_numpy(counted), breaks)
-                    != roles_of(torch.from_numpy(ignored), breaks)).numpy())
-    return np.concatenate(out) if out else np.zeros(0, dtype=bool)
+        if not line.isascii():
+            stretch: list[tuple[int, int]] = []
+            doubt = upper = False
+            for match in _TOKEN.finditer(line + " x"):     # the sentinel ends the last stretch
+                token = match.group()
+                if _ASCII_LOWER.search(token):
+                    if doubt and upper:
+                        for a, b in stretch:
+                            marks[at + a:at + b] = True
+                    stretch, doubt, upper = [], False, False
+                    continue
+                stretch.append(match.span())
+                upper = upper or any(ch.isupper() for ch in token)
+                doubt = doubt or _doubtful(token, undefined)
+        at += len(line)
+    return marks
+
+
+_TOKEN = re.compile(r"\S+")
+_ASCII_LOWER = re.compile(r"[a-z]")
+
+
+def _doubtful(token: str, undefined: Callable[[str], bool]) -> bool:
+    """Whether a token without ASCII lower-case letters changes with how its other letters are
+    counted (see ``uncertain_roles``)."""
+    foreign = [ch for ch in token if not ch.isascii()]
+    if not foreign:
+        return False
+    if any(undefined(ch) or (ch.isalpha() and not ch.isupper() and not ch.islower())
+           for ch in foreign):
+        return True
+    ascii_upper = any("A" <= ch <= "Z" for ch in token)
+    has_upper = any(ch.isupper() for ch in token)
+    has_lower = any(ch.islower() for ch in token)
+    # counted: a word if it has any letter, capitalised if upper and no lower; not counted:
+    # only its ASCII capitals make it a word, and then a capitalised one
+    return (has_upper or has_lower, has_upper and not has_lower) != (ascii_upper, ascii_upper)
 
 
 def roles_of(cls: torch.Tensor, breaks: torch.Tensor) -> torch.Tensor:

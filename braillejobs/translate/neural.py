@@ -20,7 +20,9 @@ letters UEB marks with the grade 1 indicator when they stand alone (``alr``, ``S
 read as "already", "SAID"), goes to liblouis too if the model's ⠰ or ⠼ cells differ from
 liblouis's (``indicators``); and so does a word a model wrote whole that the familiar set does
 not vouch for, where liblouis writes it otherwise standing alone, the cells its neighbours decide
-aside (``novel``: the tables' irregular words, *citizeness*, *tearoom*, that a model never saw).
+aside (``novel``: the tables' irregular words, *citizeness*, *tearoom*, that a model never saw);
+and a word whose capitals role hangs on how letters outside ASCII count (``PROUD TO BE A ΦΒΚ``:
+``capitals.uncertain_roles``).
 Lines with emphasis (typeforms) go to liblouis whole: UEB emphasis indicators depend on spans the
 taggers do not see. The thresholds are measured (``braillejobs evaluate --calibrate``) and stored
 in the CNN checkpoint.
@@ -46,6 +48,7 @@ from .engine import EngineError, LineTranslation, check_table
 from .familiar import Familiar, path_for
 from .indicators import IndicatorCheck
 from .novel import NovelCheck, whole_tokens
+from .novel import undefined as novel_undefined
 from .louis_engine import AlignmentError, LouisEngine, align
 from .thresholds import DEFAULT_THRESHOLDS
 from .vocab import SEPARATOR, UNK_CHUNK, UNK_ID, Vocab, code_points
@@ -335,8 +338,10 @@ class NeuralEngine:
         the CNN again where it wrote the word as it was taught and is sure enough (``familiar``),
         liblouis for the rest, and for the words the indicator check sends it (``indicators``:
         letters that would read as a contraction, and numbers, whose ⠰ or ⠼ cells a model wrote
-        otherwise than liblouis) and for the words the novel-word check sends it (``novel``: a
-        model's own guess at a word it was never shown, where liblouis writes it otherwise)."""
+        otherwise than liblouis), for the words the novel-word check sends it (``novel``: a
+        model's own guess at a word it was never shown, where liblouis writes it otherwise), and
+        for the words whose capitals role hangs on letters outside ASCII
+        (``capitals.uncertain_roles``; with the novel-word check, ``self.novel``, on or off)."""
         lengths = np.array([len(line) for line in lines], dtype=np.int64)
         tagged = self.primary.tag_lines(lines)
         engine = np.zeros(len(tagged.pred), dtype=np.int8)          # 0 cnn, 1 rnn, 2 louis
@@ -396,9 +401,11 @@ class NeuralEngine:
             engine[novel_to_louis] = 2
             # a word whose capitals role hangs on whether letters outside ASCII count (ΦΒΚ,
             # МОСКВА in a capitals passage): its capital indicators come from liblouis
-            roles_to_louis = whole_tokens(uncertain_roles(lines), tagged.points,
-                                          offsets) & (engine != 2)
+            tables = self.louis.tables
+            uncertain = uncertain_roles(lines, lambda ch: novel_undefined(tables, ch))
+            roles_to_louis = whole_tokens(uncertain, tagged.points, offsets) & (engine != 2)
             engine[roles_to_louis] = 2
+            familiar &= ~roles_to_louis
         return Routing(pred, engine, handed if self.fallback is not None else
                        np.zeros_like(handed), tagged.pred, agreed, second, tagged.conf,
                        second_conf, familiar, indicator_to_louis, novel_asked, novel_to_louis,

@@ -36,6 +36,7 @@ from typing import Sequence
 import numpy as np
 
 from .capitals import text_roles
+from .chunks import is_escape
 from .familiar import Familiar
 from .indicators import LONGEST_ASKED, NUMERIC
 from .louis_engine import translate_string
@@ -80,6 +81,12 @@ def alone(tables: str, token: str) -> str:
 @lru_cache(maxsize=_REMEMBERED)
 def _alone(tables: str, token: str) -> str:
     return translate_string(tables, token)
+
+
+def undefined(tables: str, ch: str) -> bool:
+    """Whether the tables leave ``ch`` undefined: liblouis writes its escape for it
+    (remembered with the words)."""
+    return is_escape(ch, alone(tables, ch))
 
 
 def agrees(tables: str, token: str, braille: str) -> bool:

@@ -179,12 +179,27 @@ def test_roles_say_where_liblouis_writes_a_capitals_passage():
 def test_roles_that_hang_on_letters_outside_ascii_are_marked():
     """A word's role is uncertain where it changes with whether letters outside ASCII count:
     liblouis counts Greek capitals (its table defines them) but not Cyrillic ones (escapes)."""
-    line = "PROUD TO BE A ΦΒΚ"
-    got = uncertain_roles([line, "THE CAFÉ IS OPEN", "Café au lait", "plain ASCII LINE"])
-    first = got[:len(line)]
-    assert [line[i] for i in np.flatnonzero(first)] == list("AΦΒΚ")
-    assert not got[len(line):].any()
-    assert uncertain_roles([]).tolist() == [] and uncertain_roles([""]).tolist() == []
+    def undefined(ch: str) -> bool:       # as the g2 table: Cyrillic and ℝ undefined
+        return "\u0400" <= ch <= "\u04ff" or ch == "ℝ"
+
+    def marked(line: str) -> str:
+        got = uncertain_roles([line], undefined)
+        return "".join(ch if m else "_" for ch, m in zip(line, got.tolist()))
+
+    # every token of the stretch between lower-case words that holds the doubtful token
+    assert marked("PROUD TO BE A ΦΒΚ") == "PROUD_TO_BE_A_ΦΒΚ"
+    assert marked("we saw PROUD TO BE A ΦΒΚ and then SOME MORE") == \
+        "_" * len("we saw ") + "PROUD_TO_BE_A_ΦΒΚ" + "_" * len(" and then SOME MORE")
+    assert marked("ΣΙΓΜΑ & Ωб MET -- now") == "ΣΙΓΜΑ_&_Ωб_MET_--____"
+    assert marked("THE AМB") == "THE_AМB"                  # liblouis breaks the word at М
+    assert marked("10 µ OK") == "10_µ_OK"                  # µ: a letter here, a sign there
+    # tokens whose standing is the same however their letters count: certain
+    for line in ["THE CAFÉ IS OPEN", "Café au lait", "plain ASCII LINE", "“HELLO”, SAID I",
+                 "Ωmega is a letter", "дом"]:
+        assert marked(line) == "_" * len(line), line
+    assert uncertain_roles([], undefined).tolist() == []
+    lines = ["", "  ", "A ΦΒΚ", "x"]
+    assert len(uncertain_roles(lines, undefined)) == sum(map(len, lines))
 
 
 def test_auto_writes_capitals_passages_around_foreign_capitals_as_liblouis():
@@ -194,11 +209,13 @@ def test_auto_writes_capitals_passages_around_foreign_capitals_as_liblouis():
     from braillejobs.translate.louis_engine import LouisEngine
     from braillejobs.translate.neural import build_engine
 
-    foreign = ["ΦΒΚ", "ΣΙΓΜΑ", "МОСКВА", "ΑΩ", "ДА", "Ω", "Я"]
-    latin = ["PROUD", "TO", "BE", "A", "THE", "HOUSE", "IS", "OPEN", "NOW", "WE", "MET", "IN"]
+    foreign = ["ΦΒΚ", "ΣΙΓΜΑ", "МОСКВА", "ΑΩ", "ДА", "Ω", "Я", "Ωб", "ΜΜ", "ß", "STRAßE", "AМB",
+               "ΦℝB", "CAFÉ", "µ", "&", "42", "Café"]
+    latin = ["PROUD", "TO", "BE", "A", "THE", "HOUSE", "IS", "OPEN", "NOW", "WE", "MET", "IN",
+             "X.", "--"]
     rng = random.Random(3)
     lines = []
-    for _ in range(300):
+    for _ in range(400):
         words = [rng.choice(latin) for _ in range(rng.randint(1, 6))]
         words.insert(rng.randint(0, len(words)), rng.choice(foreign))
         lines.append(" ".join(["Then"] * (rng.random() < 0.3) + words
