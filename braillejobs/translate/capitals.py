@@ -56,6 +56,17 @@ def char_class(ch: str) -> int:
     return SPACE if ch.isspace() else UPPER if ch.isupper() else LOWER if ch.islower() else OTHER
 
 
+def has_capital(token: str) -> bool:
+    """Whether ``token`` holds an upper-case letter, as ``char_class`` classes one."""
+    return any(ch.isupper() for ch in token)
+
+
+def capitalised(token: str) -> bool:
+    """Whether ``token`` is a capitalised word as the roles count one: an upper-case letter and
+    no lower-case one (``HELLO,``, ``MP3``, ``A``)."""
+    return has_capital(token) and not any(ch.islower() for ch in token)
+
+
 _ASCII_CLASS = np.array([char_class(chr(c)) for c in range(128)], dtype=np.int64)
 
 
@@ -78,6 +89,20 @@ def text_roles(lines: Sequence[str]) -> list[np.ndarray]:
     roles = roles_of(cls, breaks).numpy()
     starts = np.cumsum([0] + [len(line) + 1 for line in lines])
     return [roles[a:a + len(line)] for a, line in zip(starts.tolist(), lines)]
+
+
+def token_roles(lines: Sequence[str], offsets: np.ndarray, starts: Sequence[int],
+                tokens: Sequence[str]) -> list[int]:
+    """The role (``text_roles``) at the start of each token, ``starts`` its position in the
+    concatenated ``lines`` (``offsets`` their starts and the end). A token without an upper-case
+    letter has role 0, so only lines holding a token with one are computed."""
+    starts = np.asarray(starts, dtype=np.int64)
+    capped = [has_capital(t) for t in tokens]
+    line_of = (np.searchsorted(offsets, starts, side="right") - 1).tolist()
+    wanted = sorted({k for k, c in zip(line_of, capped) if c})
+    line_roles = dict(zip(wanted, text_roles([lines[k] for k in wanted])))
+    return [int(line_roles[k][a - int(offsets[k])]) if c else 0
+            for a, k, c in zip(starts.tolist(), line_of, capped)]
 
 
 def uncertain_roles(lines: Sequence[str], undefined: Callable[[str], bool]) -> np.ndarray:
@@ -130,11 +155,10 @@ def _doubtful(token: str, undefined: Callable[[str], bool]) -> bool:
            for ch in foreign):
         return True
     ascii_upper = any("A" <= ch <= "Z" for ch in token)
-    has_upper = any(ch.isupper() for ch in token)
-    has_lower = any(ch.islower() for ch in token)
-    # counted: a word if it has any letter, capitalised if upper and no lower; not counted:
+    lettered = has_capital(token) or any(ch.islower() for ch in token)
+    # counted: a word if it has any letter, capitalised as ``capitalised`` says; not counted:
     # only its ASCII capitals make it a word, and then a capitalised one
-    return (has_upper or has_lower, has_upper and not has_lower) != (ascii_upper, ascii_upper)
+    return (lettered, capitalised(token)) != (ascii_upper, ascii_upper)
 
 
 def roles_of(cls: torch.Tensor, breaks: torch.Tensor) -> torch.Tensor:

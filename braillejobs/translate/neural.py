@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from . import checkpoint as ckpt_mod
-from .capitals import letter_classes, text_roles, uncertain_roles, with_roles
+from .capitals import letter_classes, token_roles, uncertain_roles, with_roles
 from .device import cpu_has_bf16, pick_device
 from .device_decode import DeviceDecoder
 from .engine import EngineError, LineTranslation, check_table
@@ -426,16 +426,12 @@ class NeuralEngine:
         touched = np.maximum.reduceat(corrected.astype(np.int8), starts) > 0
         pick = (unsure[starts] & (cnn_word[starts] >= floor) & ~touched
                 & (tagged.ids[starts] != self.space_id))
-        starts, seg_len = starts[pick].tolist(), seg_len[pick].tolist()
-        line_of = (np.searchsorted(offsets, starts, side="right") - 1).tolist()
-        tokens = [lines[k][s - offsets[k]:s - offsets[k] + n]
-                  for s, n, k in zip(starts, seg_len, line_of)]
-        chunks = self.primary.vocab.chunks
-        written = ["".join(chunks(tagged.pred[s:s + n], tagged.points[s:s + n]))
-                   for s, n in zip(starts, seg_len)]
-        asked = sorted(set(line_of))      # the capitals role of each word, from its line
-        line_roles = dict(zip(asked, text_roles([lines[k] for k in asked])))
-        roles = [int(line_roles[k][s - offsets[k]]) for s, k in zip(starts, line_of)]
+        starts, seg_len = starts[pick], seg_len[pick]
+        written = self.primary.vocab.spans(tagged.pred, tagged.points, starts, seg_len)
+        starts, seg_len = starts.tolist(), seg_len.tolist()
+        text = "".join(lines)
+        tokens = [text[s:s + n] for s, n in zip(starts, seg_len)]
+        roles = token_roles(lines, offsets, starts, tokens)
         for s, n, known in zip(starts, seg_len,
                                self.familiar.contains(tokens, roles, written).tolist()):
             if known:

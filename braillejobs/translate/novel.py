@@ -35,7 +35,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .capitals import text_roles
+from .capitals import capitalised, token_roles
 from .chunks import is_escape
 from .familiar import Familiar
 from .indicators import LONGEST_ASKED, NUMERIC
@@ -46,17 +46,6 @@ CAPITAL = "\u2820"                          # ⠠, dot 6: the capital indicator 
 TERMINATOR = "\u2820\u2804"                 # ⠠⠄: ends a capitals word or passage
 _DIGIT = re.compile(r"[0-9]")
 _REMEMBERED = 1 << 16                       # words remembered (least recently used go)
-
-
-def has_capital(token: str) -> bool:
-    """Whether ``token`` holds an upper-case letter, as ``capitals.char_class`` classes one."""
-    return any(ch.isupper() for ch in token)
-
-
-def capitalised(token: str) -> bool:
-    """Whether ``token`` is a capitalised word as the capitals roles count one: an upper-case
-    letter and no lower-case one (``HELLO,``, ``MP3``, ``A``)."""
-    return has_capital(token) and not any(ch.islower() for ch in token)
 
 
 def context_free(token: str, braille: str) -> str:
@@ -120,9 +109,7 @@ class NovelCheck:
             starts, lengths = starts[whole], lengths[whole]
         if not len(starts):
             return asked, differ
-        # every token's braille in one decoding pass over its characters
-        at = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-        brailles = self.vocab.decode_many(pred[at], lengths.tolist(), points[at])
+        brailles = self.vocab.spans(pred, points, starts, lengths)
         text = "".join(lines)
         spans = list(zip(starts.tolist(), (starts + lengths).tolist()))
         tokens = [text[a:b] for a, b in spans]
@@ -168,15 +155,3 @@ def whole_tokens(mask: np.ndarray, points: np.ndarray, offsets: np.ndarray) -> n
         if before[a + n] > before[a]:
             out[a:a + n] = True
     return out
-
-
-def token_roles(lines: Sequence[str], offsets: np.ndarray, starts: np.ndarray,
-                tokens: list[str]) -> list[int]:
-    """The capitals role (``capitals.text_roles``) at each token's start. A token without an
-    upper-case letter has role 0, so only lines holding a token with one are computed."""
-    capped = [has_capital(t) for t in tokens]
-    line_of = (np.searchsorted(offsets, starts, side="right") - 1).tolist()
-    wanted = sorted({k for k, c in zip(line_of, capped) if c})
-    line_roles = dict(zip(wanted, text_roles([lines[k] for k in wanted])))
-    return [int(line_roles[k][a - int(offsets[k])]) if c else 0
-            for a, k, c in zip(starts.tolist(), line_of, capped)]

@@ -108,6 +108,15 @@ class Vocab:
         cut = np.concatenate([[0], ends])[bounds].tolist()
         return [text[a:b] for a, b in zip(cut, cut[1:])]
 
+    def spans(self, ids: np.ndarray, points: np.ndarray, starts: np.ndarray,
+              lengths: np.ndarray) -> list[str]:
+        """The braille of each span (``starts``, ``lengths``) of a stream of chunk ids, in one
+        decoding pass over the spans' positions only."""
+        starts = np.asarray(starts, dtype=np.int64)
+        lengths = np.asarray(lengths, dtype=np.int64)
+        at = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        return self.decode_many(np.asarray(ids)[at], lengths.tolist(), np.asarray(points)[at])
+
     def chunks(self, ids: np.ndarray, points: np.ndarray | None = None) -> list[str]:
         """The chunk of every position, as strings (escapes spelled from ``points``)."""
         if len(ids) == 0:

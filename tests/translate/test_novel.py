@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from braillejobs.translate import novel
-from braillejobs.translate.capitals import text_roles
+from braillejobs.translate.capitals import text_roles, token_roles
 from braillejobs.translate.louis_engine import LouisEngine
 from braillejobs.translate.neural import NeuralEngine, build_engine, load_familiar, load_tagger
 
@@ -149,7 +149,7 @@ def test_roles_are_asked_for_every_token_with_an_upper_case_letter():
     starts = np.array([0, 2, 4, 5, 11, 17, 20])
     expected = [int(r[a]) for line, r in zip(lines, text_roles(lines))
                 for a in [m.start() for m in re.finditer(r"[^ ]+", line)]]
-    assert novel.token_roles(lines, offsets, starts, tokens) == expected
+    assert token_roles(lines, offsets, starts, tokens) == expected
     assert expected[:2] != [0, 0]
 
 
